@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set-up included: each command creates .venv and installs shenjing into it when needed.
+#   ./dev.sh demo    the main job: train a network on data shipped with the package
+#   ./dev.sh test    the test suite
+#   ./dev.sh lint    ruff
+#   ./dev.sh bench   the benchmarks
+set -euo pipefail
+cd "$(dirname "$0")"
+
+venv=.venv
+stamp=$venv/.installed
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -e ".[dev]"
+  touch "$stamp"
+fi
+
+command=${1:-help}
+shift || true
+case "$command" in
+  demo)  exec "$venv/bin/python" -m shenjing.demo "$@" ;;
+  test)  exec "$venv/bin/python" -m pytest -n 2 "$@" ;;
+  lint)  exec "$venv/bin/ruff" check . "$@" ;;
+  bench) exec env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+           "$venv/bin/python" -m benchmarks "$@" ;;
+  *) sed -n '2,7p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,35 @@
+"""shenjing (神经, "neural"): a deep-learning library on NumPy, readable and fast.
+
+Example:
+    >>> import shenjing as sj
+    >>> x = sj.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad.numpy().tolist()
+    [2.0, 4.0, 6.0]
+"""
+
+from shenjing.autograd import (
+    Function,
+    GradcheckError,
+    enable_grad,
+    gradcheck,
+    is_grad_enabled,
+    no_grad,
+)
+from shenjing.backend import get_rng_state, manual_seed, set_rng_state
+from shenjing.creation import (
+    arange,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from shenjing.ops import *  # noqa: F403  - every op, e.g. sj.exp, sj.concat
+from shenjing.tensor import Tensor
+
+__version__ = "0.1.0"

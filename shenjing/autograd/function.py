@@ -1,0 +1,53 @@
+"""``Function``: one node of the computation graph, an op's forward and backward together."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from shenjing.autograd.grad_mode import GradMode
+
+if TYPE_CHECKING:
+    from shenjing.tensor import Tensor
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    A subclass implements ``forward(*arrays, **params)``, which takes and returns raw
+    arrays and keeps on ``self`` what backward needs, and ``backward(gy)``, which gets the
+    gradient of the loss with respect to the output and returns one gradient per input
+    (an array, or ``None`` for an input that needs none), or a bare array when the op
+    has a single input. ``self.needs_input_grad`` says which inputs want a gradient.
+
+    Ops are called through ``apply``, which records the node in the graph only when
+    recording is on and some input requires a gradient.
+    """
+
+    inputs: tuple[Tensor, ...]
+    needs_input_grad: tuple[bool, ...]
+
+    def forward(self, *xs: Any, **params: Any) -> Any:
+        """Compute the output array from input arrays."""
+        raise NotImplementedError
+
+    def backward(self, gy: Any) -> Any:
+        """Map the output's gradient to the inputs' gradients."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        """Run the op on tensors and, if any input needs a gradient, record it."""
+        from shenjing.tensor import Tensor
+
+        fn = cls()
+        if GradMode.enabled:
+            needs = tuple([t.requires_grad for t in inputs])
+            if True in needs:
+                fn.needs_input_grad = needs
+                out = fn.forward(*[t.data for t in inputs], **params)
+                fn.inputs = inputs
+                return Tensor._make(out, fn)
+        return Tensor._make(fn.forward(*[t.data for t in inputs], **params), None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"

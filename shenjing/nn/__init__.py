@@ -1,0 +1,1 @@
+"""Neural-network building blocks: modules, layers, initialisation, the functional API."""

@@ -1,0 +1,48 @@
+"""Helpers shared by the ops: reducing over broadcast axes, checking axes and shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``.
+
+    Every binary op's backward ends here: if ``a`` of shape (3, 1) met ``b`` of shape
+    (4,), the output was (3, 4) and ``a``'s gradient is the (3, 4) gradient summed over
+    axis 1, kept as (3, 1).
+    """
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    stretched = tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1
+    )
+    g = g.sum(axis=tuple(range(extra)) + stretched, keepdims=True)
+    return g.reshape(shape)
+
+
+def broadcast_error(op: str, *shapes: tuple[int, ...]) -> ValueError:
+    """The error for operands whose shapes cannot be broadcast together."""
+    listed = " and ".join(str(tuple(s)) for s in shapes)
+    return ValueError(f"{op}: shapes {listed} cannot be broadcast together")
+
+
+def normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative axes; None means every axis.
+
+    Raises:
+        ValueError: naming the op, the axis and the rank when an axis is out of range.
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    normalized = []
+    for a in axes:
+        if not isinstance(a, int) or not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}")
+        normalized.append(a % ndim if ndim else 0)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(normalized))

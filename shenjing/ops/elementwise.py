@@ -1,0 +1,340 @@
+"""Elementwise arithmetic: each output element depends on the matching input elements.
+
+Binary ops broadcast like NumPy; their backward sums the gradient back to each input's
+shape with ``unbroadcast``.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from shenjing.autograd.function import Function
+from shenjing.backend import get_array_module
+from shenjing.ops._util import broadcast_error, unbroadcast
+from shenjing.tensor import Tensor, as_tensor
+
+__all__ = [
+    "abs", "add", "astype", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg",
+    "pow", "sqrt", "sub", "where",
+]
+
+
+def _binary(op: str, forward: Any, a: Any, b: Any) -> Any:
+    try:
+        return forward(a, b)
+    except ValueError:
+        raise broadcast_error(op, a.shape, b.shape) from None
+
+
+class Add(Function):
+    """y = a + b;  ga = gy, gb = gy (each summed back to its input's shape)."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return _binary("add", operator.add, a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        return unbroadcast(gy, self.a_shape), unbroadcast(gy, self.b_shape)
+
+
+class Sub(Function):
+    """y = a - b;  ga = gy, gb = -gy."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return _binary("sub", operator.sub, a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        gb = -unbroadcast(gy, self.b_shape) if self.needs_input_grad[1] else None
+        return unbroadcast(gy, self.a_shape), gb
+
+
+class Mul(Function):
+    """y = a * b;  ga = gy * b, gb = gy * a."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        return _binary("mul", operator.mul, a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.a, self.b
+        ga = unbroadcast(gy * b, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(gy * a, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b;  ga = gy / b, gb = -gy * y / b."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a_shape, self.b = a.shape, b
+        self.y = _binary("div", operator.truediv, a, b)
+        return self.y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        b = self.b
+        ga = unbroadcast(gy / b, self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * self.y / b, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x;  gx = -gy."""
+
+    def forward(self, x: Any) -> Any:
+        return -x
+
+    def backward(self, gy: Any) -> Any:
+        return -gy
+
+
+class Pow(Function):
+    """y = a ** b for a tensor exponent;  ga = gy * b * a ** (b - 1), gb = gy * y * log(a).
+
+    The exponent's gradient needs log(a), so it is only defined for a > 0.
+    """
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        self.y = _binary("pow", operator.pow, a, b)
+        return self.y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b, y = self.a, self.b, self.y
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(gy * b * a ** (b - 1), a.shape)
+        if self.needs_input_grad[1]:
+            xp = get_array_module(a)
+            gb = unbroadcast(gy * y * xp.log(a), b.shape)
+        return ga, gb
+
+
+class PowScalar(Function):
+    """y = x ** p for a constant p;  gx = gy * p * x ** (p - 1)."""
+
+    def forward(self, x: Any, exponent: float) -> Any:
+        self.x, self.exponent = x, exponent
+        return x**exponent
+
+    def backward(self, gy: Any) -> Any:
+        p = self.exponent
+        if p == 2:
+            return gy * (2 * self.x)
+        return gy * (p * self.x ** (p - 1))
+
+
+class Exp(Function):
+    """y = exp(x);  gx = gy * y."""
+
+    def forward(self, x: Any) -> Any:
+        self.y = get_array_module(x).exp(x)
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        # NOTE: reusing y = exp(x) is cheaper and exactly the derivative.
+        return gy * self.y
+
+
+class Log(Function):
+    """y = log(x);  gx = gy / x."""
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        return get_array_module(x).log(x)
+
+    def backward(self, gy: Any) -> Any:
+        return gy / self.x
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  gx = gy / (2 y)."""
+
+    def forward(self, x: Any) -> Any:
+        self.y = get_array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        return gy / (2 * self.y)
+
+
+class Abs(Function):
+    """y = |x|;  gx = gy * sign(x) (zero at x = 0)."""
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        return get_array_module(x).abs(x)
+
+    def backward(self, gy: Any) -> Any:
+        return gy * get_array_module(gy).sign(self.x)
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  gx = gy where lo <= x <= hi, else 0."""
+
+    def forward(self, x: Any, lo: float | None, hi: float | None) -> Any:
+        xp = get_array_module(x)
+        self.inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            self.inside &= x >= lo
+        if hi is not None:
+            self.inside &= x <= hi
+        return xp.clip(x, lo, hi)
+
+    def backward(self, gy: Any) -> Any:
+        return gy * self.inside
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise;  the gradient goes to the larger input, halved on ties."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        xp = get_array_module(a)
+        self.a_shape, self.b_shape = a.shape, b.shape
+        y = _binary("maximum", xp.maximum, a, b)
+        self.share_a = xp.where(a > b, 1.0, xp.where(a == b, 0.5, 0.0)).astype(y.dtype)
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        ga = gy * self.share_a
+        return unbroadcast(ga, self.a_shape), unbroadcast(gy - ga, self.b_shape)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise;  the gradient goes to the smaller input, halved on ties."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        xp = get_array_module(a)
+        self.a_shape, self.b_shape = a.shape, b.shape
+        y = _binary("minimum", xp.minimum, a, b)
+        self.share_a = xp.where(a < b, 1.0, xp.where(a == b, 0.5, 0.0)).astype(y.dtype)
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        ga = gy * self.share_a
+        return unbroadcast(ga, self.a_shape), unbroadcast(gy - ga, self.b_shape)
+
+
+class Where(Function):
+    """y = a where cond else b;  ga = gy where cond, gb = gy elsewhere; cond gets none."""
+
+    def forward(self, cond: Any, a: Any, b: Any) -> Any:
+        xp = get_array_module(a)
+        self.cond, self.a_shape, self.b_shape = cond, a.shape, b.shape
+        try:
+            return xp.where(cond, a, b)
+        except ValueError:
+            raise broadcast_error("where", cond.shape, a.shape, b.shape) from None
+
+    def backward(self, gy: Any) -> tuple[None, Any, Any]:
+        zero = gy.dtype.type(0)
+        xp = get_array_module(gy)
+        ga = unbroadcast(xp.where(self.cond, gy, zero), self.a_shape)
+        gb = unbroadcast(xp.where(self.cond, zero, gy), self.b_shape)
+        return None, ga, gb
+
+
+class Cast(Function):
+    """y = x converted to ``dtype``;  gx = gy converted back to x's dtype."""
+
+    def forward(self, x: Any, dtype: Any) -> Any:
+        self.x_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, gy: Any) -> Any:
+        return gy.astype(self.x_dtype)
+
+
+# ----------------------------------------------------------------- the functions
+
+
+def _lift(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors; a Python number takes the other operand's dtype."""
+    if isinstance(a, Tensor):
+        return a, as_tensor(b, a)
+    b = as_tensor(b)
+    return as_tensor(a, b), b
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b, broadcasting."""
+    return Add.apply(*_lift(a, b))
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b, broadcasting."""
+    return Sub.apply(*_lift(a, b))
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b elementwise, broadcasting."""
+    return Mul.apply(*_lift(a, b))
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b elementwise, broadcasting."""
+    return Div.apply(*_lift(a, b))
+
+
+def neg(x: Tensor) -> Tensor:
+    """-x."""
+    return Neg.apply(x)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - the math's name
+    """a ** b; b may be a Python number (a constant) or a tensor."""
+    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return PowScalar.apply(a, exponent=b)
+    return Pow.apply(*_lift(a, b))
+
+
+def exp(x: Tensor) -> Tensor:
+    """e ** x."""
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm."""
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Square root."""
+    return Sqrt.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - the math's name
+    """|x|."""
+    return Abs.apply(x)
+
+
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """x limited to [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip.apply(x, lo=min, hi=max)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """The larger of a and b, elementwise."""
+    return Maximum.apply(*_lift(a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """The smaller of a and b, elementwise."""
+    return Minimum.apply(*_lift(a, b))
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """a where cond is true, b elsewhere."""
+    a, b = _lift(a, b)
+    cond = as_tensor(cond)
+    if cond.dtype.kind != "b":
+        raise TypeError(f"where: cond must be boolean. Received: dtype={cond.dtype}")
+    return Where.apply(cond, a, b)
+
+
+def astype(x: Tensor, dtype: Any) -> Tensor:
+    """x converted to ``dtype``."""
+    return Cast.apply(x, dtype=dtype)
