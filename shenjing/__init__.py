@@ -32,4 +32,6 @@ from shenjing.creation import (
 from shenjing.ops import *  # noqa: F403  - every op, e.g. sj.exp, sj.concat
 from shenjing.tensor import Tensor
 
+from shenjing import data  # noqa: E402,I001  - after the engine it builds on
+
 __version__ = "0.1.0"

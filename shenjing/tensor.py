@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from shenjing import backend
-from shenjing.autograd import engine
+from shenjing.autograd import engine, function
 from shenjing.autograd.function import Function
 
 Scalar = int | float | bool
@@ -429,5 +429,7 @@ def _compare(op: Any, a: Tensor, b: Any) -> Tensor:
     b_data = b.data if isinstance(b, Tensor) else b
     return Tensor._make(op(a.data, b_data), None)
 
+
+function.make_tensor = Tensor._make
 
 from shenjing import ops  # noqa: E402  - ops build Tensors, so they import this module

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shenjing.autograd.grad_mode import GradMode
 
 if TYPE_CHECKING:
     from shenjing.tensor import Tensor
+
+# ``Tensor._make``, registered by shenjing/tensor.py when it loads: this module cannot
+# import tensor.py itself, because tensor.py imports the ops, which import this module.
+make_tensor: Callable[[Any, Function | None], Tensor]
 
 
 class Function:
@@ -37,8 +42,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         """Run the op on tensors and, if any input needs a gradient, record it."""
-        from shenjing.tensor import Tensor
-
         fn = cls()
         if GradMode.enabled:
             needs = tuple([t.requires_grad for t in inputs])
@@ -46,8 +49,8 @@ class Function:
                 fn.needs_input_grad = needs
                 out = fn.forward(*[t.data for t in inputs], **params)
                 fn.inputs = inputs
-                return Tensor._make(out, fn)
-        return Tensor._make(fn.forward(*[t.data for t in inputs], **params), None)
+                return make_tensor(out, fn)
+        return make_tensor(fn.forward(*[t.data for t in inputs], **params), None)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

@@ -1,3 +1,479 @@
-"""(being written)"""
+"""Activation functions: the nonlinearities between layers, from the perceptron's step to
+GELU, plus softmax and log-softmax.
 
-__all__: list[str] = []
+Each is one fused ``Function``; where the derivative is cheaper or more stable in terms of
+the output (sigmoid, tanh, softmax), backward reuses the saved output.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from shenjing.autograd.function import Function
+from shenjing.backend import get_array_module
+from shenjing.ops._util import normalize_axis, unbroadcast
+from shenjing.tensor import Tensor, as_tensor
+
+__all__ = [
+    "elu", "gelu", "leaky_relu", "log_softmax", "prelu", "relu", "sigmoid", "softmax",
+    "softplus", "step", "tanh",
+]
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
+
+
+# ------------------------------------------------------------------------------ erf
+# NumPy has no erf. Exact GELU uses scipy.special.erf on NumPy arrays when SciPy is
+# installed (one C loop). Otherwise (no SciPy, or CuPy arrays) it uses the Chebyshev
+# series below, accurate to about 1e-14: erf(x) = x·P(x²) for |x| <= 2 and
+# erf(x) = 1 - exp(-x²)·Q(x) for 2 < |x| <= 6, where Q = erfcx = exp(x²)·erfc(x) is
+# smooth. Beyond 6, erf(x) rounds to ±1 in float64. The coefficients are interpolated
+# once, at import, from the standard library's math.erf/erfc, so there are no magic
+# tables to trust.
+_ERF_SPLIT, _ERF_SATURATE = 2.0, 6.0
+
+
+def _interpolate(f: Callable[[float], float], lo: float, hi: float, degree: int) -> np.ndarray:
+    """Chebyshev coefficients of f on [lo, hi], through the points of degree+1 nodes."""
+
+    def on_unit_interval(u: np.ndarray) -> np.ndarray:
+        return np.array([f(lo + (v + 1.0) * (hi - lo) / 2.0) for v in u])
+
+    return np.polynomial.chebyshev.chebinterpolate(on_unit_interval, degree)
+
+
+def _erf_over_x_of_square(s: float) -> float:
+    x = math.sqrt(s)
+    return math.erf(x) / x if x > 0.0 else 2.0 / math.sqrt(math.pi)
+
+
+_ERF_SMALL = _interpolate(_erf_over_x_of_square, 0.0, _ERF_SPLIT**2, 18)
+_ERFCX_LARGE = _interpolate(
+    lambda x: math.erfc(x) * math.exp(x * x), _ERF_SPLIT, _ERF_SATURATE, 21
+)
+
+
+@functools.cache
+def _erf_terms(dtype: np.dtype) -> tuple[list[float], list[float]]:
+    """Both series cut to the terms that matter at this precision, as Python floats
+    (which keep float32 arrays float32)."""
+
+    def cut(coefficients: np.ndarray) -> list[float]:
+        keep = np.flatnonzero(np.abs(coefficients) > np.finfo(dtype).eps / 4)
+        return [float(c) for c in coefficients[: keep[-1] + 1]]
+
+    return cut(_ERF_SMALL), cut(_ERFCX_LARGE)
+
+
+def _clenshaw(terms: list[float], u: Any) -> Any:
+    """Σ terms[k]·T_k(u) for u in [-1, 1], by Clenshaw's recurrence."""
+    two_u = 2 * u
+    b1, b2 = terms[-1], 0.0
+    for c in reversed(terms[1:-1]):
+        b = two_u * b1
+        b -= b2
+        b += c
+        b1, b2 = b, b1
+    out = u * b1
+    out -= b2
+    out += terms[0]
+    return out
+
+
+def _erf_chebyshev(x: Any) -> Any:
+    """erf(x) from the Chebyshev series above (any array module, float32 or float64)."""
+    xp = get_array_module(x)
+    small_terms, large_terms = _erf_terms(x.dtype)
+    a = xp.abs(x)
+    small = xp.minimum(a, _ERF_SPLIT)
+    erf_small = small * _clenshaw(small_terms, small * small * (2 / _ERF_SPLIT**2) - 1)
+    large = xp.clip(a, _ERF_SPLIT, _ERF_SATURATE)
+    u = (large - _ERF_SPLIT) * (2 / (_ERF_SATURATE - _ERF_SPLIT)) - 1
+    erf_large = 1 - xp.exp(-large * large) * _clenshaw(large_terms, u)
+    return xp.copysign(xp.where(a <= _ERF_SPLIT, erf_small, erf_large), x)
+
+
+@functools.cache
+def _scipy_erf() -> Callable[[Any], Any] | None:
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return None
+    return erf
+
+
+def _erf(x: Any) -> Any:
+    """The error function 2/√π ∫₀ˣ exp(-t²) dt, elementwise, in x's dtype."""
+    scipy_erf = _scipy_erf()
+    if scipy_erf is not None and isinstance(x, np.ndarray):
+        return scipy_erf(x)
+    return _erf_chebyshev(x)
+
+
+# ------------------------------------------------------------------------ the ops
+
+
+class Step(Function):
+    """y = 1 where x > 0 else 0 (Heaviside);  gx = 0 everywhere."""
+
+    def forward(self, x: Any) -> Any:
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, gy: Any) -> Any:
+        return get_array_module(gy).zeros_like(gy)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x));  gx = gy * y * (1 - y)."""
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        # exp(-|x|) never overflows: for x < 0 use the equal form exp(x) / (1 + exp(x)).
+        e = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, 1.0, e)
+        e += 1
+        y /= e
+        self.y = y
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        # NOTE: from the output: σ'(x) = σ(x)(1 - σ(x)) needs no second exp.
+        y = self.y
+        gx = 1 - y
+        gx *= y
+        gx *= gy
+        return gx
+
+
+class Tanh(Function):
+    """y = tanh(x);  gx = gy * (1 - y²)."""
+
+    def forward(self, x: Any) -> Any:
+        self.y = get_array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        # NOTE: from the output: tanh'(x) = 1 - tanh(x)² needs no cosh.
+        gx = 1 - self.y * self.y
+        gx *= gy
+        return gx
+
+
+class ReLU(Function):
+    """y = max(x, 0);  gx = gy where x > 0, else 0."""
+
+    def forward(self, x: Any) -> Any:
+        self.positive = x > 0
+        return get_array_module(x).maximum(x, 0)
+
+    def backward(self, gy: Any) -> Any:
+        return gy * self.positive
+
+
+class LeakyReLU(Function):
+    """y = x where x > 0, else slope·x;  gx = gy where x > 0, else slope·gy."""
+
+    def forward(self, x: Any, negative_slope: float) -> Any:
+        xp = get_array_module(x)
+        self.positive, self.slope = x > 0, negative_slope
+        return xp.where(self.positive, x, x * negative_slope)
+
+    def backward(self, gy: Any) -> Any:
+        return get_array_module(gy).where(self.positive, gy, gy * self.slope)
+
+
+class PReLU(Function):
+    """y = x where x > 0, else w_c·x, with one slope per channel c (axis 1);
+    gx = gy where x > 0, else w_c·gy;  gw_c = Σ gy·x over x <= 0 in channel c."""
+
+    def forward(self, x: Any, w: Any) -> Any:
+        xp = get_array_module(x)
+        # w of shape (C,) or (1,) broadcast along axis 1 (every axis for rank < 2).
+        shape = [1] * x.ndim
+        if x.ndim >= 2:
+            shape[1] = w.size
+        self.w_shape, self.w = w.shape, w.reshape(shape)
+        self.x, self.positive = x, x > 0
+        return xp.where(self.positive, x, x * self.w)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        xp = get_array_module(gy)
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            gx = xp.where(self.positive, gy, gy * self.w)
+        if self.needs_input_grad[1]:
+            gw_full = xp.where(self.positive, 0, gy * self.x)
+            gw = unbroadcast(gw_full, self.w.shape).reshape(self.w_shape)
+        return gx, gw
+
+
+class ELU(Function):
+    """y = x where x > 0, else α(exp(x) - 1);  gx = gy where x > 0, else gy·(y + α)."""
+
+    def forward(self, x: Any, alpha: float) -> Any:
+        xp = get_array_module(x)
+        self.positive, self.alpha = x > 0, alpha
+        # expm1 of min(x, 0): the discarded branch must not overflow for large x.
+        self.y = xp.where(self.positive, x, alpha * xp.expm1(xp.minimum(x, 0)))
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        # NOTE: from the output: for x <= 0, α·exp(x) = y + α.
+        return get_array_module(gy).where(self.positive, gy, gy * (self.y + self.alpha))
+
+
+class GELU(Function):
+    """y = x·Φ(x), Φ(x) = (1 + erf(x/√2))/2;  gx = gy·(Φ(x) + x·φ(x)), φ(x) = exp(-x²/2)/√(2π)."""
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        cdf = _erf(x * _SQRT_HALF)
+        cdf += 1
+        cdf *= 0.5
+        self.cdf = cdf
+        return x * cdf
+
+    def backward(self, gy: Any) -> Any:
+        x = self.x
+        gx = get_array_module(x).exp(-0.5 * x * x)
+        gx *= x * _INV_SQRT_2PI
+        gx += self.cdf
+        gx *= gy
+        return gx
+
+
+class GELUTanh(Function):
+    """y = x(1 + t)/2 with t = tanh(k(x + c·x³)), k = √(2/π), c = 0.044715;
+    gx = gy·((1 + t)/2 + x(1 - t²)·k(1 + 3c·x²)/2)."""
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        self.x = x
+        self.t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_TANH_CUBIC * x * x * x))
+        return 0.5 * x * (1 + self.t)
+
+    def backward(self, gy: Any) -> Any:
+        x, t = self.x, self.t
+        inner_slope = _SQRT_2_OVER_PI * (1 + 3 * _GELU_TANH_CUBIC * x * x)
+        gx = 0.5 * x * (1 - t * t) * inner_slope
+        gx += 0.5 * (1 + t)
+        gx *= gy
+        return gx
+
+
+class Softplus(Function):
+    """y = log(1 + exp(βx))/β, or x where βx > threshold;
+    gx = gy·σ(βx), or gy where βx > threshold."""
+
+    def forward(self, x: Any, beta: float, threshold: float) -> Any:
+        xp = get_array_module(x)
+        z = x * beta if beta != 1 else x
+        self.linear = z > threshold
+        # log(1 + exp(z)) = max(z, 0) + log(1 + exp(-|z|)): exp never overflows.
+        self.e = xp.exp(-xp.abs(z))
+        self.z_nonnegative = z >= 0
+        softplus_z = xp.maximum(z, 0) + xp.log1p(self.e)
+        if beta != 1:
+            softplus_z /= beta
+        return xp.where(self.linear, x, softplus_z)
+
+    def backward(self, gy: Any) -> Any:
+        xp = get_array_module(gy)
+        sigmoid_z = xp.where(self.z_nonnegative, 1.0, self.e) / (1 + self.e)
+        return xp.where(self.linear, gy, gy * sigmoid_z)
+
+
+class Softmax(Function):
+    """y = exp(x) / Σ exp(x) along axis;  gx = y·(gy - Σ gy·y)."""
+
+    def forward(self, x: Any, axis: int) -> Any:
+        xp = get_array_module(x)
+        self.axis = axis
+        # Subtracting the max leaves y unchanged and keeps exp from overflowing.
+        y = x - x.max(axis=axis, keepdims=True)
+        xp.exp(y, out=y)
+        y /= y.sum(axis=axis, keepdims=True)
+        self.y = y
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        # NOTE: from the output: the Jacobian is diag(y) - y·yᵀ.
+        y = self.y
+        gx = gy * y
+        gx -= y * gx.sum(axis=self.axis, keepdims=True)
+        return gx
+
+
+class LogSoftmax(Function):
+    """y = x - log Σ exp(x) along axis;  gx = gy - softmax(x)·Σ gy."""
+
+    def forward(self, x: Any, axis: int) -> Any:
+        xp = get_array_module(x)
+        self.axis = axis
+        y = x - x.max(axis=axis, keepdims=True)
+        exp_shifted = xp.exp(y)
+        total = exp_shifted.sum(axis=axis, keepdims=True)
+        y -= xp.log(total)
+        exp_shifted /= total
+        self.softmax = exp_shifted
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        return gy - self.softmax * gy.sum(axis=self.axis, keepdims=True)
+
+
+# ----------------------------------------------------------------- the functions
+
+
+def _floating(op: str, x: Any) -> Tensor:
+    """x as a tensor, which must hold floating-point data."""
+    x = as_tensor(x)
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"{op} expects a floating-point tensor. Received: dtype={x.dtype}")
+    return x
+
+
+def _single_axis(op: str, x: Tensor, axis: int) -> int:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an integer. Received: {axis!r}")
+    return normalize_axis(op, int(axis), x.ndim)[0]
+
+
+def step(x: Tensor) -> Tensor:
+    """The perceptron's step (Heaviside) unit: 1 where x > 0, else 0.
+
+    Its gradient is zero everywhere (and undefined at 0), so nothing before a step
+    learns by backpropagation; ``backward()`` through it gives zeros.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.step(sj.tensor([-1.0, 0.0, 2.0])).tolist()
+        [0.0, 0.0, 1.0]
+    """
+    return Step.apply(as_tensor(x))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """σ(x) = 1 / (1 + exp(-x)), computed without overflow for any x.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.sigmoid(sj.tensor([0.0])).tolist()
+        [0.5]
+    """
+    return Sigmoid.apply(_floating("sigmoid", x))
+
+
+def tanh(x: Tensor) -> Tensor:
+    """tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))."""
+    return Tanh.apply(_floating("tanh", x))
+
+
+def relu(x: Tensor) -> Tensor:
+    """ReLU(x) = max(x, 0); its gradient at 0 is taken as 0.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.relu(sj.tensor([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+    """
+    return ReLU.apply(as_tensor(x))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """LeakyReLU(x) = x for x > 0, negative_slope·x otherwise."""
+    return LeakyReLU.apply(_floating("leaky_relu", x), negative_slope=float(negative_slope))
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """PReLU(x) = x for x > 0, w·x otherwise, with a learnable slope w.
+
+    ``weight`` has shape (1,) (one slope for all) or (C,) (one per channel), the
+    channels being axis 1 of ``x`` as in PyTorch; an input of rank < 2 takes one slope.
+    ``weight`` gets a gradient when it requires one.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.prelu(sj.tensor([[-2.0, 3.0]]), sj.tensor([0.25])).tolist()
+        [[-0.5, 3.0]]
+    """
+    x, weight = _floating("prelu", x), _floating("prelu", weight)
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.ndim != 1 or weight.shape[0] not in (1, channels):
+        raise ValueError(
+            f"prelu: weight must have shape (1,) or ({channels},) for an input of shape "
+            f"{x.shape}. Received: weight shape {weight.shape}"
+        )
+    return PReLU.apply(x, weight)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """ELU(x) = x for x > 0, α(exp(x) - 1) otherwise."""
+    return ELU.apply(_floating("elu", x), alpha=float(alpha))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU(x) = x·Φ(x), Φ the standard normal CDF (Hendrycks & Gimpel, 2016).
+
+    ``approximate="none"`` uses Φ(x) = (1 + erf(x/√2))/2 exactly (erf from SciPy when it is
+    installed, else a Chebyshev series good to float64 precision); ``"tanh"`` uses
+    x(1 + tanh(√(2/π)(x + 0.044715x³)))/2, as PyTorch does.
+
+    Example:
+        >>> import shenjing as sj
+        >>> round(sj.gelu(sj.tensor([1.0])).item(), 4)
+        0.8413
+    """
+    x = _floating("gelu", x)
+    if approximate == "none":
+        return GELU.apply(x)
+    if approximate == "tanh":
+        return GELUTanh.apply(x)
+    raise ValueError(f'gelu: approximate must be "none" or "tanh". Received: {approximate!r}')
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Softplus(x) = log(1 + exp(βx))/β, a smooth ReLU; x itself where βx > threshold.
+
+    Example:
+        >>> import shenjing as sj
+        >>> round(sj.softplus(sj.tensor([0.0])).item(), 4)
+        0.6931
+    """
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero. Received: beta=0")
+    return Softplus.apply(
+        _floating("softplus", x), beta=float(beta), threshold=float(threshold)
+    )
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``axis``; stable for any magnitude.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.softmax(sj.tensor([1000.0, 1000.0])).tolist()
+        [0.5, 0.5]
+    """
+    x = _floating("softmax", x)
+    return Softmax.apply(x, axis=_single_axis("softmax", x, axis))
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along ``axis``, computed stably.
+
+    Example:
+        >>> import shenjing as sj
+        >>> [round(v, 4) for v in sj.log_softmax(sj.tensor([0.0, 0.0])).tolist()]
+        [-0.6931, -0.6931]
+    """
+    x = _floating("log_softmax", x)
+    return LogSoftmax.apply(x, axis=_single_axis("log_softmax", x, axis))

@@ -1,0 +1,84 @@
+"""Timing helpers and the table every benchmark prints."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def pin_one_thread() -> None:
+    """One BLAS thread for every library; must run before NumPy or PyTorch is imported."""
+    for key, value in ONE_THREAD.items():
+        os.environ.setdefault(key, value)
+
+
+def torch_or_none():  # noqa: ANN201 - returns the module or None
+    """PyTorch with one thread, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def rate(step: Callable[[], object], min_time: float = 1.0, repeats: int = 5,
+         warmup: int = 3) -> float:
+    """Calls per second of ``step``: the median of ``repeats`` runs of >= ``min_time``/repeats s."""
+    for _ in range(warmup):
+        step()
+    calls = 1
+    while True:  # find a call count that takes long enough to time well
+        start = time.perf_counter()
+        for _ in range(calls):
+            step()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time / repeats:
+            break
+        calls *= 2
+    rates = [calls / elapsed]
+    for _ in range(repeats - 1):
+        start = time.perf_counter()
+        for _ in range(calls):
+            step()
+        rates.append(calls / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+@dataclass
+class Row:
+    """One measured quantity for each library (None where not measured)."""
+
+    name: str
+    unit: str
+    shenjing: float
+    numpy: float | None = None
+    torch: float | None = None
+    higher_is_better: bool = True
+    target: str = ""
+
+    def ratio(self, other: float | None) -> str:
+        """shenjing's advantage over ``other`` (> 1 means shenjing is better)."""
+        if other is None:
+            return "-"
+        value = self.shenjing / other if self.higher_is_better else other / self.shenjing
+        return f"{value:.2f}x"
+
+
+def print_table(title: str, rows: list[Row]) -> None:
+    """Rows as a Markdown table: values, then shenjing's ratio to NumPy and to PyTorch."""
+    print(f"\n### {title}\n")
+    print("| benchmark | unit | shenjing | NumPy | PyTorch | vs NumPy | vs PyTorch | target |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:,.1f}"
+
+    for r in rows:
+        print(f"| {r.name} | {r.unit} | {fmt(r.shenjing)} | {fmt(r.numpy)} | {fmt(r.torch)} | "
+              f"{r.ratio(r.numpy)} | {r.ratio(r.torch)} | {r.target} |")

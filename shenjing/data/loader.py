@@ -1,0 +1,89 @@
+"""``DataLoader``: iterate over a dataset in (optionally shuffled) mini-batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from shenjing import backend
+from shenjing.creation import from_numpy
+from shenjing.data.dataset import Dataset, collate
+from shenjing.tensor import Tensor
+
+__all__ = ["DataLoader"]
+
+
+class DataLoader:
+    """Mini-batches of a dataset, as tuples of Tensors, with PyTorch's semantics.
+
+    Each pass over the loader is one epoch. With ``shuffle=True`` every epoch draws a
+    fresh permutation from the generator seeded by ``sj.manual_seed``, so a seed fixes
+    the whole sequence of epochs. The last batch is smaller when ``batch_size`` does not
+    divide ``len(dataset)``, unless ``drop_last=True`` drops it.
+
+    A batch is always a tuple, one Tensor per field of a sample (a dataset whose samples
+    are single values gives 1-tuples). Array-backed datasets (``TensorDataset`` and
+    ``Subset``s of one) build each batch with one fancy-index per array; any other
+    dataset is read sample by sample and stacked.
+
+    Args:
+        dataset: a ``Dataset``, or any object with ``__len__`` and ``__getitem__``.
+        batch_size: samples per batch, a positive integer.
+        shuffle: reshuffle the samples at the start of every epoch.
+        drop_last: drop the last batch when it would be smaller than ``batch_size``.
+
+    Example:
+        >>> import numpy as np
+        >>> from shenjing.data import TensorDataset
+        >>> loader = DataLoader(TensorDataset(np.zeros((10, 3)), np.arange(10)), batch_size=4)
+        >>> len(loader), [x.shape for x, y in loader]
+        (3, [(4, 3), (4, 3), (2, 3)])
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+    ) -> None:
+        if (
+            not isinstance(batch_size, (int, np.integer))
+            or isinstance(batch_size, bool)
+            or batch_size < 1
+        ):
+            raise ValueError(
+                f"DataLoader: batch_size must be a positive integer. Received: {batch_size!r}"
+            )
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+
+    def __len__(self) -> int:
+        """The number of batches in one epoch."""
+        n = len(self.dataset)
+        if self.drop_last:
+            return n // self.batch_size
+        return -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        n = len(self.dataset)
+        order = backend.generator().permutation(n) if self.shuffle else np.arange(n)
+        for k in range(len(self)):
+            indices = order[k * self.batch_size : (k + 1) * self.batch_size]
+            yield tuple(from_numpy(a) for a in self._fetch(indices))
+
+    def _fetch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        if isinstance(self.dataset, Dataset):
+            return self.dataset.get_batch(indices)
+        return collate([self.dataset[int(i)] for i in indices])
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+            f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last})"
+        )

@@ -1,0 +1,49 @@
+"""The functional API, under PyTorch's names: ``import shenjing.nn.functional as F``.
+
+Stateless functions of tensors: activations, the fully connected layer, dropout and the
+losses. Each is the op from ``shenjing.ops`` itself, so ``F.relu is sj.relu``; the layers
+in ``shenjing.nn`` wrap these with parameters and state.
+
+Example:
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> logits = sj.tensor([[2.0, 0.5, -1.0]], requires_grad=True)
+    >>> loss = F.cross_entropy(logits, sj.tensor([0]))
+    >>> loss.backward()
+    >>> logits.grad.shape
+    (1, 3)
+"""
+
+from shenjing.ops.activation import (
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    prelu,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    step,
+    tanh,
+)
+from shenjing.ops.dropout import dropout
+from shenjing.ops.linalg import linear
+from shenjing.ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from shenjing.ops.normalization import batch_norm
+
+__all__ = [
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "dropout",
+    "elu", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear", "log_softmax",
+    "mse_loss", "nll_loss", "prelu", "relu", "sigmoid", "softmax", "softplus", "step",
+    "tanh",
+]

@@ -1,0 +1,157 @@
+"""Normalisation: batch normalisation as one fused op with a hand-derived backward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shenjing.autograd.function import Function
+from shenjing.backend import get_array_module
+from shenjing.tensor import Tensor
+
+__all__ = ["batch_norm"]
+
+
+class BatchNorm(Function):
+    """Batch normalisation over every axis of x (N, C, *) but the channel axis 1.
+
+    With M = N·∏* values per channel, in training
+
+        μ = (1/M) Σ x,  σ² = (1/M) Σ (x − μ)²  (biased),  x̂ = (x − μ) / √(σ² + ε),
+        y = γ·x̂ + β;
+
+        gβ = Σ gy,  gγ = Σ gy·x̂,
+        gx = (γ / (M·√(σ² + ε))) · (M·gy − Σ gy − x̂ · Σ(gy·x̂)),
+
+    the sums running over all axes but 1. In evaluation μ and σ² are the running
+    estimates, constants, so gx = gy · γ / √(σ² + ε).
+
+    The inputs are x, then γ if ``has_weight``, then β if ``has_bias``. When training and
+    given running statistics, they are updated in place:
+    r ← (1 − momentum)·r + momentum·s, with the unbiased variance σ²·M/(M − 1).
+    """
+
+    def forward(
+        self,
+        x: Any,
+        *affine: Any,
+        has_weight: bool,
+        has_bias: bool,
+        running_mean: Any,
+        running_var: Any,
+        training: bool,
+        momentum: float,
+        eps: float,
+    ) -> Any:
+        xp = get_array_module(x)
+        self.has_weight, self.has_bias, self.training = has_weight, has_bias, training
+        self.axes = (0, *range(2, x.ndim))
+        channels = x.shape[1]
+        self.param_shape = (1, channels) + (1,) * (x.ndim - 2)  # broadcasts over (N, C, *)
+        if training:
+            mean = x.mean(axis=self.axes, keepdims=True)
+            x_hat = x - mean
+            var = (x_hat * x_hat).mean(axis=self.axes, keepdims=True)
+            self.inv_std = 1.0 / xp.sqrt(var + eps)
+            x_hat *= self.inv_std
+            if running_mean is not None:
+                count = x.size // channels
+                running_mean *= 1.0 - momentum
+                running_mean += momentum * mean.reshape(channels)
+                running_var *= 1.0 - momentum
+                running_var += (momentum * count / (count - 1)) * var.reshape(channels)
+        else:
+            self.inv_std = 1.0 / xp.sqrt(running_var.reshape(self.param_shape) + eps)
+            x_hat = (x - running_mean.reshape(self.param_shape)) * self.inv_std
+        self.x_hat = x_hat
+        self.weight = affine[0].reshape(self.param_shape) if has_weight else None
+        y = x_hat
+        if has_weight:
+            y = y * self.weight
+        if has_bias:
+            y = y + affine[-1].reshape(self.param_shape)
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        axes, x_hat = self.axes, self.x_hat
+        sum_gy = gy.sum(axis=axes, keepdims=True)
+        sum_gy_x_hat = (gy * x_hat).sum(axis=axes, keepdims=True)
+        gx = None
+        if self.needs_input_grad[0]:
+            scale = self.inv_std if self.weight is None else self.inv_std * self.weight
+            if self.training:
+                count = gy.size // gy.shape[1]
+                gx = gy - sum_gy / count
+                gx -= x_hat * (sum_gy_x_hat / count)
+                gx *= scale
+            else:
+                gx = gy * scale
+        grads = [gx]
+        if self.has_weight:
+            grads.append(sum_gy_x_hat.reshape(-1))
+        if self.has_bias:
+            grads.append(sum_gy.reshape(-1))
+        return tuple(grads)
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation of x (N, C) or (N, C, *) per channel (axis 1).
+
+    y = γ · (x − μ) / √(σ² + ε) + β, where μ and σ² are the batch mean and biased
+    variance over every axis but 1 when ``training``, else the running estimates.
+    When training with running statistics, they are updated in place with ``momentum``
+    (the variance estimate unbiased), as PyTorch does.
+
+    Args:
+        x: input of shape (N, C, *).
+        running_mean, running_var: (C,) running estimates; may be None when training.
+        weight, bias: optional (C,) scale γ and shift β.
+        training: use (and update) batch statistics rather than the running ones.
+        momentum: weight of the new batch in the running estimates.
+        eps: added to the variance for stability.
+
+    Example:
+        >>> import shenjing as sj
+        >>> x = sj.tensor([[1.0, 10.0], [3.0, 30.0]])
+        >>> sj.batch_norm(x, None, None, training=True).numpy().round(3).tolist()
+        [[-1.0, -1.0], [1.0, 1.0]]
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm expects input of shape (N, C, *). Received: shape={x.shape}")
+    channels = x.shape[1]
+    for label, t in (("running_mean", running_mean), ("running_var", running_var),
+                     ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(
+                f"batch_norm: {label} must have shape ({channels},) for input of shape "
+                f"{x.shape}. Received: {label}.shape={t.shape}"
+            )
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
+    if training and x.size // max(channels, 1) <= 1:
+        raise ValueError(
+            f"batch_norm: expected more than 1 value per channel when training. Received: "
+            f"shape={x.shape}"
+        )
+    affine = [t for t in (weight, bias) if t is not None]
+    return BatchNorm.apply(
+        x,
+        *affine,
+        has_weight=weight is not None,
+        has_bias=bias is not None,
+        running_mean=None if running_mean is None else running_mean.data,
+        running_var=None if running_var is None else running_var.data,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )

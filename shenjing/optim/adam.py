@@ -1,0 +1,151 @@
+"""Adam and AdamW: bias-corrected first and second moment estimates of the gradient."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from shenjing.backend import get_array_module
+from shenjing.optim.optimizer import Array, Optimizer, ParamsLike, check_betas, check_common
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): momentum on the gradient, scaled per coordinate by a
+    running RMS of the gradient, both corrected for their zero start.
+
+    For each parameter θ at step t, with learning rate γ, (β₁, β₂), weight decay λ and
+    moments m, v that start at zero::
+
+        g = ∇ + λθ                      (with maximize: g = −∇ + λθ)
+        m = β₁m + (1 − β₁) g
+        v = β₂v + (1 − β₂) g²
+        v̂ = max(v̂, v)   if amsgrad,   v̂ = v   otherwise
+        θ = θ − γ/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
+
+    ε is added outside the root, after the bias correction (PyTorch's form).
+
+    Args:
+        params: tensors or parameter groups to optimize.
+        lr: learning rate γ.
+        betas: (β₁, β₂), the decays of the two moment estimates.
+        eps: ε, added to the denominator for stability.
+        weight_decay: λ, the L2 penalty's coefficient (added to the gradient; see
+            ``AdamW`` for decay decoupled from the gradient).
+        amsgrad: use the running maximum of v (Reddi et al., 2018).
+        maximize: ascend the objective instead of descending it.
+
+    Example:
+        >>> import shenjing as sj
+        >>> w = sj.tensor([3.0], requires_grad=True)
+        >>> opt = sj.optim.Adam([w], lr=0.1)
+        >>> for _ in range(300):
+        ...     w.grad = sj.tensor(2 * w.data)
+        ...     opt.step()
+        >>> abs(w.item()) < 0.05
+        True
+    """
+
+    decoupled_weight_decay = False
+    """True in AdamW: decay θ directly instead of adding λθ to the gradient."""
+
+    def __init__(
+        self,
+        params: ParamsLike,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+            "amsgrad": amsgrad, "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def check_hyperparameters(self, group: dict[str, Any]) -> None:
+        check_common(group)
+        check_betas(group["betas"])
+
+    def init_state(self, param: Array, group: dict[str, Any]) -> dict[str, Any]:
+        xp = get_array_module(param)
+        state = {"step": 0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(param)
+        return state
+
+    def update_param(
+        self, param: Array, grad: Array, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        xp = get_array_module(param)
+        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        if self.decoupled_weight_decay:
+            if weight_decay != 0:
+                param *= 1 - lr * weight_decay
+            weight_decay = 0
+        g = self._effective_grad(param, grad, weight_decay, group["maximize"])
+        state["step"] += 1
+        t = state["step"]
+        exp_avg, exp_avg_sq, tmp = state["exp_avg"], state["exp_avg_sq"], self._scratch(param)
+
+        exp_avg *= beta1
+        xp.multiply(g, 1 - beta1, out=tmp)
+        exp_avg += tmp
+        exp_avg_sq *= beta2
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - beta2
+        exp_avg_sq += tmp
+        if group["amsgrad"]:
+            xp.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
+            exp_avg_sq = state["max_exp_avg_sq"]
+        xp.sqrt(exp_avg_sq, out=tmp)
+        tmp /= math.sqrt(1 - beta2**t)
+        tmp += group["eps"]
+        xp.divide(exp_avg, tmp, out=tmp)
+        tmp *= lr / (1 - beta1**t)
+        param -= tmp
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019): Adam with weight decay decoupled from the
+    gradient, so the decay is not rescaled by the adaptive denominator.
+
+    Each step first shrinks the parameter, then takes Adam's step without L2::
+
+        θ = θ · (1 − γλ)
+        (then Adam's update, with g = ∇, or −∇ with maximize)
+
+    Args:
+        params: tensors or parameter groups to optimize.
+        lr: learning rate γ.
+        betas: (β₁, β₂), the decays of the two moment estimates.
+        eps: ε, added to the denominator for stability.
+        weight_decay: λ, the decoupled decay (note the default 1e-2, as PyTorch).
+        amsgrad: use the running maximum of v.
+        maximize: ascend the objective instead of descending it.
+
+    Example:
+        >>> import shenjing as sj
+        >>> w = sj.tensor([3.0], requires_grad=True)
+        >>> opt = sj.optim.AdamW([w], lr=0.1)
+        >>> for _ in range(300):
+        ...     w.grad = sj.tensor(2 * w.data)
+        ...     opt.step()
+        >>> abs(w.item()) < 0.05
+        True
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: ParamsLike,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)

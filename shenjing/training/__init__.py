@@ -1,0 +1,20 @@
+"""Keras-style training: ``compile``/``fit``/``evaluate``/``predict``, callbacks, metrics."""
+
+from shenjing.training.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    TerminateOnNaN,
+)
+from shenjing.training.metrics import (
+    Accuracy,
+    BinaryAccuracy,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    Metric,
+    TopKAccuracy,
+)
+from shenjing.training.trainer import Trainer

@@ -1,0 +1,258 @@
+"""Callbacks: code that ``fit`` calls at fixed points of training, in Keras's order.
+
+train begin → (epoch begin → (batch begin → batch end)* → epoch end)* → train end.
+Logs are flat dicts of floats; validation values carry a ``val_`` prefix. A callback stops
+training by setting ``model.stop_training = True``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+class Callback:
+    """Base class: every hook does nothing. ``self.model`` is the model being trained."""
+
+    model: Any = None
+    params: dict[str, Any]
+
+    def set_model(self, model: Any) -> None:
+        """Called by ``fit`` before training."""
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Called by ``fit`` with epochs, steps per epoch and verbosity."""
+        self.params = params
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        """Before the first epoch."""
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """After the last epoch."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """Before each epoch (counted from 0)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """After each epoch, with its training and validation logs."""
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        """Before each training batch."""
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        """After each training batch, with the running loss and metrics."""
+
+
+class CallbackList:
+    """Dispatches each event to every callback, in order."""
+
+    def __init__(self, callbacks: list[Callback], model: Any, params: dict[str, Any]) -> None:
+        self.callbacks = callbacks
+        for callback in callbacks:
+            callback.set_model(model)
+            callback.set_params(params)
+
+    def __getattr__(self, event: str) -> Callable[..., None]:
+        if not event.startswith("on_"):
+            raise AttributeError(event)
+
+        def dispatch(*args: Any) -> None:
+            for callback in self.callbacks:
+                getattr(callback, event)(*args)
+
+        return dispatch
+
+
+class History(Callback):
+    """Records every epoch's logs: ``history.history["loss"]`` is the loss per epoch."""
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training when the loss becomes NaN or infinite; on by default in ``fit``."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.message: str | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.message = (
+                f"TerminateOnNaN: the loss became {loss} at epoch {self.epoch + 1}, batch "
+                f"{batch + 1}; training stopped. Try a smaller learning rate."
+            )
+            print(self.message)
+            self.model.stop_training = True
+
+
+def _improvement(mode: str, monitor: str) -> Callable[[float, float], bool]:
+    if mode == "auto":
+        mode = "max" if "acc" in monitor else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max'. Received: {mode!r}")
+    return (lambda new, best: new < best) if mode == "min" else (lambda new, best: new > best)
+
+
+class EarlyStopping(Callback):
+    """Stops training when ``monitor`` has not improved for ``patience`` epochs.
+
+    Args:
+        monitor: the log key to watch, e.g. "val_loss" or "val_accuracy".
+        min_delta: the smallest change that counts as an improvement.
+        patience: epochs without improvement before stopping.
+        mode: "min", "max", or "auto" (max for accuracies, min otherwise).
+        restore_best_weights: load the best epoch's weights back when stopping.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+    ) -> None:
+        self.monitor = monitor
+        self.min_delta = abs(min_delta)
+        self.patience = patience
+        self.restore_best_weights = restore_best_weights
+        improves = _improvement(mode, monitor)
+        sign = -1.0 if improves(0.0, 1.0) else 1.0  # -1 when smaller is better
+        self._improves = lambda new, best: improves(new - sign * self.min_delta, best)
+        self.stopped_epoch: int | None = None
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self.wait = 0
+        self.best: float | None = None
+        self.best_weights: dict[str, np.ndarray] | None = None
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise KeyError(
+                f"EarlyStopping: {self.monitor!r} is not in the logs. Available: "
+                f"{', '.join(sorted(logs or {}))}"
+            )
+        if self.best is None or self._improves(value, self.best):
+            self.best, self.wait = value, 0
+            if self.restore_best_weights:
+                self.best_weights = {k: v.copy() for k, v in self.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.load_state_dict(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model's state dict after each epoch (or only when ``monitor`` improves).
+
+    Args:
+        filepath: may hold fields such as ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``;
+            ``epoch`` counts from 1.
+        monitor, mode: as in ``EarlyStopping``; used with ``save_best_only``.
+        save_best_only: keep only improving epochs.
+    """
+
+    def __init__(
+        self,
+        filepath: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        mode: str = "auto",
+    ) -> None:
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.save_best_only = save_best_only
+        self._improves = _improvement(mode, monitor)
+        self.best: float | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        from shenjing.io import save
+
+        logs = logs or {}
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                raise KeyError(f"ModelCheckpoint: {self.monitor!r} is not in the logs")
+            if self.best is not None and not self._improves(value, self.best):
+                return
+            self.best = value
+        save(self.model.state_dict(), self.filepath.format(epoch=epoch + 1, **logs))
+
+
+class CSVLogger(Callback):
+    """Writes one CSV row of logs per epoch to ``filename``."""
+
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",",
+                 append: bool = False) -> None:
+        self.filename = os.fspath(filename)
+        self.separator = separator
+        self.append = append
+        self.keys: list[str] | None = None
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self.keys = None
+        if not self.append and os.path.exists(self.filename):
+            os.remove(self.filename)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = logs or {}
+        new_file = not os.path.exists(self.filename)
+        if self.keys is None:
+            self.keys = sorted(logs)
+        with open(self.filename, "a", newline="") as handle:
+            writer = csv.writer(handle, delimiter=self.separator)
+            if new_file:
+                writer.writerow(["epoch", *self.keys])
+            writer.writerow([epoch, *(logs.get(k, "") for k in self.keys)])
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch.
+
+    Args:
+        schedule: ``schedule(epoch, lr) -> new lr`` (Keras's form), or a
+            ``shenjing.optim.lr_scheduler`` object, stepped once per epoch.
+        verbose: print the new rate.
+    """
+
+    def __init__(self, schedule: Any, verbose: int = 0) -> None:
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if callable(self.schedule):
+            groups = self.model.optimizer.param_groups
+            lr = float(self.schedule(epoch, groups[0]["lr"]))
+            for group in groups:
+                group["lr"] = lr
+        elif epoch > 0:
+            self.schedule.step()
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: learning rate {self.model.optimizer.param_groups[0]['lr']:g}")
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if logs is not None:
+            logs["lr"] = float(self.model.optimizer.param_groups[0]["lr"])

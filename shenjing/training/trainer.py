@@ -1,0 +1,276 @@
+"""Keras-style training for any ``nn.Module``: ``compile``, ``fit``, ``evaluate``, ``predict``.
+
+``Module.compile`` creates a ``Trainer`` and the other methods delegate to it, so a
+``Sequential`` and a hand-written ``Module`` train the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from shenjing.autograd.grad_mode import no_grad
+from shenjing.backend import get_array_module
+from shenjing.data import DataLoader, TensorDataset
+from shenjing.tensor import Tensor
+from shenjing.training import registry
+from shenjing.training.callbacks import Callback, CallbackList, History, TerminateOnNaN
+from shenjing.training.metrics import Metric
+from shenjing.training.progress import ProgressBar
+
+
+class Trainer:
+    """What ``compile`` set up for a model: loss, optimizer and metrics, and the loops.
+
+    Args:
+        model: the module to train.
+        optimizer: an ``Optimizer`` or a name ("adam", "sgd", ...). A name is built with
+            the optimizer's defaults once the model's parameters exist (a ``Dense`` layer
+            creates its weights on the first batch).
+        loss: a name ("cross_entropy", "mse", ...) or ``loss(output, target) -> Tensor``.
+        metrics: names or ``Metric`` objects; "accuracy" follows the loss.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        optimizer: Any = "adam",
+        loss: str | Callable[..., Any] = "cross_entropy",
+        metrics: Iterable[str | Metric] = (),
+    ) -> None:
+        self.model = model
+        self.loss = registry.resolve_loss(loss)
+        self.metric_specs = list(metrics)
+        self.metrics: list[Metric] = []
+        self.optimizer: Any = None
+        spec = registry.resolve_optimizer(optimizer)
+        if isinstance(spec, type):
+            self._optimizer_class = spec
+        else:
+            self._set_optimizer(spec)
+
+    # ---------------------------------------------------------------------- set-up
+    def _set_optimizer(self, optimizer: Any) -> None:
+        self.optimizer = optimizer
+        self.model.optimizer = optimizer
+
+    def _build(self, x_batch: Tensor) -> None:
+        """Run one forward pass so lazy layers create weights, then bind the optimizer."""
+        if self.optimizer is not None and self.optimizer.param_groups:
+            return
+        with no_grad():
+            was_training = self.model.training
+            self.model.eval()
+            self.model(x_batch)
+            self.model.train(was_training)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if self.optimizer is None:
+            self._set_optimizer(self._optimizer_class(params))
+        else:
+            self.optimizer.add_param_group({"params": params})
+
+    def _new_metrics(self) -> list[Metric]:
+        return [registry.resolve_metric(m, self.loss.kind) for m in self.metric_specs]
+
+    def _check_data(self, x: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
+        x, y = _as_array(x), _as_array(y)
+        if len(x) != len(y):
+            raise ValueError(
+                f"{caller}: x and y have different lengths. Received: {len(x)} samples in x "
+                f"and {len(y)} in y"
+            )
+        if self.loss.kind in (registry.CLASSES, registry.LOG_PROBS):
+            if y.dtype.kind not in "iu":
+                raise TypeError(
+                    f"{caller}: the loss {self.loss.name!r} needs integer class labels. "
+                    f"Received: y with dtype={y.dtype}"
+                )
+            if y.size and y.min() < 0:
+                raise ValueError(f"{caller}: class labels must be >= 0. Received: {y.min()}")
+        elif y.dtype != np.float32:
+            y = y.astype(np.float32)
+        return x, y
+
+    def _loader(self, x: Any, y: Any, batch_size: int, shuffle: bool, caller: str) -> Any:
+        if isinstance(x, DataLoader):
+            return x
+        x, y = self._check_data(x, y, caller)
+        return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+
+    # ------------------------------------------------------------------------ steps
+    def train_step(self, batch: tuple[Tensor, Tensor]) -> float:
+        """One optimisation step on a batch; returns the batch's loss."""
+        x, y = batch
+        output = self.model(x)
+        loss = self._loss(output, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self._update_metrics(output.data, y.data)
+        return loss.item()
+
+    def test_step(self, batch: tuple[Tensor, Tensor]) -> float:
+        """The loss of a batch, with metrics updated; records no graph."""
+        x, y = batch
+        with no_grad():
+            output = self.model(x)
+            loss = self._loss(output, y)
+        self._update_metrics(output.data, y.data)
+        return loss.item()
+
+    def _loss(self, output: Tensor, target: Tensor) -> Tensor:
+        # Keras users give (N,) targets to (N, 1) outputs of binary and regression models.
+        if target.ndim == 1 and output.ndim == 2 and output.shape[1] == 1:
+            target = target.reshape(-1, 1)
+        return self.loss.function(output, target)
+
+    def _update_metrics(self, output: Any, target: Any) -> None:
+        for metric in self.metrics:
+            metric.update(output, target)
+
+    # -------------------------------------------------------------------------- fit
+    def fit(
+        self,
+        x: Any,
+        y: Any = None,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float = 0.0,
+        shuffle: bool = True,
+        callbacks: Iterable[Callback] = (),
+        verbose: int = 1,
+        initial_epoch: int = 0,
+    ) -> History:
+        """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs."""
+        if validation_split and validation_data is None:
+            if isinstance(x, DataLoader):
+                raise ValueError("fit: validation_split needs arrays, not a DataLoader")
+            if not 0.0 < validation_split < 1.0:
+                raise ValueError(
+                    f"fit: validation_split must be in (0, 1). Received: {validation_split}"
+                )
+            x, y = self._check_data(x, y, "fit")
+            cut = len(x) - max(1, int(round(len(x) * validation_split)))
+            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+        loader = self._loader(x, y, batch_size, shuffle, "fit")
+        val_loader = None
+        if validation_data is not None:
+            val_loader = self._loader(*validation_data, batch_size, False, "fit (validation)")
+
+        history = History()
+        own = [TerminateOnNaN()] if not any(isinstance(c, TerminateOnNaN) for c in callbacks) else []
+        steps = len(loader)
+        calls = CallbackList(
+            [*own, *callbacks, history],
+            self.model,
+            {"epochs": epochs, "steps": steps, "verbose": verbose},
+        )
+        self.model.stop_training = False
+        self.metrics = self._new_metrics()
+        calls.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            calls.on_epoch_begin(epoch)
+            self.model.train()
+            for metric in self.metrics:
+                metric.reset()
+            bar = ProgressBar(steps, f"Epoch {epoch + 1}/{epochs}", enabled=verbose == 1)
+            total_loss, seen = 0.0, 0
+            for step, batch in enumerate(loader):
+                calls.on_train_batch_begin(step)
+                if self.optimizer is None or not self.optimizer.param_groups:
+                    self._build(batch[0])
+                batch_loss = self.train_step(batch)
+                n = len(batch[0])
+                total_loss += batch_loss * n
+                seen += n
+                logs = {"loss": total_loss / seen} if math.isfinite(batch_loss) else {
+                    "loss": batch_loss}
+                calls.on_train_batch_end(step, logs)
+                bar.update(logs, self.metrics)
+                if self.model.stop_training:
+                    break
+            epoch_logs = {"loss": total_loss / max(seen, 1)}
+            epoch_logs.update({m.name: m.result() for m in self.metrics})
+            if val_loader is not None and not self.model.stop_training:
+                val_logs = self._evaluate_loader(val_loader)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            bar.close(epoch_logs)
+            calls.on_epoch_end(epoch, epoch_logs)
+            if self.model.stop_training:
+                break
+        calls.on_train_end()
+        return history
+
+    # --------------------------------------------------------------------- evaluate
+    def _evaluate_loader(self, loader: Any) -> dict[str, float]:
+        self.model.eval()
+        metrics, self.metrics = self.metrics, self._new_metrics()
+        total, seen = 0.0, 0
+        for batch in loader:
+            if self.optimizer is None or not self.optimizer.param_groups:
+                self._build(batch[0])
+            n = len(batch[0])
+            total += self.test_step(batch) * n
+            seen += n
+        logs = {"loss": total / max(seen, 1)}
+        logs.update({m.name: m.result() for m in self.metrics})
+        self.metrics = metrics
+        return logs
+
+    def evaluate(self, x: Any, y: Any = None, batch_size: int = 256) -> dict[str, float]:
+        """The loss and metrics over a data set, as a dict of floats."""
+        return self._evaluate_loader(self._loader(x, y, batch_size, False, "evaluate"))
+
+    # ---------------------------------------------------------------------- predict
+    def outputs(self, x: Any, batch_size: int = 256) -> Any:
+        """The model's raw outputs for every sample, batch by batch, in eval mode."""
+        x = x.data if isinstance(x, Tensor) else _as_array(x)
+        self.model.eval()
+        chunks = []
+        with no_grad():
+            for start in range(0, len(x), batch_size):
+                chunks.append(self.model(Tensor(x[start:start + batch_size])).data)
+        xp = get_array_module(chunks[0]) if chunks else np
+        return xp.concatenate(chunks) if chunks else np.empty((0,))
+
+    def predict_proba(self, x: Any, batch_size: int = 256) -> Any:
+        """Class probabilities for classification losses (the raw outputs otherwise)."""
+        out = self.outputs(x, batch_size)
+        xp = get_array_module(out)
+        kind = self.loss.kind
+        if kind == registry.CLASSES:
+            shifted = out - out.max(axis=1, keepdims=True)
+            e = xp.exp(shifted)
+            return e / e.sum(axis=1, keepdims=True)
+        if kind == registry.LOG_PROBS:
+            return xp.exp(out)
+        if kind == registry.BINARY_LOGITS:
+            return 0.5 * (1.0 + xp.tanh(0.5 * out))  # the sigmoid, without overflow
+        return out
+
+    def predict(self, x: Any, batch_size: int = 256) -> Any:
+        """Class labels for classification losses, the outputs for regression."""
+        kind = self.loss.kind
+        if kind in (registry.CLASSES, registry.LOG_PROBS):
+            return self.outputs(x, batch_size).argmax(axis=1)
+        if kind == registry.BINARY_LOGITS:
+            return (self.outputs(x, batch_size) > 0).astype(np.int64).reshape(-1)
+        if kind == registry.BINARY_PROBS:
+            return (self.outputs(x, batch_size) > 0.5).astype(np.int64).reshape(-1)
+        return self.outputs(x, batch_size)
+
+
+def _as_array(value: Any) -> np.ndarray:
+    """NumPy arrays, Tensors, lists and pandas objects alike, as an ndarray."""
+    if isinstance(value, Tensor):
+        return value.numpy()
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    array = np.asarray(value)
+    if array.dtype.kind == "f" and array.dtype != np.float32:
+        array = array.astype(np.float32)
+    return array

@@ -1,0 +1,53 @@
+"""Op-table rows for matmul (every NumPy case: 1-D, 2-D, batched, broadcast) and linear."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import shenjing as sj
+from tests.ops.opinfo import OpInfo
+
+MATMUL_SHAPES = [
+    ((3, 4), (4, 5)),
+    ((4,), (4, 5)),  # vector @ matrix
+    ((3, 4), (4,)),  # matrix @ vector
+    ((4,), (4,)),  # inner product
+    ((2, 3, 4), (4, 5)),  # batch @ shared matrix
+    ((3, 4), (2, 4, 5)),  # shared matrix @ batch
+    ((2, 3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (5, 4, 2)),  # batch axes broadcast both ways
+    ((4,), (2, 4, 3)),
+    ((2, 3, 4), (4,)),
+]
+
+LINEAR_SHAPES = [
+    ((5, 3), (4, 3), (4,)),
+    ((2, 5, 3), (4, 3), (4,)),  # leading axes fold into one GEMM
+    ((3,), (4, 3), (4,)),
+]
+
+
+def _linear_ref(x, w, b=None):
+    y = np.einsum("...i,oi->...o", x, w)
+    return y if b is None else y + b
+
+
+def _torch_linear(x, w, b=None):
+    import torch
+
+    return torch.nn.functional.linear(x, w, b)
+
+
+def _torch_matmul(a, b):
+    import torch
+
+    return torch.matmul(a, b)
+
+
+ROWS = [
+    OpInfo("matmul", sj.matmul, np.matmul, MATMUL_SHAPES, torch_ref=_torch_matmul),
+    OpInfo("matmul-operator", lambda a, b: a @ b, np.matmul, MATMUL_SHAPES[:2]),
+    OpInfo("linear", sj.linear, _linear_ref, LINEAR_SHAPES, torch_ref=_torch_linear),
+    OpInfo("linear-no-bias", sj.linear, _linear_ref, [s[:2] for s in LINEAR_SHAPES],
+           torch_ref=_torch_linear),
+]
