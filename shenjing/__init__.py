@@ -32,6 +32,8 @@ from shenjing.creation import (
 from shenjing.ops import *  # noqa: F403  - every op, e.g. sj.exp, sj.concat
 from shenjing.tensor import Tensor
 
-from shenjing import data  # noqa: E402,I001  - after the engine it builds on
+# The layers above the engine, in the order they build on each other.
+from shenjing import data, nn, optim  # noqa: E402,I001
+from shenjing.io import load, save  # noqa: E402
 
 __version__ = "0.1.0"

@@ -23,6 +23,7 @@ import numpy as np
 
 from shenjing.autograd import no_grad
 from shenjing.backend import DEFAULT_FLOAT, get_array_module
+from shenjing.nn.keras import KerasMethods
 from shenjing.nn.parameter import Parameter
 from shenjing.tensor import Tensor
 
@@ -36,7 +37,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class Module:
+class Module(KerasMethods):
     """Base class of layers and models: subclass it, assign layers and parameters as
     attributes in ``__init__``, and write ``forward``.
 
@@ -369,18 +370,19 @@ class Module:
 
     def build(self, input_shape: tuple[int | None, ...], dtype: Any = None) -> Module:
         """Create the parameters of lazily sized layers (``Dense``) by running one forward
-        pass on zeros of ``input_shape`` (a leading ``None`` batch size counts as 1).
+        pass on zeros of ``input_shape`` (a ``None`` batch size counts as 1) and ``dtype``
+        (float32 by default; an integer dtype for models that take indices).
 
         Runs in eval mode under ``no_grad``, so running statistics are untouched, and
         restores every module's mode. Returns self.
         """
         shape = tuple(1 if n is None else n for n in input_shape)
-        xp_dtype = DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
+        dtype = DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
         modes = [(module, module.training) for module in self.modules()]
         self.eval()
         try:
             with no_grad():
-                self(Tensor(np.zeros(shape, dtype=xp_dtype)))
+                self(Tensor(np.zeros(shape, dtype=dtype), dtype=dtype))
         finally:
             for module, mode in modes:
                 module.training = mode

@@ -9,9 +9,11 @@ from shenjing.ops.activation import *  # noqa: F403
 from shenjing.ops.conv import *  # noqa: F403
 from shenjing.ops.dropout import *  # noqa: F403
 from shenjing.ops.elementwise import *  # noqa: F403
+from shenjing.ops.embedding import *  # noqa: F403
 from shenjing.ops.linalg import *  # noqa: F403
 from shenjing.ops.loss import *  # noqa: F403
 from shenjing.ops.normalization import *  # noqa: F403
 from shenjing.ops.pool import *  # noqa: F403
+from shenjing.ops.recurrent import *  # noqa: F403
 from shenjing.ops.reduce import *  # noqa: F403
 from shenjing.ops.shape import *  # noqa: F403

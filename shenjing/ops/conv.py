@@ -39,12 +39,17 @@ Padding = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
 def to_pair(op: str, name: str, value: Any, minimum: int) -> Pair:
     """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+    pair = (value, value) if isinstance(value, int) else value
+    is_int = [isinstance(v, int) and not isinstance(v, bool) for v in _iterable(pair)]
+    if len(is_int) != 2 or not all(is_int):
         raise TypeError(f"{op}: {name} must be an int or a pair of ints. Received: {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"{op}: {name} must be at least {minimum}. Received: {value!r}")
-    return pair  # type: ignore[return-value]
+    return (pair[0], pair[1])
+
+
+def _iterable(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def to_single(op: str, name: str, value: Any, minimum: int) -> int:
@@ -165,9 +170,10 @@ def col2im(
 class Convolution(Function):
     """Cross-correlation, as in PyTorch's conv2d (and conv1d, with a unit height).
 
-    Forward, for output channel k in group g = k // (C_out/G):
+    Forward, for output channel k in group g = k // (C_out/G), with C_g = C_in/G:
 
-        y[n,k,i,j] = b[k] + Σ_c Σ_p Σ_q W[k,c,p,q] · x_pad[n, g·C_in/G + c, i·s_h + p·d_h, j·s_w + q·d_w]
+        y[n,k,i,j] = b[k] + Σ_c Σ_p Σ_q W[k,c,p,q] · x_pad[n, g·C_g + c, i·s_h + p·d_h,
+                                                                j·s_w + q·d_w]
 
     computed per group as Y_g = W_g @ cols_g (C_out/G × C_in/G·kH·kW times columns).
     Backward: gW_g = gY_g @ cols_gᵀ;  gb[k] = Σ_{n,i,j} gy[n,k,i,j];
@@ -244,7 +250,9 @@ def _resolve_padding(
         if padding == "valid":
             return ((0, 0), (0, 0))
         if padding != "same":
-            raise ValueError(f"{op}: padding must be 'valid', 'same' or ints. Received: {padding!r}")
+            raise ValueError(
+                f"{op}: padding must be 'valid', 'same' or ints. Received: {padding!r}"
+            )
         if stride != (1, 1):
             raise ValueError(f"{op}: padding='same' needs stride 1. Received: stride={stride}")
         # The total d·(k − 1) is split evenly; an odd remainder goes to the bottom/right,
@@ -264,9 +272,10 @@ def _convolve(
     if x.ndim != ndim:
         raise ValueError(f"{op} expects {ndim}-D input {layout}. Received: shape={x.shape}")
     if weight.ndim != ndim:
+        kernel_axes = "kH, kW" if ndim == 4 else "k"
         raise ValueError(
-            f"{op} expects a {ndim}-D weight (C_out, C_in/groups, {'kH, kW' if ndim == 4 else 'k'})."
-            f" Received: weight shape={weight.shape}"
+            f"{op} expects a {ndim}-D weight (C_out, C_in/groups, {kernel_axes}). "
+            f"Received: weight shape={weight.shape}"
         )
     if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int. Received: {groups!r}")

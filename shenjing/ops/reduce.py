@@ -71,10 +71,11 @@ def _to_extremes(x: Any, y: Any, gy: Any, axis: tuple[int, ...], keepdims: bool)
     """Route ``gy`` to the elements of ``x`` equal to their slice's extreme ``y``, split
     evenly among ties (PyTorch's amax/amin rule)."""
     if not keepdims:
-        y, gy = _kept(y, x.shape, axis), _kept(gy, x.shape, axis)
-    is_extreme = x == y
-    ties = is_extreme.sum(axis=axis, keepdims=True, dtype=gy.dtype)
-    return is_extreme * (gy / ties)
+        kept = [1 if i in axis else n for i, n in enumerate(x.shape)]
+        y, gy = y.reshape(kept), gy.reshape(kept)
+    share = (x == y).astype(gy.dtype)
+    share *= gy / share.sum(axis=axis, keepdims=True)  # 1 / ties, times gy
+    return share
 
 
 class Max(Function):

@@ -18,6 +18,7 @@ LOG_PROBS = "log_probs"  # integer labels, outputs are log-probabilities
 BINARY_LOGITS = "binary_logits"  # 0/1 targets, outputs are logits
 BINARY_PROBS = "binary_probs"  # 0/1 targets, outputs are probabilities
 REGRESSION = "regression"
+CUSTOM = "custom"  # a user's callable: targets are passed through untouched
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def _losses() -> dict[str, LossSpec]:
 def resolve_loss(loss: str | Callable[..., Any]) -> LossSpec:
     """A ``LossSpec`` from a name or a callable ``loss(output, target) -> Tensor``.
 
-    A callable of unknown kind is treated as a regression loss unless it is one of the
-    registered functions.
+    A callable that is not one of the registered functions is of kind ``CUSTOM``: its
+    targets are passed as given and ``predict`` returns the raw outputs.
     """
     table = _losses()
     if isinstance(loss, str):
@@ -80,7 +81,7 @@ def resolve_loss(loss: str | Callable[..., Any]) -> LossSpec:
     for spec in table.values():
         if spec.function is loss:
             return spec
-    return LossSpec(getattr(loss, "__name__", "loss"), loss, REGRESSION)
+    return LossSpec(getattr(loss, "__name__", "loss"), loss, CUSTOM)
 
 
 def resolve_optimizer(optimizer: Any) -> Any:
@@ -124,7 +125,10 @@ def resolve_metric(metric: str | metrics_module.Metric, loss_kind: str) -> metri
             return _named(metrics_module.BinaryAccuracy(threshold=0.0), "accuracy")
         if loss_kind == BINARY_PROBS:
             return _named(metrics_module.BinaryAccuracy(threshold=0.5), "accuracy")
-        raise ValueError("accuracy needs a classification loss; use 'mae' or 'mse' here")
+        raise ValueError(
+            "accuracy needs a named classification loss (e.g. 'cross_entropy'); use 'mae' "
+            "or 'mse' for regression, or pass a Metric object"
+        )
     if key == "binary_accuracy":
         threshold = 0.0 if loss_kind == BINARY_LOGITS else 0.5
         return metrics_module.BinaryAccuracy(threshold=threshold)

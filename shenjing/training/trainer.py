@@ -45,6 +45,7 @@ class Trainer:
         self.loss = registry.resolve_loss(loss)
         self.metric_specs = list(metrics)
         self.metrics: list[Metric] = []
+        self.input_shape: tuple[int, ...] | None = None
         self.optimizer: Any = None
         spec = registry.resolve_optimizer(optimizer)
         if isinstance(spec, type):
@@ -90,7 +91,7 @@ class Trainer:
                 )
             if y.size and y.min() < 0:
                 raise ValueError(f"{caller}: class labels must be >= 0. Received: {y.min()}")
-        elif y.dtype != np.float32:
+        elif self.loss.kind != registry.CUSTOM and y.dtype != np.float32:
             y = y.astype(np.float32)
         return x, y
 
@@ -181,9 +182,11 @@ class Trainer:
             total_loss, seen = 0.0, 0
             for step, batch in enumerate(loader):
                 calls.on_train_batch_begin(step)
+                if step == 0:
+                    self.input_shape = tuple(batch[0].shape[1:])
                 if self.optimizer is None or not self.optimizer.param_groups:
                     self._build(batch[0])
-                batch_loss = self.train_step(batch)
+                batch_loss = self.model.train_step(batch)
                 n = len(batch[0])
                 total_loss += batch_loss * n
                 seen += n

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import shenjing as sj
-import shenjing.optim  # noqa: F401  - makes sj.optim available
+from shenjing import optim
 from tests.optim.reference import REFERENCES
 
 _rng = np.random.default_rng(1234)
@@ -60,7 +60,7 @@ def run_steps(opt, params: list[sj.Tensor], steps: int, sign: int = 1) -> list[l
 
 def run_shenjing(name: str, kwargs: dict, dtype: str, steps: int = 50):
     params = make_params(dtype)
-    opt = getattr(sj.optim, name)(params, **kwargs)
+    opt = getattr(optim, name)(params, **kwargs)
     return run_steps(opt, params, steps, _sign(kwargs))
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import shenjing as sj
+from shenjing import optim
 from tests.optim.problems import (
     CONFIG_PARAMS,
     assert_trajectories_close,
@@ -89,14 +90,14 @@ BAD_HYPERPARAMETERS = [
 )
 def test_rejects_bad_hyperparameters(name, kwargs, error, message):
     with pytest.raises(error, match=message.replace("(", r"\(").replace(".", r"\.")):
-        getattr(sj.optim, name)(make_params(), **kwargs)
+        getattr(optim, name)(make_params(), **kwargs)
 
 
 @pytest.mark.parametrize("name", ALL_OPTIMIZERS)
 def test_rejects_bad_hyperparameters_in_a_group(name):
     w, b = make_params()
     with pytest.raises(ValueError, match="Invalid learning rate: -1.0"):
-        getattr(sj.optim, name)([{"params": [w]}, {"params": [b], "lr": -1.0}])
+        getattr(optim, name)([{"params": [w]}, {"params": [b], "lr": -1.0}])
 
 
 # ---------------------------------------------------------------- a small classifier
@@ -128,7 +129,7 @@ def test_trains_logistic_regression(name):
     x, y = _blobs()
     w = sj.tensor(np.array([-1.0, 0.5]), requires_grad=True)  # starts misclassifying
     b = sj.tensor(np.array(0.5), requires_grad=True)          # a 0-d parameter
-    opt = getattr(sj.optim, name)([w, b], **CLASSIFIER_OPTIONS[name])
+    opt = getattr(optim, name)([w, b], **CLASSIFIER_OPTIONS[name])
     initial_loss = _logistic(w.data, b.data, x, y)[0]
     for _ in range(100):
         opt.zero_grad()
@@ -148,7 +149,7 @@ def test_trains_logistic_regression(name):
 def test_updates_in_place_and_keeps_float32(name):
     params = make_params("float32")
     arrays = [p.data for p in params]
-    opt = getattr(sj.optim, name)(params, lr=0.01)
+    opt = getattr(optim, name)(params, lr=0.01)
     set_grads(params)
     grads = [p.grad.data.copy() for p in params]
     opt.step()
@@ -165,7 +166,7 @@ def test_updates_in_place_and_keeps_float32(name):
         assert v.dtype == np.float32, f"state {k!r} is {v.dtype}"
     # The gradient handed in is never modified (weight decay goes to a scratch array).
     params2 = make_params("float32")
-    opt2 = getattr(sj.optim, name)(params2, lr=0.01, weight_decay=0.1, maximize=True)
+    opt2 = getattr(optim, name)(params2, lr=0.01, weight_decay=0.1, maximize=True)
     set_grads(params2)
     np.testing.assert_array_equal(params2[0].grad.data, grads[0])
     opt2.step()

@@ -12,7 +12,7 @@ from shenjing.tensor import Tensor
 
 __all__ = [
     "ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "Softmax",
-    "Softplus", "Step", "Tanh", "get_activation",
+    "Softplus", "Step", "Tanh",
 ]
 
 ACTIVATION_NAMES = (

@@ -1,0 +1,78 @@
+"""The Keras-style methods every ``Module`` has: ``compile``, ``fit``, ``evaluate``,
+``predict``, ``predict_proba``, ``summary`` and an overridable ``train_step``.
+
+They hold no training logic: ``compile`` creates a ``shenjing.training.Trainer`` and the
+others delegate to it. (The training package sits above ``nn`` and ``optim``, so it is
+imported when ``compile`` runs, not when ``nn`` loads.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+class KerasMethods:
+    """Mixed into ``Module``: train any model the way Keras trains a ``Model``."""
+
+    def compile(
+        self,
+        optimizer: Any = "adam",
+        loss: str | Callable[..., Any] = "cross_entropy",
+        metrics: Iterable[Any] = (),
+    ) -> None:
+        """Choose the optimizer (an ``Optimizer`` or a name such as "adam"), the loss (a
+        name such as "cross_entropy" or "mse", or a callable) and metrics ("accuracy",
+        "mae", ...) that ``fit`` and ``evaluate`` use.
+
+        An optimizer made without parameters (``sj.optim.Adam(lr=1e-3)``) is given the
+        model's parameters on the first batch, once lazy layers have built their weights.
+        """
+        from shenjing.training import Trainer
+
+        object.__setattr__(self, "_trainer", Trainer(self, optimizer, loss, metrics))
+
+    def _compiled(self, method: str) -> Any:
+        trainer = self.__dict__.get("_trainer")
+        if trainer is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.{method}() needs compile() first, e.g. "
+                "model.compile(optimizer='adam', loss='cross_entropy', metrics=['accuracy'])"
+            )
+        return trainer
+
+    def fit(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
+        """Train; takes arrays (or a DataLoader as ``x``) and Keras's keywords: epochs,
+        batch_size, validation_data, validation_split, shuffle, callbacks, verbose.
+        Returns a ``History`` whose ``history`` dict holds the per-epoch logs."""
+        return self._compiled("fit").fit(x, y, **kwargs)
+
+    def train_step(self, batch: tuple[Any, Any]) -> float:
+        """One optimisation step on ``(x, y)``; override it to customise training."""
+        return self._compiled("train_step").train_step(batch)
+
+    def evaluate(self, x: Any, y: Any = None, batch_size: int = 256) -> dict[str, float]:
+        """The loss and metrics over a data set, as a dict of floats."""
+        return self._compiled("evaluate").evaluate(x, y, batch_size=batch_size)
+
+    def predict(self, x: Any, batch_size: int = 256) -> Any:
+        """Class labels for classification losses; the outputs for regression."""
+        return self._compiled("predict").predict(x, batch_size=batch_size)
+
+    def predict_proba(self, x: Any, batch_size: int = 256) -> Any:
+        """Class probabilities, shape (n, classes), or (n, 1) for a binary model."""
+        return self._compiled("predict_proba").predict_proba(x, batch_size=batch_size)
+
+    def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
+        """Print (and return) each layer with its output shape and parameter count.
+
+        Args:
+            input_shape: one sample's shape, without the batch axis; defaults to the
+                shape seen by the last ``fit``.
+        """
+        from shenjing.training.summary import summary
+
+        trainer = self.__dict__.get("_trainer")
+        if input_shape is None and trainer is not None:
+            input_shape = trainer.input_shape
+        return summary(self, input_shape)
