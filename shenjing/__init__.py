@@ -32,8 +32,11 @@ from shenjing.creation import (
 from shenjing.ops import *  # noqa: F403  - every op, e.g. sj.exp, sj.concat
 from shenjing.tensor import Tensor
 
+# isort: off
 # The layers above the engine, in the order they build on each other.
-from shenjing import data, nn, optim  # noqa: E402,I001
-from shenjing.io import load, save  # noqa: E402
+from shenjing import data, nn, optim
+from shenjing.io import load, save
+
+# isort: on
 
 __version__ = "0.1.0"

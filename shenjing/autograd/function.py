@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shenjing.autograd.grad_mode import GradMode
@@ -10,9 +9,14 @@ from shenjing.autograd.grad_mode import GradMode
 if TYPE_CHECKING:
     from shenjing.tensor import Tensor
 
-# ``Tensor._make``, registered by shenjing/tensor.py when it loads: this module cannot
-# import tensor.py itself, because tensor.py imports the ops, which import this module.
-make_tensor: Callable[[Any, Function | None], Tensor]
+
+def make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
+    """Wrap an op's output array; replaced by ``Tensor._make`` when shenjing.tensor loads.
+
+    This module cannot import tensor.py itself: tensor.py imports the ops, which import
+    this module.
+    """
+    raise RuntimeError("shenjing.tensor has not been imported")
 
 
 class Function:

@@ -27,6 +27,7 @@ from shenjing.ops.activation import (
     step,
     tanh,
 )
+from shenjing.ops.conv import conv1d, conv2d
 from shenjing.ops.dropout import dropout
 from shenjing.ops.linalg import linear
 from shenjing.ops.loss import (
@@ -39,8 +40,10 @@ from shenjing.ops.loss import (
     nll_loss,
 )
 from shenjing.ops.normalization import batch_norm
+from shenjing.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 
 __all__ = [
+    "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "dropout",
     "elu", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear", "log_softmax",

@@ -48,7 +48,7 @@ class Adadelta(Optimizer):
 
     def __init__(
         self,
-        params: ParamsLike,
+        params: ParamsLike | None = None,
         lr: float = 1.0,
         rho: float = 0.9,
         eps: float = 1e-6,

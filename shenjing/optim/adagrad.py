@@ -42,7 +42,7 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        params: ParamsLike,
+        params: ParamsLike | None = None,
         lr: float = 1e-2,
         lr_decay: float = 0,
         weight_decay: float = 0,

@@ -50,7 +50,7 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        params: ParamsLike,
+        params: ParamsLike | None = None,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -140,7 +140,7 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        params: ParamsLike,
+        params: ParamsLike | None = None,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,

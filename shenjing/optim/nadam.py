@@ -52,7 +52,7 @@ class NAdam(Optimizer):
 
     def __init__(
         self,
-        params: ParamsLike,
+        params: ParamsLike | None = None,
         lr: float = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,

@@ -34,7 +34,9 @@ class Optimizer:
 
     Args:
         params: tensors to optimize, or dicts (parameter groups) each with a ``"params"``
-            entry and any hyperparameters that should differ from ``defaults``.
+            entry and any hyperparameters that should differ from ``defaults``. May be
+            omitted (``Adam(lr=1e-3)``) for ``model.compile``, which adds the model's
+            parameters with ``add_param_group`` once they exist.
         defaults: the hyperparameters of every group that does not set its own.
 
     Attributes:
@@ -52,7 +54,7 @@ class Optimizer:
         [0.0, 0.0]
     """
 
-    def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: ParamsLike | None, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.check_hyperparameters(self.defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
@@ -61,6 +63,8 @@ class Optimizer:
         # steps so that a step allocates nothing; not part of the saved state.
         self._scratch_arrays: dict[tuple, Array] = {}
 
+        if params is None:  # Keras style: ``model.compile`` adds the model's parameters
+            return
         if isinstance(params, (Tensor, dict)):
             raise TypeError(
                 f"{self._name}: params should be an iterable of Tensors or of dicts "

@@ -52,7 +52,7 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        params: ParamsLike,
+        params: ParamsLike | None = None,
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
@@ -165,7 +165,7 @@ class RMSpropNesterov(Optimizer):
 
     def __init__(
         self,
-        params: ParamsLike,
+        params: ParamsLike | None = None,
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,

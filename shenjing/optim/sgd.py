@@ -55,7 +55,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        params: ParamsLike,
+        params: ParamsLike | None = None,
         lr: float = 1e-3,
         momentum: float = 0,
         dampening: float = 0,

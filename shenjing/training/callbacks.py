@@ -251,7 +251,8 @@ class LearningRateScheduler(Callback):
         elif epoch > 0:
             self.schedule.step()
         if self.verbose:
-            print(f"Epoch {epoch + 1}: learning rate {self.model.optimizer.param_groups[0]['lr']:g}")
+            lr = self.model.optimizer.param_groups[0]["lr"]
+            print(f"Epoch {epoch + 1}: learning rate {lr:g}")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if logs is not None:

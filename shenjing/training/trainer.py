@@ -163,7 +163,9 @@ class Trainer:
             val_loader = self._loader(*validation_data, batch_size, False, "fit (validation)")
 
         history = History()
-        own = [TerminateOnNaN()] if not any(isinstance(c, TerminateOnNaN) for c in callbacks) else []
+        callbacks = list(callbacks)
+        has_nan_check = any(isinstance(c, TerminateOnNaN) for c in callbacks)
+        own = [] if has_nan_check else [TerminateOnNaN()]
         steps = len(loader)
         calls = CallbackList(
             [*own, *callbacks, history],

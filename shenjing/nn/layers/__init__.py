@@ -3,5 +3,7 @@
 from shenjing.nn.layers.activation import *
 from shenjing.nn.layers.batchnorm import *
 from shenjing.nn.layers.container import *
+from shenjing.nn.layers.conv import *
 from shenjing.nn.layers.dropout import *
 from shenjing.nn.layers.linear import *
+from shenjing.nn.layers.pooling import *
