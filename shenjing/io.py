@@ -36,7 +36,8 @@ def _safetensors_numpy() -> Any:
 
 
 def _flatten(obj: Mapping[str, Any], prefix: str, arrays: dict[str, np.ndarray]) -> Any:
-    """Move every array into ``arrays`` (keys joined by '/'); return the rest as JSON."""
+    """Move every array into ``arrays`` (keys joined by '/'); return the structure, with
+    the arrays' names in their places, as JSON-ready values."""
     rest: dict[str, Any] = {}
     for key, value in obj.items():
         key = str(key)
@@ -47,7 +48,9 @@ def _flatten(obj: Mapping[str, Any], prefix: str, arrays: dict[str, np.ndarray])
             value = value.data
         if backend.is_array(value):
             array = value if isinstance(value, np.ndarray) else value.get()
-            arrays[name] = np.ascontiguousarray(array)
+            # Not np.ascontiguousarray: it turns a 0-d array (a step count) into 1-d.
+            arrays[name] = array if array.flags.c_contiguous else array.copy(order="C")
+            rest[key] = {"__array__": name}  # keeps the key's place: safetensors sorts
         elif isinstance(value, Mapping):
             nested = {"__dict__": _flatten(value, name + SEPARATOR, arrays)}
             if value and all(isinstance(k, int) for k in value):
@@ -127,11 +130,13 @@ def _read_header(path: str, blob: bytes) -> dict[str, Any]:
     return header
 
 
-def _unflatten(rest: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
+def _unflatten(rest: Any, arrays: dict[str, Any]) -> Any:
     out: dict[str, Any] = {}
     for key, value in rest.items():
-        if isinstance(value, dict) and "__dict__" in value:
-            nested = _unflatten(value["__dict__"], f"{prefix}{key}{SEPARATOR}", arrays)
+        if isinstance(value, dict) and "__array__" in value:
+            out[key] = arrays[value["__array__"]]
+        elif isinstance(value, dict) and "__dict__" in value:
+            nested = _unflatten(value["__dict__"], arrays)
             if value.get("__int_keys__"):
                 nested = {int(k): v for k, v in nested.items()}
             out[key] = nested
@@ -139,9 +144,6 @@ def _unflatten(rest: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
             out[key] = tuple(value["__tuple__"])
         else:
             out[key] = value
-    for name, array in arrays.items():
-        if name.startswith(prefix) and SEPARATOR not in name[len(prefix):]:
-            out[name[len(prefix):]] = array
     return out
 
 
@@ -165,4 +167,4 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     info = json.loads(metadata[_METADATA_KEY])
     if info.get("format") != _FORMAT:
         raise ValueError(f"load: {path} was written in an unknown format {info.get('format')!r}")
-    return _unflatten(info["rest"], "", arrays)
+    return _unflatten(info["rest"], arrays)
