@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shenjing.autograd.grad_mode import GradMode
@@ -17,6 +18,12 @@ def make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
     this module.
     """
     raise RuntimeError("shenjing.tensor has not been imported")
+
+
+# Graph mode (shenjing/graph/graph.py) sets this while any graph exists: given
+# (cls, inputs, params) it returns the symbolic output when the call builds a graph
+# operation, else None. Plain eager code pays one global lookup for it.
+graph_hook: Callable[[type[Function], tuple, dict], Tensor | None] | None = None
 
 
 class Function:
@@ -46,6 +53,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         """Run the op on tensors and, if any input needs a gradient, record it."""
+        if graph_hook is not None:
+            built = graph_hook(cls, inputs, params)
+            if built is not None:
+                return built
         fn = cls()
         if GradMode.enabled:
             needs = tuple([t.requires_grad for t in inputs])

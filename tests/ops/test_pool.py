@@ -96,6 +96,22 @@ def test_stride_defaults_to_the_kernel_size():
     assert sj.max_pool1d(sj.randn(2, 3, 10), 4).shape == (2, 3, 2)
 
 
+def test_inference_without_a_graph():
+    x = sj.randn(2, 3, 6, 6)
+    with sj.no_grad():
+        y = sj.max_pool2d(x, 2)
+    assert y.grad_fn is None
+    np.testing.assert_array_equal(y.numpy(), max_pool2d_reference(x.numpy(), 2))
+
+
+@pytest.mark.parametrize("pool", [sj.max_pool2d, sj.avg_pool2d], ids=["max", "avg"])
+def test_1x1_windows_copy_rather_than_alias_the_input(pool):
+    x = sj.tensor(np.random.default_rng(0).standard_normal((2, 3, 4, 4)))
+    y = pool(x, 1)
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
+    assert not np.shares_memory(y.numpy(), x.numpy())
+
+
 def test_float32_gradients_stay_float32():
     x = sj.randn(2, 3, 6, 6, requires_grad=True)
     (sj.max_pool2d(x, 2).sum() + sj.avg_pool2d(x, 3, stride=1).sum()).backward()

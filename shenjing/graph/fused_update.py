@@ -1,0 +1,130 @@
+"""One optimizer update over a whole parameter group at once.
+
+Each of shenjing's optimizers updates a parameter with about a dozen in-place NumPy
+calls. On a small network those calls, repeated for every weight and bias, cost more
+than the arithmetic. A compiled plan knows which parameters a step updates, so it lays
+their arrays out end to end in one flat buffer (each parameter becomes a view into it),
+gives their gradients and optimizer state the same layout, and calls the optimizer's
+own ``update_param`` once on the flat arrays.
+
+That is exact, not an approximation, for an optimizer whose update is elementwise: every
+element sees the same float32 operations, in the same order, as it would alone. The
+known elementwise optimizers are listed in ``fusable``; for any other the plan calls the
+optimizer per parameter, as ``step()`` does. Scalar state (Adam's step count) is shared
+by the group and copied back to each parameter's state after every update, so
+``optimizer.state_dict()`` stays what eager training would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shenjing.backend import get_array_module, is_array
+
+
+def fusable(optimizer: Any) -> bool:
+    """Whether ``optimizer``'s update is one of the known elementwise ones."""
+    # Imported here: the optimizers import shenjing.graph.tracing.
+    from shenjing import optim
+    from shenjing.optim.optimizer import Optimizer
+
+    elementwise = (optim.SGD, optim.Adam, optim.Adamax, optim.Adagrad, optim.Adadelta,
+                   optim.RMSprop, optim.RMSpropNesterov, optim.NAdam)
+    kind = type(optimizer)
+    return (any(kind.update_param is known.update_param for known in elementwise)
+            and kind._effective_grad is Optimizer._effective_grad)
+
+
+def mergeable(values: Sequence[Any], states: Sequence[dict | None]) -> bool:
+    """Whether per-parameter states can become one flat state: none has started yet, or
+    all hold the same scalars and arrays shaped like their parameters."""
+    if len({(type(v), v.dtype) for v in values}) != 1:
+        return False
+    if all(state is None for state in states):
+        return True
+    if any(state is None for state in states):
+        return False
+    first = states[0]
+    for value, state in zip(values, states, strict=True):
+        if state.keys() != first.keys():
+            return False
+        for key, item in state.items():
+            if is_array(item):
+                if item.shape != value.shape:
+                    return False
+            elif item != first[key]:
+                return False
+    return True
+
+
+class FusedUpdate:
+    """A parameter group laid out flat, with its gradient and optimizer state.
+
+    Args:
+        optimizer: a ``fusable`` optimizer.
+        group_index: which of its ``param_groups`` gives the hyperparameters (read at
+            every step, so learning-rate schedules apply).
+        values: the parameters' current arrays (copied into the flat buffer).
+        states: their current optimizer states (``mergeable``), or None for "not started".
+
+    Attributes:
+        params: a view of the flat buffer for each parameter, shaped like it.
+        grads: a view of the flat gradient for each parameter; fill these, then ``step()``.
+        param_states: for each parameter, a state dict whose arrays are views of the flat
+            state, for an optimizer's own ``state`` to hold.
+    """
+
+    def __init__(
+        self,
+        optimizer: Any,
+        group_index: int,
+        values: Sequence[Any],
+        states: Sequence[dict | None] | None = None,
+    ) -> None:
+        self.optimizer = optimizer
+        self.group_index = group_index
+        xp = get_array_module(values[0])
+        self.param = xp.concatenate([v.reshape(-1) for v in values])
+        self.grad = xp.zeros_like(self.param)
+        self._layout = []
+        start = 0
+        for v in values:
+            self._layout.append((start, start + v.size, v.shape))
+            start += v.size
+        self.params = self._views(self.param)
+        self.grads = self._views(self.grad)
+        group = optimizer.param_groups[group_index]
+        if states is None or all(state is None for state in states):
+            self.state = optimizer.init_state(self.param, group)
+        else:
+            self.state = {
+                key: xp.concatenate([state[key].reshape(-1) for state in states])
+                if is_array(item) else item
+                for key, item in states[0].items()
+            }
+        self.param_states: list[dict[str, Any]] = [{} for _ in values]
+        self._viewed: dict[str, int] = {}  # state key -> id of the flat array viewed
+        self._share_state()
+
+    def _views(self, flat: Any) -> list[Any]:
+        return [flat[start:stop].reshape(shape) for start, stop, shape in self._layout]
+
+    def _share_state(self) -> None:
+        """Point each parameter's state at the flat state: views of arrays (made again if
+        the optimizer replaced one), copies of scalars."""
+        for key, item in self.state.items():
+            if is_array(item) and item.size == self.param.size:
+                if self._viewed.get(key) != id(item):
+                    self._viewed[key] = id(item)
+                    for state, view in zip(self.param_states, self._views(item), strict=True):
+                        state[key] = view
+            else:
+                for state in self.param_states:
+                    state[key] = item
+
+    def step(self) -> None:
+        """Apply the optimizer's update to every parameter, from ``grads``."""
+        group = self.optimizer.param_groups[self.group_index]
+        self.optimizer.update_param(self.param, self.grad, self.state, group)
+        self._share_state()

@@ -1,0 +1,310 @@
+"""Symbolic tensors: the edges of a graph, which carry a name, a shape and a dtype but no
+numbers, and ``Operation``: its nodes.
+
+A ``SymbolicTensor`` is a ``Tensor`` subclass, so every op function, layer and operator
+accepts it unchanged: ``Function.apply`` notices it and adds an operation to its graph
+instead of computing (see ``shenjing/graph/building.py``). Its ``data`` is a small
+*example* array of the right dtype, on which graph building runs each op to infer the
+output's shape; the op functions may read it (to check label ranges, say), never users:
+``numpy()``, ``item()`` and ``bool()`` raise, since the value exists only inside a
+``Session.run``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from shenjing.autograd.function import Function
+from shenjing.backend import get_array_module
+from shenjing.graph import tracing
+from shenjing.tensor import Tensor, as_tensor
+
+if TYPE_CHECKING:
+    from shenjing.graph.graph import Graph
+
+
+class TensorRef:
+    """Stands, in an operation's parameters, for the run-time value of ``tensor``: the op
+    functions sometimes pass an input's array as a parameter (``cross_entropy`` passes the
+    labels this way), and at run time that array is the fed or computed value."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: SymbolicTensor) -> None:
+        self.tensor = tensor
+
+    def __repr__(self) -> str:
+        return f"<value of {self.tensor.name}>"
+
+
+class Operation:
+    """A node of a graph: what to compute (``type``, and the op's ``Function`` class with
+    its parameters) from which tensors (``inputs``), giving which tensors (``outputs``).
+
+    Sources have no function: ``"Placeholder"`` (fed at run time), ``"Const"`` and
+    ``"Variable"`` (whose value each Session holds). ``"Minimize"`` and ``"Gradients"``
+    are training operations that a Session runs specially.
+
+    Attributes:
+        graph: the graph that owns it.
+        name: unique within the graph ("add", "add_1", "layer/matmul").
+        type: the op's class name ("Add", "MatMul") or the source kind.
+        function: the ``Function`` subclass, or None for sources.
+        inputs: the tensors it reads.
+        params: the op's keyword parameters; run-time values of tensors appear as
+            ``TensorRef`` and shapes that depend on the input as ``Dim``.
+        outputs: the tensors it produces.
+        stop_gradient: built under ``no_grad()``: no gradient flows back through it.
+        attrs: what sources and training operations need (a constant's value, a
+            variable's initial value, a minimize op's optimizer, ...).
+    """
+
+    __slots__ = (
+        "graph", "name", "type", "function", "inputs", "params", "outputs", "index",
+        "stop_gradient", "attrs", "dependencies", "scalar_output",
+    )
+
+    def __init__(
+        self,
+        graph: Graph,
+        name: str,
+        type: str,  # noqa: A002 - TensorFlow's name
+        function: type[Function] | None = None,
+        inputs: tuple[SymbolicTensor, ...] = (),
+        params: dict[str, Any] | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.name = name
+        self.type = type
+        self.function = function
+        self.inputs = inputs
+        self.params = params or {}
+        self.attrs = attrs or {}
+        self.outputs: tuple[SymbolicTensor, ...] = ()
+        self.index = -1
+        self.stop_gradient = False
+        self.dependencies: tuple[SymbolicTensor, ...] = ()  # tensors its params read
+        self.scalar_output = False  # forward returns a NumPy scalar, wrapped as 0-d array
+
+    def __repr__(self) -> str:
+        inputs = ", ".join(t.name for t in self.inputs)
+        return f"<Operation {self.name!r} type={self.type} inputs=[{inputs}]>"
+
+
+class SymbolicTensor(Tensor):
+    """An output of an ``Operation``: a name (``"add:0"``), a shape (``None`` where unknown
+    until run time), a dtype and a graph; its value exists only inside ``Session.run``.
+
+    Example:
+        >>> import shenjing as sj
+        >>> g = sj.Graph()
+        >>> with g.as_default():
+        ...     x = sj.placeholder((None, 3), name="x")
+        ...     y = (x * 2).sum(axis=1)
+        >>> y
+        <tensor 'sum:0' shape=(None,) dtype=float32>
+        >>> with sj.Session(g) as sess:
+        ...     sess.run(y, {x: [[1, 2, 3]]}).tolist()
+        [12.0]
+    """
+
+    __slots__ = ("op", "value_index", "_shape", "alt_data")
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The static shape; unknown dimensions print and compare as ``None``."""
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions (always known)."""
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        """The number of elements (unknown, i.e. ``None``, if a dimension is)."""
+        return math.prod(self._shape)
+
+    @property
+    def graph(self) -> Graph:
+        """The graph this tensor belongs to."""
+        return self.op.graph
+
+    @property
+    def inputs(self) -> tuple[SymbolicTensor, ...]:
+        """The tensors its operation reads."""
+        return self.op.inputs
+
+    # ------------------------------------------------------- no numbers in a graph
+    def _no_value(self, what: str) -> RuntimeError:
+        inside = (
+            "return it from the compiled function instead"
+            if tracing.current() is not None
+            else "fetch its value with Session.run"
+        )
+        return RuntimeError(
+            f"{what} on symbolic tensor {self.name!r} (shape {self.shape}, dtype "
+            f"{self.dtype}): a graph tensor holds no numbers until it is run; {inside}"
+        )
+
+    def numpy(self) -> np.ndarray:
+        raise self._no_value("numpy()")
+
+    def item(self) -> Any:
+        raise self._no_value("item()")
+
+    def tolist(self) -> Any:
+        raise self._no_value("tolist()")
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        raise self._no_value("conversion to an array")
+
+    def __bool__(self) -> bool:
+        raise self._no_value("bool()")
+
+    def __len__(self) -> int:
+        if not self._shape or self._shape[0] is None:
+            raise TypeError(f"len() of symbolic tensor {self.name!r} of shape {self.shape}")
+        return self._shape[0]
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    # ------------------------------------------------------------- graph versions
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Inside ``sj.compile``'s tracing: mark this tensor as the loss to differentiate
+        on every replay. Elsewhere, graph mode differentiates with ``opt.minimize(loss)``
+        or ``shenjing.graph.gradients``."""
+        trace = tracing.current()
+        if trace is None or trace is not self.graph.trace:
+            raise RuntimeError(
+                f"backward() on symbolic tensor {self.name!r}: in graph mode use "
+                "opt.minimize(loss) (or shenjing.graph.gradients) and run it in a Session"
+            )
+        trace.record_backward(self, gradient)
+
+    def detach(self) -> Tensor:
+        """The same value, with no gradient flowing back through it."""
+        return StopGradient.apply(self)
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        """Index of the largest element (no gradient)."""
+        return ArgReduce.apply(self, kind="argmax", axis=axis)
+
+    def argmin(self, axis: int | None = None) -> Tensor:
+        """Index of the smallest element (no gradient)."""
+        return ArgReduce.apply(self, kind="argmin", axis=axis)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return Compare.apply(self, as_tensor(other, self), kind="less")
+
+    def __le__(self, other: Any) -> Tensor:
+        return Compare.apply(self, as_tensor(other, self), kind="less_equal")
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Compare.apply(self, as_tensor(other, self), kind="greater")
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Compare.apply(self, as_tensor(other, self), kind="greater_equal")
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Compare.apply(self, as_tensor(other, self), kind="equal")
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Compare.apply(self, as_tensor(other, self), kind="not_equal")
+
+    __hash__ = Tensor.__hash__
+
+    def __repr__(self) -> str:
+        return f"<tensor {self.name!r} shape={self.shape} dtype={self.dtype}>"
+
+
+class Variable(SymbolicTensor):
+    """A graph tensor whose value persists between runs of a Session and that optimizers
+    update: ``sj.Variable(initial_value, name=None, dtype=None, trainable=True)``.
+
+    It belongs to the default graph. Each Session starts it from ``initial_value`` (its
+    own copy), so two sessions, or two graphs, never share a value. An eager tensor that
+    requires a gradient (a layer's ``Parameter``) becomes a Variable of a graph the first
+    time it is used there, starting from its value at that moment in each session.
+
+    Example:
+        >>> import shenjing as sj
+        >>> g = sj.Graph()
+        >>> with g.as_default():
+        ...     v = sj.Variable(1.0, name="v")
+        >>> with sj.Session(g) as sess:
+        ...     float(sess.run(v))
+        1.0
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        initial_value: Any,
+        name: str | None = None,
+        dtype: Any = None,
+        trainable: bool = True,
+    ) -> None:
+        # graph.py imports this module, so the default graph is looked up at call time.
+        from shenjing.graph.graph import get_default_graph
+
+        value = Tensor(initial_value, dtype=dtype).data
+        get_default_graph().add_variable(self, value, name, trainable)
+
+    @property
+    def initial_value(self) -> np.ndarray:
+        """The value each Session starts from."""
+        source = self.op.attrs["source"]
+        return self.op.attrs["initial_value"] if source is None else source.data
+
+    @property
+    def trainable(self) -> bool:
+        """Whether ``opt.minimize`` may update it."""
+        return self.op.attrs["trainable"]
+
+    @property
+    def source(self) -> Tensor | None:
+        """The eager tensor this variable was captured from, if any."""
+        return self.op.attrs["source"]
+
+
+# ------------------------------------------------------------ graph-only ops
+# Tensor implements these methods outside the op machinery (they give no gradient),
+# so graph mode needs them as ops of its own.
+
+
+class Compare(Function):
+    """y = a <kind> b elementwise (less, equal, ...), a boolean;  no gradient."""
+
+    def forward(self, a: Any, b: Any, kind: str) -> Any:
+        return getattr(get_array_module(a), kind)(a, b)
+
+    def backward(self, gy: Any) -> tuple[None, None]:
+        return None, None
+
+
+class ArgReduce(Function):
+    """y = argmax or argmin of x along ``axis``, an integer index;  no gradient."""
+
+    def forward(self, x: Any, kind: str, axis: int | None) -> Any:
+        return getattr(x, kind)(axis=axis)
+
+    def backward(self, gy: Any) -> None:
+        return None
+
+
+class StopGradient(Function):
+    """y = x;  no gradient flows back to x (``detach()`` of a graph tensor)."""
+
+    def forward(self, x: Any) -> Any:
+        return x.view()  # a view, so the output is never the input object itself
+
+    def backward(self, gy: Any) -> None:
+        return None
