@@ -29,12 +29,22 @@ from shenjing.creation import (
     zeros,
     zeros_like,
 )
+from shenjing.graph import (  # graph mode, sessions and the compiled path
+    Graph,
+    Session,
+    Variable,
+    compile,
+    constant,
+    get_default_graph,
+    placeholder,
+)
 from shenjing.ops import *  # noqa: F403  - every op, e.g. sj.exp, sj.concat
 from shenjing.tensor import Tensor
 
 # isort: off
 # The layers above the engine, in the order they build on each other.
-from shenjing import data, nn, optim
+from shenjing import data, nn, optim, viz
+from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
 
 # isort: on

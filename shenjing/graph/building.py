@@ -24,10 +24,10 @@ import numpy as np
 from shenjing import backend
 from shenjing.autograd.grad_mode import GradMode
 from shenjing.backend import is_array
-from shenjing.graph.dims import Dim, alt_value, concrete, contains_dim
 from shenjing.graph import graph as graph_module
+from shenjing.graph.dims import Dim, alt_value, concrete, contains_dim
 from shenjing.graph.graph import EXAMPLE_SIZES, Graph
-from shenjing.graph.symbolic import SymbolicTensor, TensorRef
+from shenjing.graph.symbolic import StopGradient, SymbolicTensor, TensorRef
 from shenjing.tensor import Tensor
 
 
@@ -62,7 +62,7 @@ def add_function_op(
     shape = tuple(a if a == b else None for a, b in zip(example.shape, alt.shape, strict=True))
 
     op = graph.add_operation(cls.__name__, op_name, cls, tensors, template)
-    op.stop_gradient = not GradMode.enabled
+    op.stop_gradient = not GradMode.enabled or cls is StopGradient
     op.dependencies = tuple(dependencies)
     op.scalar_output = scalar
     return graph.add_output(op, shape, example, alt)

@@ -114,6 +114,17 @@ class Dim(int):
         return lambda values: op(left_of(values), right_of(values))
 
 
+class StaticShape(tuple):
+    """A symbolic tensor's shape: a tuple of ints and ``Dim``s (unknown sizes), which
+    prints ``None`` for those; ``as_list()`` gives them as ``None`` itself."""
+
+    __slots__ = ()
+
+    def as_list(self) -> list[int | None]:
+        """The sizes, with ``None`` for each unknown one (TensorFlow's name)."""
+        return [None if isinstance(n, Dim) else n for n in self]
+
+
 def _constant(value: int) -> Evaluator:
     return lambda values: value
 

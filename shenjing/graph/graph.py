@@ -23,7 +23,7 @@ error, as is building in one graph with tensors of another while it is the defau
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from shenjing.autograd import function
 from shenjing.autograd.grad_mode import GradMode
-from shenjing.graph.dims import Dim
+from shenjing.graph.dims import Dim, StaticShape
 from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
 from shenjing.tensor import Tensor
 
@@ -44,9 +44,13 @@ _default_stack: list[Graph] = []  # graphs made default by ``as_default()``, inn
 _global_default: Graph | None = None
 _live_graphs = 0
 
-# ``building.add_function_op``, registered by shenjing/graph/building.py when it loads
-# (it imports this module, so this module cannot import it).
-add_function_op: Callable[..., SymbolicTensor]
+
+
+def add_function_op(graph: Graph, cls: type, inputs: tuple, params: dict) -> SymbolicTensor:
+    """Add an op to ``graph``; replaced by ``building.add_function_op`` when
+    shenjing/graph/building.py loads (it imports this module, so this one cannot import
+    it)."""
+    raise RuntimeError("shenjing.graph.building has not been imported")
 
 
 class Graph:
@@ -190,7 +194,7 @@ class Graph:
         t.name = f"{op.name}:{index}"
         t.grad = t.grad_fn = None
         t.requires_grad = False
-        t._shape = tuple(
+        t._shape = StaticShape(
             Dim(example.shape[axis], alt.shape[axis], ("size", t, axis))
             if n is None or isinstance(n, Dim) else int(n)
             for axis, n in enumerate(shape)
@@ -202,8 +206,12 @@ class Graph:
         return t
 
     # ----------------------------------------------------------------- sources
-    def add_placeholder(self, shape: Any, dtype: Any, name: str | None) -> SymbolicTensor:
-        """A tensor whose value is fed to ``Session.run``; None marks unknown sizes."""
+    def add_placeholder(
+        self, shape: Any, dtype: Any, name: str | None, example: np.ndarray | None = None
+    ) -> SymbolicTensor:
+        """A tensor whose value is fed to ``Session.run``; None marks unknown sizes.
+        ``example`` (of a fully known shape) replaces the zeros that graph building runs
+        ops on."""
         if isinstance(shape, (int, np.integer)) or shape is None:
             shape = () if shape is None else (shape,)
         shape = tuple(shape)
@@ -212,10 +220,13 @@ class Graph:
                 raise ValueError(f"placeholder: a shape holds non-negative integers or None. "
                                  f"Received: shape={shape}")
         dtype = np.dtype(np.float32 if dtype is None else dtype)
-        example, alt = (
-            np.zeros([EXAMPLE_SIZES[i] if n is None else int(n) for n in shape], dtype)
-            for i in range(2)
-        )
+        if example is not None:
+            example = alt = example.astype(dtype, copy=False)
+        else:
+            example, alt = (
+                np.zeros([EXAMPLE_SIZES[i] if n is None else int(n) for n in shape], dtype)
+                for i in range(2)
+            )
         op = self.add_operation("Placeholder", name or "placeholder", attrs={"dtype": dtype})
         return self.add_output(op, shape, example, alt)
 
@@ -241,7 +252,7 @@ class Graph:
         tensor.name = f"{op.name}:0"
         tensor.grad = tensor.grad_fn = None
         tensor.requires_grad = trainable and value.dtype.kind in "fc"
-        tensor._shape = tuple(int(n) for n in value.shape)
+        tensor._shape = StaticShape(int(n) for n in value.shape)
         tensor.data = tensor.alt_data = value
         self.examples[id(value)] = tensor
         return tensor

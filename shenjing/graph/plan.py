@@ -30,7 +30,7 @@ import numpy as np
 
 from shenjing.backend import get_array_module
 from shenjing.graph.dims import Dim
-from shenjing.graph.symbolic import Operation, StopGradient, SymbolicTensor, TensorRef
+from shenjing.graph.symbolic import Operation, SymbolicTensor, TensorRef
 
 Resolver = Callable[[list], Any]  # run-time values -> one parameter's value
 
@@ -285,7 +285,3 @@ def _resolver(template: Any, slot_of: dict[int, int]) -> Resolver | None:
         return lambda values: kind(part(values) for part in fixed)
     return None
 
-
-def stops_gradient(op: Operation) -> bool:
-    """Whether no gradient flows back through ``op``."""
-    return op.stop_gradient or op.function is StopGradient

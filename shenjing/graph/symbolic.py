@@ -20,6 +20,7 @@ import numpy as np
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.graph import tracing
+from shenjing.graph.dims import Dim, StaticShape
 from shenjing.tensor import Tensor, as_tensor
 
 if TYPE_CHECKING:
@@ -116,8 +117,9 @@ class SymbolicTensor(Tensor):
 
     # ------------------------------------------------------------------ properties
     @property
-    def shape(self) -> tuple[int, ...]:
-        """The static shape; unknown dimensions print and compare as ``None``."""
+    def shape(self) -> StaticShape:
+        """The static shape; unknown dimensions print and compare as ``None``
+        (``shape.as_list()`` gives them as ``None`` itself)."""
         return self._shape
 
     @property
@@ -168,7 +170,7 @@ class SymbolicTensor(Tensor):
         raise self._no_value("bool()")
 
     def __len__(self) -> int:
-        if not self._shape or self._shape[0] is None:
+        if not self._shape or isinstance(self._shape[0], Dim):
             raise TypeError(f"len() of symbolic tensor {self.name!r} of shape {self.shape}")
         return self._shape[0]
 

@@ -29,6 +29,7 @@ from shenjing.ops.activation import (
 )
 from shenjing.ops.conv import conv1d, conv2d
 from shenjing.ops.dropout import dropout
+from shenjing.ops.embedding import embedding
 from shenjing.ops.linalg import linear
 from shenjing.ops.loss import (
     binary_cross_entropy,
@@ -45,7 +46,7 @@ from shenjing.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 __all__ = [
     "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "dropout",
+    "dropout", "embedding",
     "elu", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear", "log_softmax",
     "mse_loss", "nll_loss", "prelu", "relu", "sigmoid", "softmax", "softplus", "step",
     "tanh",

@@ -2,10 +2,12 @@
 
 Every window of a (C, H, W, N) array is viewed, without a copy, as an array of shape
 (C, H_out, kH, W_out, kW, N): a plain reshape when the windows tile the input
-(stride = kernel, the usual case), a strided window view when they overlap. Pooling is
-then one reduction over the two kernel axes, which NumPy runs over contiguous runs of
-N·W_out floats. The backward pass writes the output gradient back through one strided
-slice per kernel offset (p, q): assigned when windows do not overlap, added when they do.
+(stride = kernel, the usual case), a strided window view when they overlap. Pooling
+folds the window's kH·kW offsets together with pairwise ``maximum`` / ``add``, each a
+pass over contiguous runs of N·W_out floats. Max pooling keeps, per offset, a boolean
+mask of the windows whose first maximum sits there; the backward pass writes the output
+gradient back through one strided slice per offset (p, q): assigned when windows do not
+overlap, added when they do.
 """
 
 from __future__ import annotations

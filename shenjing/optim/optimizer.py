@@ -18,6 +18,7 @@ import numpy as np
 
 from shenjing.autograd import enable_grad
 from shenjing.backend import get_array_module, is_array
+from shenjing.graph import tracing
 from shenjing.tensor import Tensor
 
 Array = Any  # a NumPy or CuPy ndarray
@@ -171,6 +172,8 @@ class Optimizer:
         Returns:
             The closure's loss, or None without a closure.
         """
+        if tracing.record_step(self, closure):  # sj.compile is tracing: replays apply it
+            return None
         loss = None
         if closure is not None:
             with enable_grad():
@@ -190,6 +193,13 @@ class Optimizer:
                     state = self.state[p] = self.init_state(p.data, group)
                 self.update_param(p.data, grad, state, group)
         return loss
+
+    def minimize(self, loss: Tensor, var_list: Iterable[Tensor] | None = None) -> Any:
+        """Graph mode: an op that, run in a ``Session``, takes one step on ``loss`` with
+        this optimizer's update (see ``shenjing.graph.minimize``)."""
+        from shenjing.graph.train_ops import minimize  # graph mode loads on first use
+
+        return minimize(self, loss, var_list)
 
     # ------------------------------------------------------------------ helpers
     def _scratch(self, like: Array, slot: str = "tmp") -> Array:

@@ -18,3 +18,6 @@ from shenjing.training.metrics import (
     TopKAccuracy,
 )
 from shenjing.training.trainer import Trainer
+
+# Last: the callback builds on the training package above.
+from shenjing.diagnostics.gradcheck_model import GradCheck  # noqa: E402

@@ -5,5 +5,8 @@ from shenjing.nn.layers.batchnorm import *
 from shenjing.nn.layers.container import *
 from shenjing.nn.layers.conv import *
 from shenjing.nn.layers.dropout import *
+from shenjing.nn.layers.embedding import *
 from shenjing.nn.layers.linear import *
+from shenjing.nn.layers.perceptron import *
 from shenjing.nn.layers.pooling import *
+from shenjing.nn.layers.recurrent import *

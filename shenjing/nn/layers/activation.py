@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import shenjing.nn.functional as F
 from shenjing import creation
+from shenjing.autograd import is_grad_enabled
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
 from shenjing.tensor import Tensor
@@ -64,9 +66,27 @@ class Tanh(Module):
 
 
 class Step(Module):
-    """The perceptron's Heaviside step: 1 for x > 0, else 0 (no gradient flows)."""
+    """The perceptron's Heaviside step: 1 for x > 0, else 0 (no gradient flows).
+
+    Its derivative is zero wherever it exists, so a gradient optimizer cannot train
+    anything before it: the first training-mode forward pass whose input needs a
+    gradient warns once (``UserWarning``). Train a step unit with ``nn.Perceptron``'s
+    perceptron rule, or use a sigmoid when gradients must flow.
+    """
+
+    _warned_zero_gradient = False
 
     def forward(self, x: Tensor) -> Tensor:
+        if (self.training and x.requires_grad and is_grad_enabled()
+                and not self._warned_zero_gradient):
+            self._warned_zero_gradient = True
+            warnings.warn(
+                "Step: the gradient of the step function is zero everywhere (and undefined "
+                "at 0), so a gradient optimizer cannot train the layers before it. Use "
+                "nn.Perceptron's learning rule, or a sigmoid in place of the step.",
+                UserWarning,
+                stacklevel=2,
+            )
         return F.step(x)
 
 

@@ -1,0 +1,118 @@
+"""Compiled training steps (``sj.compile``) against eager shenjing and PyTorch.
+
+- small network: 30-64-32-1 (sigmoid, ReLU, sigmoid output), binary cross-entropy,
+  Adam, batch 64; a step is forward, zero_grad, backward and the optimizer step.
+  Targets: compiled >= 1.5x eager shenjing and >= 3.5x PyTorch eager.
+- MLP: 784-256-128-10 (ReLU), cross-entropy, Adam, batch 128. Target: compiled >= 1.7x
+  PyTorch eager.
+
+Each library starts from the same weights and data; the ``numpy`` column of the table
+holds eager shenjing here (the baseline a compiled step must beat).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.common import Row, rate, torch_or_none
+
+SMALL = (30, 64, 32, 1)
+SMALL_BATCH = 64
+MLP = (784, 256, 128, 10)
+MLP_BATCH = 128
+
+
+def _weights(sizes: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        bound = 1 / np.sqrt(fan_in)
+        layers.append((rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
+                       rng.uniform(-bound, bound, fan_out).astype(np.float32)))
+    return layers
+
+
+def _data(sizes: tuple[int, ...], batch: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    if sizes[-1] == 1:
+        return x, rng.integers(0, 2, (batch, 1)).astype(np.float32)
+    return x, rng.integers(0, sizes[-1], batch)
+
+
+def _shenjing_step(sizes: tuple[int, ...], batch: int, compiled: bool):  # noqa: ANN202
+    import shenjing as sj
+    import shenjing.nn as nn
+    import shenjing.nn.functional as F
+
+    layers = []
+    for i, (w, b) in enumerate(_weights(sizes)):
+        linear = nn.Linear(w.shape[1], w.shape[0])
+        linear.weight.data[...] = w
+        linear.bias.data[...] = b
+        layers.append(linear)
+        if sizes[-1] == 1:  # the small network: sigmoid, ReLU, sigmoid output
+            layers.append((nn.Sigmoid(), nn.ReLU(), nn.Sigmoid())[i])
+        elif i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers)
+    opt = sj.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = F.binary_cross_entropy if sizes[-1] == 1 else F.cross_entropy
+    x_np, y_np = _data(sizes, batch)
+    x, y = sj.tensor(x_np), sj.tensor(y_np)
+
+    def train_step(x, y):  # noqa: ANN001, ANN202
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    step = sj.compile(train_step) if compiled else train_step
+    return lambda: step(x, y)
+
+
+def _torch_step(torch, sizes: tuple[int, ...], batch: int):  # noqa: ANN001, ANN202
+    nn = torch.nn
+    layers = []
+    for i, (w, b) in enumerate(_weights(sizes)):
+        linear = nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+        if sizes[-1] == 1:
+            layers.append((nn.Sigmoid(), nn.ReLU(), nn.Sigmoid())[i])
+        elif i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = (torch.nn.functional.binary_cross_entropy if sizes[-1] == 1
+               else torch.nn.functional.cross_entropy)
+    x_np, y_np = _data(sizes, batch)
+    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+
+    def step() -> None:
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def run() -> tuple[str, list[Row]]:
+    """Measure both networks; returns the table title and rows."""
+    torch = torch_or_none()
+    rows = []
+    for sizes, batch, target in (
+        (SMALL, SMALL_BATCH, ">= 1.5x eager, >= 3.5x PyTorch"),
+        (MLP, MLP_BATCH, ">= 1.7x PyTorch"),
+    ):
+        eager = rate(_shenjing_step(sizes, batch, compiled=False))
+        compiled = rate(_shenjing_step(sizes, batch, compiled=True))
+        reference = rate(_torch_step(torch, sizes, batch)) if torch else None
+        name = "-".join(map(str, sizes))
+        rows.append(Row(f"{name} Adam step, batch {batch}, compiled (NumPy col: eager)",
+                        "steps/s", compiled, eager, reference, target=target))
+    return "Graph mode (issue: graphs, sessions and sj.compile)", rows

@@ -1,0 +1,331 @@
+"""``sj.compile``: trace a Python training step into a graph once, then replay its plan.
+
+The first call with given argument shapes and dtypes (and given values of any
+non-tensor arguments) *traces* the function: each tensor argument becomes a placeholder
+of exactly that shape, and the function runs with graph building on, so its ops,
+layers and losses add operations to a fresh graph (parameters are captured as
+variables). Two calls that compute nothing during tracing are recorded instead:
+
+- ``loss.backward()`` marks ``loss`` to differentiate: every replay runs the backward
+  pass and puts each parameter's gradient in ``.grad``, replacing it if the parameter's
+  gradient was cleared (``zero_grad()``) before the call at tracing time, adding to it
+  otherwise, as eager code would;
+- ``optimizer.step()`` marks the optimizer to step after that backward.
+
+The trace compiles to a ``Plan``. Every later call with the same signature feeds the
+arguments' arrays to the plan, applies the recorded effects, and returns the function's
+results as plain tensors; a new shape traces again (``trace_count`` counts traces).
+
+Speed: on top of the plan's bookkeeping-free replay, the parameters that an optimizer
+steps are laid out in one flat buffer per parameter group (``FusedUpdate``): each
+``Parameter.data`` becomes a view into it, each ``.grad`` a view into a reused flat
+gradient, and one call of the optimizer's own update serves the whole group. If
+something changes behind the plan's back (a parameter's array is replaced, the
+optimizer's state is loaded), the layout is rebuilt; if a parameter the plan does not
+know has a gradient, the step falls back to ``optimizer.step()``.
+
+Limits: Python runs only while tracing, so Python-level side effects (a counter in a
+layer, reading ``loss.item()``) happen once; values that should vary, such as a
+``training`` flag, must be arguments. Tensors created inside the function from the
+inputs' shapes are fixed at tracing, which is why every new shape retraces.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from shenjing.backend import is_array
+from shenjing.graph import tracing
+from shenjing.graph.fused_update import FusedUpdate, fusable, mergeable
+from shenjing.graph.graph import Graph
+from shenjing.graph.plan import Plan
+from shenjing.graph.session import flatten_structure
+from shenjing.graph.symbolic import SymbolicTensor, Variable
+from shenjing.graph.train_ops import connected
+from shenjing.tensor import Tensor
+
+
+def compile(fn: Callable[..., Any]) -> CompiledFunction:  # noqa: A001 - the public name
+    """Compile ``fn`` (a training step, or any function of tensors) into a replayed graph.
+
+    Example:
+        >>> import shenjing as sj
+        >>> import shenjing.nn as nn
+        >>> import shenjing.nn.functional as F
+        >>> model = nn.Linear(3, 2)
+        >>> opt = sj.optim.SGD(model.parameters(), lr=0.1)
+        >>> @sj.compile
+        ... def train_step(x, y):
+        ...     loss = F.cross_entropy(model(x), y)
+        ...     opt.zero_grad()
+        ...     loss.backward()
+        ...     opt.step()
+        ...     return loss
+        >>> x, y = sj.randn(8, 3), sj.tensor([0, 1] * 4)
+        >>> losses = [train_step(x, y).item() for _ in range(3)]
+        >>> train_step.trace_count, losses[2] < losses[0]
+        (1, True)
+    """
+    if not callable(fn):
+        raise TypeError(f"sj.compile expects a function. Received: {type(fn).__name__}")
+    return CompiledFunction(fn)
+
+
+class CompiledFunction:
+    """A function traced per argument signature and replayed; made by ``sj.compile``.
+
+    Attributes:
+        trace_count: how many times the function has been traced.
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.trace_count = 0
+        self._traces: dict[tuple, _Trace] = {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = _signature(args, kwargs)
+        trace = self._traces.get(key)
+        if trace is None:
+            trace = self._traces[key] = _Trace(self.fn, args, kwargs)
+            self.trace_count += 1
+        return trace.run(args, kwargs)
+
+    @property
+    def graphs(self) -> list[Graph]:
+        """The graph of each trace, oldest first (for inspection and drawing)."""
+        return [trace.graph for trace in self._traces.values()]
+
+
+def _signature(args: tuple, kwargs: dict) -> tuple:
+    """What a trace is specialised to: each tensor's shape and dtype, other values."""
+    return (tuple(_key(value) for value in args),
+            tuple((name, _key(value)) for name, value in kwargs.items()))
+
+
+def _key(value: Any) -> tuple:
+    data = value.data if isinstance(value, Tensor) else value
+    if is_array(data):
+        return ("array", data.shape, data.dtype)
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"sj.compile: arguments must be tensors, arrays or hashable values (they "
+            f"select the trace). Received: {type(value).__name__}"
+        ) from None
+    return ("value", value)
+
+
+class _Trace:
+    """One traced signature: its graph, plan and effects."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        self.graph = Graph()
+        self.graph.trace = self
+        self.effects: list[tuple] = []  # ("backward", loss, seed, params, modes) / ("step", opt)
+        self.placeholders: list[SymbolicTensor] = []
+        self.arg_positions: list[Any] = []  # where each placeholder's value comes from
+        with self.graph.as_default(), tracing.recording(self):
+            symbolic_args = [self._input(a, i) for i, a in enumerate(args)]
+            symbolic_kwargs = {k: self._input(v, k) for k, v in kwargs.items()}
+            result = fn(*symbolic_args, **symbolic_kwargs)
+        self._compile(result)
+
+    def _input(self, value: Any, position: Any) -> Any:
+        data = value.data if isinstance(value, Tensor) else value
+        if not is_array(data):
+            return value  # a Python value: fixed in this trace (it is part of the key)
+        # An array argument arrives as a tensor of its own dtype, as sj.from_numpy gives.
+        t = self.graph.add_placeholder(data.shape, data.dtype, f"arg_{position}",
+                                       example=data.copy())
+        self.placeholders.append(t)
+        self.arg_positions.append(position)
+        return t
+
+    # -------------------------------------------------------------- recording
+    def record_backward(self, loss: SymbolicTensor, gradient: Any) -> None:
+        if gradient is None:
+            if loss.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a scalar output. Received: "
+                    f"{loss.name!r} of shape {loss.shape}. Pass gradient= with that shape."
+                )
+            seed = None
+        else:
+            if isinstance(gradient, SymbolicTensor):
+                raise TypeError("sj.compile: backward(gradient=...) must be a fixed array")
+            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                              dtype=loss.dtype).reshape(loss.data.shape)
+        candidates = [v for v in self.graph.variables if v.source is not None]
+        flows = connected(loss, candidates)
+        variables = [v for v, flow in zip(candidates, flows, strict=True) if flow]
+        # Replace a gradient that was cleared before this backward, add to one that was not.
+        modes = []
+        for v in variables:
+            grad = v.source.grad
+            modes.append("add" if grad is not None and grad.data.any() else "set")
+        self.effects.append(("backward", loss, seed, variables, modes))
+
+    def record_step(self, optimizer: Any) -> None:
+        self.effects.append(("step", optimizer))
+
+    # -------------------------------------------------------------- compiling
+    def _compile(self, result: Any) -> None:
+        leaves: list[Any] = []
+        self.rebuild = flatten_structure(result, leaves)
+        fetches = [leaf for leaf in leaves if isinstance(leaf, SymbolicTensor)]
+        for t in fetches:
+            if t.graph is not self.graph:
+                raise ValueError(f"sj.compile: the function returned {t.name!r}, a tensor of "
+                                 "another graph")
+        self.leaves = leaves
+        self.fetch_index = {id(t): i for i, t in enumerate(fetches)}
+        passes = []
+        with_grad: dict[int, Tensor] = {}  # the parameters that some backward reaches
+        for effect in self.effects:
+            if effect[0] == "backward":
+                _, loss, seed, variables, _ = effect
+                passes.append((loss, variables, seed))
+                with_grad.update((id(v.source), v.source) for v in variables)
+        self.plan = Plan(fetches, self.placeholders, passes)
+        self.variables = self.plan.variables
+        # The parameter groups to lay out flat: what each stepped optimizer updates.
+        stepped = [effect[1] for effect in self.effects if effect[0] == "step"]
+        self.groups: list[tuple[Any, int, list[Tensor]]] = []
+        seen: set[int] = set()
+        for optimizer in stepped:
+            if not fusable(optimizer):
+                continue
+            for index, group in enumerate(optimizer.param_groups):
+                params = [p for p in group["params"] if id(p) in with_grad and id(p) not in seen]
+                if params:
+                    seen.update(map(id, params))
+                    self.groups.append((optimizer, index, params))
+
+    # -------------------------------------------------------------- replaying
+    def run(self, args: tuple, kwargs: dict) -> Any:
+        """Feed the arguments, run the plan, apply the effects, return the results."""
+        fused: dict[int, tuple[_FusedParams, int]] = {}  # id(param) -> (layout, position)
+        for optimizer, index, params in self.groups:
+            layout = _fused_params(optimizer, index, params)
+            if layout is not None:
+                fused.update((id(p), (layout, k)) for k, p in enumerate(params))
+        feeds = []
+        for position in self.arg_positions:
+            value = args[position] if isinstance(position, int) else kwargs[position]
+            feeds.append(value.data if isinstance(value, Tensor) else value)
+        variables = [v.source.data if v.source is not None else v.initial_value
+                     for v in self.variables]
+        fetched, grads = self.plan.run(feeds, variables)
+        pass_index = 0
+        for effect in self.effects:
+            if effect[0] == "backward":
+                _set_grads(effect[3], effect[4], grads[pass_index], fused)
+                pass_index += 1
+            else:
+                _step(effect[1], fused)
+        values = []
+        for leaf in self.leaves:
+            index = self.fetch_index.get(id(leaf)) if isinstance(leaf, SymbolicTensor) else None
+            values.append(leaf if index is None else Tensor._make(fetched[index], None))
+        return self.rebuild(values)
+
+
+def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
+               fused: dict[int, tuple[_FusedParams, int]]) -> None:
+    """Put a backward pass's gradients in the parameters' ``.grad``, as eager does."""
+    handed_out: set[int] = set()
+    for v, mode, g in zip(variables, modes, grads, strict=True):
+        if g is None:
+            continue
+        p = v.source
+        entry = fused.get(id(p))
+        if entry is not None:
+            layout, k = entry
+            flat_grad = layout.grad_tensors[k]
+            if mode == "set" or p.grad is None:
+                layout.update.grads[k][...] = g
+                p.grad = flat_grad
+                continue
+            if p.grad is flat_grad:
+                layout.update.grads[k] += g
+                continue
+        if mode == "set" or p.grad is None:
+            if g.base is not None or id(g) in handed_out or not g.flags.writeable:
+                g = g.copy()
+            handed_out.add(id(g))
+            p.grad = Tensor._make(g, None)
+        else:
+            p.grad.data += g
+
+
+def _step(optimizer: Any, fused: dict[int, tuple[_FusedParams, int]]) -> None:
+    """``optimizer.step()``, by fused updates when they cover exactly the parameters
+    that have a gradient, each gradient being the plan's flat one."""
+    layouts = {}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            entry = fused.get(id(p))
+            if entry is None or entry[0].optimizer is not optimizer:
+                return optimizer.step()
+            layout, k = entry
+            if p.grad is not layout.grad_tensors[k]:
+                return optimizer.step()
+            layouts[id(layout)] = layout
+    for layout in layouts.values():
+        if any(p.grad is None for p in layout.params):
+            return optimizer.step()
+    for layout in layouts.values():
+        layout.update.step()
+    return None
+
+
+class _FusedParams:
+    """Eager parameters moved into a ``FusedUpdate``: ``.data`` views of the flat buffer,
+    optimizer state views of the flat state, gradients as tensors on the flat gradient."""
+
+    def __init__(self, optimizer: Any, group_index: int, params: list[Tensor]) -> None:
+        self.optimizer, self.params = optimizer, params
+        states = [optimizer.state.get(p) for p in params]
+        self.update = FusedUpdate(optimizer, group_index, [p.data for p in params], states)
+        for p, view, state in zip(params, self.update.params, self.update.param_states,
+                                  strict=True):
+            p.data = view
+            optimizer.state[p] = state
+        self.grad_tensors = [Tensor._make(view, None) for view in self.update.grads]
+
+    def intact(self) -> bool:
+        """Whether every parameter still uses this layout."""
+        state = self.optimizer.state
+        return all(p.data is view and state.get(p) is param_state
+                   for p, view, param_state in zip(self.params, self.update.params,
+                                                   self.update.param_states, strict=True))
+
+
+# optimizer -> {(group index, parameter ids): layout}, shared by every trace, so that two
+# traces stepping the same parameters share one layout.
+_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _fused_params(optimizer: Any, group_index: int, params: list[Tensor]) -> _FusedParams | None:
+    """The intact layout for these parameters, made (again) if needed; None when their
+    arrays or states cannot share one."""
+    per_optimizer = _layouts.setdefault(optimizer, {})
+    key = (group_index, tuple(map(id, params)))
+    layout = per_optimizer.get(key)
+    if layout is not None and layout.intact():
+        return layout
+    if not mergeable([p.data for p in params], [optimizer.state.get(p) for p in params]):
+        per_optimizer.pop(key, None)
+        return None
+    layout = per_optimizer[key] = _FusedParams(optimizer, group_index, params)
+    return layout
