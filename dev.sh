@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up included: each command creates .venv and installs shenjing into it when needed.
-#   ./dev.sh demo    the main job: train a network on data shipped with the package
+#   ./dev.sh train   the main job: `shenjing train` (LeNet-5 on the bundled Fashion-MNIST)
 #   ./dev.sh test    the test suite
 #   ./dev.sh lint    ruff
 #   ./dev.sh bench   the benchmarks
@@ -21,8 +21,9 @@ fi
 command=${1:-help}
 shift || true
 case "$command" in
-  demo)  exec "$venv/bin/python" -m shenjing.demo "$@" ;;
-  test)  exec "$venv/bin/python" -m pytest -n 2 "$@" ;;
+  train) exec env OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" "$venv/bin/shenjing" train "$@" ;;
+  # One BLAS thread per test worker: two workers on two cores, no oversubscription.
+  test)  exec env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$venv/bin/python" -m pytest -n 2 "$@" ;;
   lint)  exec "$venv/bin/ruff" check . "$@" ;;
   bench) exec env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
            "$venv/bin/python" -m benchmarks "$@" ;;

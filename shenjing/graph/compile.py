@@ -41,7 +41,7 @@ import numpy as np
 
 from shenjing.backend import is_array
 from shenjing.graph import tracing
-from shenjing.graph.fused_update import FusedUpdate, fusable, mergeable
+from shenjing.graph.fused_update import FusedUpdate, fusable, mergeable, worth_fusing
 from shenjing.graph.graph import Graph
 from shenjing.graph.plan import Plan
 from shenjing.graph.session import flatten_structure
@@ -129,7 +129,8 @@ class _Trace:
     def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         self.graph = Graph()
         self.graph.trace = self
-        self.effects: list[tuple] = []  # ("backward", loss, seed, params, modes) / ("step", opt)
+        # ("backward", loss, seed, variables, modes) or ("step", optimizer, fusable)
+        self.effects: list[tuple] = []
         self.placeholders: list[SymbolicTensor] = []
         self.arg_positions: list[Any] = []  # where each placeholder's value comes from
         with self.graph.as_default(), tracing.recording(self):
@@ -174,7 +175,7 @@ class _Trace:
         self.effects.append(("backward", loss, seed, variables, modes))
 
     def record_step(self, optimizer: Any) -> None:
-        self.effects.append(("step", optimizer))
+        self.effects.append(("step", optimizer, fusable(optimizer)))
 
     # -------------------------------------------------------------- compiling
     def _compile(self, result: Any) -> None:
@@ -196,7 +197,8 @@ class _Trace:
                 with_grad.update((id(v.source), v.source) for v in variables)
         self.plan = Plan(fetches, self.placeholders, passes)
         self.variables = self.plan.variables
-        # The parameter groups to lay out flat: what each stepped optimizer updates.
+        # The parameters to lay out flat: the small ones each known elementwise optimizer
+        # steps (an unknown optimizer steps with its own step()).
         stepped = [effect[1] for effect in self.effects if effect[0] == "step"]
         self.groups: list[tuple[Any, int, list[Tensor]]] = []
         seen: set[int] = set()
@@ -204,7 +206,8 @@ class _Trace:
             if not fusable(optimizer):
                 continue
             for index, group in enumerate(optimizer.param_groups):
-                params = [p for p in group["params"] if id(p) in with_grad and id(p) not in seen]
+                params = [p for p in group["params"] if id(p) in with_grad
+                          and id(p) not in seen and worth_fusing(p.data)]
                 if params:
                     seen.update(map(id, params))
                     self.groups.append((optimizer, index, params))
@@ -229,8 +232,10 @@ class _Trace:
             if effect[0] == "backward":
                 _set_grads(effect[3], effect[4], grads[pass_index], fused)
                 pass_index += 1
-            else:
+            elif effect[2]:
                 _step(effect[1], fused)
+            else:
+                effect[1].step()
         values = []
         for leaf in self.leaves:
             index = self.fetch_index.get(id(leaf)) if isinstance(leaf, SymbolicTensor) else None
@@ -267,25 +272,33 @@ def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
 
 
 def _step(optimizer: Any, fused: dict[int, tuple[_FusedParams, int]]) -> None:
-    """``optimizer.step()``, by fused updates when they cover exactly the parameters
-    that have a gradient, each gradient being the plan's flat one."""
-    layouts = {}
+    """``optimizer.step()`` for a known elementwise optimizer: each fused layout updates
+    its parameters at once, every other parameter with a gradient is updated alone as
+    ``step()`` does. If a fused parameter's gradient is not the plan's (someone replaced
+    it), plain ``optimizer.step()``."""
+    layouts, alone = {}, []
     for group in optimizer.param_groups:
         for p in group["params"]:
             if p.grad is None:
                 continue
             entry = fused.get(id(p))
-            if entry is None or entry[0].optimizer is not optimizer:
-                return optimizer.step()
+            if entry is None:
+                alone.append((p, group))
+                continue
             layout, k = entry
-            if p.grad is not layout.grad_tensors[k]:
+            if layout.optimizer is not optimizer or p.grad is not layout.grad_tensors[k]:
                 return optimizer.step()
             layouts[id(layout)] = layout
     for layout in layouts.values():
-        if any(p.grad is None for p in layout.params):
+        if any(p.grad is None for p in layout.params):  # step() would skip those
             return optimizer.step()
     for layout in layouts.values():
         layout.update.step()
+    for p, group in alone:
+        state = optimizer.state.get(p)
+        if state is None:
+            state = optimizer.state[p] = optimizer.init_state(p.data, group)
+        optimizer.update_param(p.data, p.grad.data, state, group)
     return None
 
 

@@ -50,8 +50,8 @@ def test_lenet5_reaches_80_percent_on_the_bundled_subset_in_two_epochs() -> None
     (x_train, y_train), (x_test, y_test) = sj.data.load_fashion_mnist_small()
     sj.manual_seed(0)
     model = lenet5()
-    model.compile(optimizer=sj.optim.Adam(lr=2e-3), loss="cross_entropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, epochs=2, batch_size=64, verbose=0)
+    model.compile(optimizer=sj.optim.Adam(lr=3e-3), loss="cross_entropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=2, batch_size=32, verbose=0)
     accuracy = model.evaluate(x_test, y_test)["accuracy"]
     assert accuracy >= 0.80
     assert np.isfinite(model.predict_proba(x_test[:5])).all()
