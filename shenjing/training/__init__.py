@@ -19,5 +19,7 @@ from shenjing.training.metrics import (
 )
 from shenjing.training.trainer import Trainer
 
+# isort: off
 # Last: the callback builds on the training package above.
 from shenjing.diagnostics.gradcheck_model import GradCheck  # noqa: E402
+# isort: on
