@@ -22,6 +22,13 @@ MLP = (784, 256, 128, 10)
 MLP_BATCH = 128
 
 
+def _activations(sizes: tuple[int, ...]) -> list[str | None]:
+    """The activation after each linear layer (None: none, the loss takes the logits)."""
+    if sizes == SMALL:
+        return ["sigmoid", "relu", "sigmoid"]  # BCE takes probabilities
+    return ["relu"] * (len(sizes) - 2) + [None]
+
+
 def _weights(sizes: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(0)
     layers = []
@@ -46,15 +53,13 @@ def _shenjing_step(sizes: tuple[int, ...], batch: int, compiled: bool):  # noqa:
     import shenjing.nn.functional as F
 
     layers = []
-    for i, (w, b) in enumerate(_weights(sizes)):
+    for (w, b), activation in zip(_weights(sizes), _activations(sizes), strict=True):
         linear = nn.Linear(w.shape[1], w.shape[0])
         linear.weight.data[...] = w
         linear.bias.data[...] = b
         layers.append(linear)
-        if sizes[-1] == 1:  # the small network: sigmoid, ReLU, sigmoid output
-            layers.append((nn.Sigmoid(), nn.ReLU(), nn.Sigmoid())[i])
-        elif i < len(sizes) - 2:
-            layers.append(nn.ReLU())
+        if activation is not None:
+            layers.append({"sigmoid": nn.Sigmoid, "relu": nn.ReLU}[activation]())
     model = nn.Sequential(*layers)
     opt = sj.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = F.binary_cross_entropy if sizes[-1] == 1 else F.cross_entropy
@@ -75,16 +80,14 @@ def _shenjing_step(sizes: tuple[int, ...], batch: int, compiled: bool):  # noqa:
 def _torch_step(torch, sizes: tuple[int, ...], batch: int):  # noqa: ANN001, ANN202
     nn = torch.nn
     layers = []
-    for i, (w, b) in enumerate(_weights(sizes)):
+    for (w, b), activation in zip(_weights(sizes), _activations(sizes), strict=True):
         linear = nn.Linear(w.shape[1], w.shape[0])
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(w))
             linear.bias.copy_(torch.from_numpy(b))
         layers.append(linear)
-        if sizes[-1] == 1:
-            layers.append((nn.Sigmoid(), nn.ReLU(), nn.Sigmoid())[i])
-        elif i < len(sizes) - 2:
-            layers.append(nn.ReLU())
+        if activation is not None:
+            layers.append({"sigmoid": nn.Sigmoid, "relu": nn.ReLU}[activation]())
     model = nn.Sequential(*layers)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = (torch.nn.functional.binary_cross_entropy if sizes[-1] == 1

@@ -155,3 +155,32 @@ def test_step_with_a_closure_cannot_be_compiled():
 
     with pytest.raises(RuntimeError, match="closure"):
         step(sj.ones(1))
+
+
+def test_dropout_and_batch_norm_replay_as_in_eager_mode():
+    """Dropout draws a fresh mask on every replay from the seeded generator, and the
+    running statistics are updated on every replay, exactly as eager steps do."""
+
+    def run(compiled: bool) -> tuple[list[np.ndarray], np.ndarray]:
+        sj.manual_seed(0)
+        model = sj.nn.Sequential(sj.nn.Linear(6, 16), sj.nn.BatchNorm1d(16), sj.nn.ReLU(),
+                                 sj.nn.Dropout(0.3), sj.nn.Linear(16, 3))
+        opt = sj.optim.Adam(model.parameters(), lr=0.01)
+
+        def train_step(x, y):  # noqa: ANN001, ANN202
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        step = sj.compile(train_step) if compiled else train_step
+        sj.manual_seed(5)
+        for x, y in batches()[:8]:
+            step(sj.tensor(x), sj.tensor(y))
+        return [p.numpy().copy() for p in model.parameters()], model[1].running_var.numpy()
+
+    (eager_weights, eager_var), (weights, running_var) = run(False), run(True)
+    for got, expected in zip(weights, eager_weights, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(running_var, eager_var)

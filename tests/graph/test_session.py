@@ -216,3 +216,18 @@ def test_a_minimize_op_needs_a_scalar_loss_that_depends_on_its_variables():
             opt.minimize(other * 2)
         with pytest.raises(ValueError, match="'other:0' is not a variable among"):
             opt.minimize(w.sum(), var_list=[other])
+
+
+def test_no_gradient_flows_through_detach_or_ops_built_under_no_grad():
+    g = sj.Graph()
+    with g.as_default():
+        w = sj.Variable([1.0, 2.0], name="w")
+        frozen = w.detach() * w  # d/dw = w (the detached factor is a constant)
+        with sj.no_grad():
+            scale = w * 3  # built under no_grad: a constant for the gradient
+        (through_detach,) = gradients(frozen.sum(), [w])
+        (through_no_grad,) = gradients((scale * w).sum(), [w])
+    with sj.Session(g) as sess:
+        got_detach, got_no_grad = sess.run([through_detach, through_no_grad])
+    np.testing.assert_array_equal(got_detach, [1.0, 2.0])
+    np.testing.assert_array_equal(got_no_grad, [3.0, 6.0])
