@@ -16,7 +16,7 @@ import numpy as np
 
 from shenjing.backend import is_array
 from shenjing.graph.dims import Dim
-from shenjing.graph.fused_update import FusedUpdate, fusable
+from shenjing.graph.fused_update import FusedUpdate, fusable, worth_fusing
 from shenjing.graph.graph import Graph, get_default_graph
 from shenjing.graph.plan import Plan
 from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
@@ -54,6 +54,7 @@ class Session:
         self._values: dict[int, Any] = {}  # id(variable) -> this session's array
         self._runs: dict[tuple, _Run] = {}
         self._updates: dict[tuple, _Update] = {}
+        self._states: dict[tuple[int, int], dict] = {}  # (optimizer, variable) -> state
         self._fused: set[int] = set()  # ids of variables laid out in a FusedUpdate
 
     # ---------------------------------------------------------------- lifetime
@@ -69,6 +70,7 @@ class Session:
         self._values.clear()
         self._runs.clear()
         self._updates.clear()
+        self._states.clear()
         self._fused.clear()
         self._closed = True
 
@@ -177,50 +179,64 @@ class Session:
             update.apply([grads[i] for i in indices])
 
     def _new_update(self, optimizer: Any, group_index: int, variables: list[Variable]) -> _Update:
+        """How to step these variables: the small ones of a known elementwise optimizer
+        laid out flat (see ``FusedUpdate``), the others one by one."""
         values = [self._value(v) for v in variables]
-        fuse = (fusable(optimizer) and not any(id(v) in self._fused for v in variables)
-                and len({(type(a), a.dtype) for a in values}) == 1)
-        if not fuse:
-            return _Update(optimizer, group_index, variables, self._value)
-        fused = FusedUpdate(optimizer, group_index, values)
-        for v, view in zip(variables, fused.params, strict=True):
-            self._values[id(v)] = view
-            self._fused.add(id(v))
-        return _Update(optimizer, group_index, variables, self._value, fused)
+        flat = []
+        if fusable(optimizer):
+            flat = [i for i, (v, a) in enumerate(zip(variables, values, strict=True))
+                    if worth_fusing(a) and id(v) not in self._fused]
+            if len({(type(values[i]), values[i].dtype) for i in flat}) > 1:
+                flat = []
+        fused = None
+        if flat:
+            fused = FusedUpdate(optimizer, group_index, [values[i] for i in flat])
+            for i, view in zip(flat, fused.params, strict=True):
+                self._values[id(variables[i])] = view
+                self._fused.add(id(variables[i]))
+        return _Update(self, optimizer, group_index, variables, fused, flat)
+
+    def _state(self, optimizer: Any, variable: Variable, group: dict) -> dict:
+        """The session's optimizer state for one variable (as ``optimizer.state`` holds
+        it per parameter in eager mode)."""
+        key = (id(optimizer), id(variable))
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = optimizer.init_state(self._value(variable), group)
+        return state
 
 
 class _Update:
-    """One optimizer group's step on a session's variables: fused, or per variable with
-    state kept by the session (as ``optimizer.step()`` keeps it per parameter)."""
+    """One optimizer group's step on a session's variables: the fused ones at once, the
+    others one by one."""
 
     def __init__(
         self,
+        session: Session,
         optimizer: Any,
         group_index: int,
         variables: list[Variable],
-        value_of: Callable[[Variable], Any],
-        fused: FusedUpdate | None = None,
+        fused: FusedUpdate | None,
+        fused_positions: list[int],
     ) -> None:
-        self.optimizer, self.group_index = optimizer, group_index
-        self.variables, self.value_of, self.fused = variables, value_of, fused
-        self.states: list[dict | None] = [None] * len(variables)
+        self.session, self.optimizer, self.group_index = session, optimizer, group_index
+        self.variables, self.fused, self.fused_positions = variables, fused, fused_positions
+        self.single_positions = [i for i in range(len(variables)) if i not in fused_positions]
 
     def apply(self, grads: list[Any]) -> None:
         if self.fused is not None:
-            for view, g in zip(self.fused.grads, grads, strict=True):
-                view[...] = g
+            for view, i in zip(self.fused.grads, self.fused_positions, strict=True):
+                view[...] = grads[i]
             self.fused.step()
-            return
-        optimizer = self.optimizer
+        optimizer, session = self.optimizer, self.session
         group = optimizer.param_groups[self.group_index]
-        for i, (v, g) in enumerate(zip(self.variables, grads, strict=True)):
+        for i in self.single_positions:
+            g = grads[i]
             if g is None:  # as step() skips a parameter without a gradient
                 continue
-            value = self.value_of(v)
-            state = self.states[i]
-            if state is None:
-                state = self.states[i] = optimizer.init_state(value, group)
-            optimizer.update_param(value, g, state, group)
+            v = self.variables[i]
+            optimizer.update_param(session._value(v), g, session._state(optimizer, v, group),
+                                   group)
 
 
 class _Run:

@@ -20,6 +20,7 @@ class KerasMethods:
         optimizer: Any = "adam",
         loss: str | Callable[..., Any] = "cross_entropy",
         metrics: Iterable[Any] = (),
+        jit: bool = False,
     ) -> None:
         """Choose the optimizer (an ``Optimizer`` or a name such as "adam"), the loss (a
         name such as "cross_entropy" or "mse", or a callable) and metrics ("accuracy",
@@ -27,10 +28,12 @@ class KerasMethods:
 
         An optimizer made without parameters (``sj.optim.Adam(lr=1e-3)``) is given the
         model's parameters on the first batch, once lazy layers have built their weights.
+        With ``jit=True``, ``fit`` runs each step through ``sj.compile`` (traced once per
+        batch shape, then replayed; the numbers are the same as eager mode).
         """
         from shenjing.training import Trainer
 
-        object.__setattr__(self, "_trainer", Trainer(self, optimizer, loss, metrics))
+        object.__setattr__(self, "_trainer", Trainer(self, optimizer, loss, metrics, jit))
 
     def _compiled(self, method: str) -> Any:
         trainer = self.__dict__.get("_trainer")

@@ -32,6 +32,8 @@ class Trainer:
             creates its weights on the first batch).
         loss: a name ("cross_entropy", "mse", ...) or ``loss(output, target) -> Tensor``.
         metrics: names or ``Metric`` objects; "accuracy" follows the loss.
+        jit: run each training step through ``sj.compile``: traced once per batch shape,
+            then replayed without the eager bookkeeping (same numbers).
     """
 
     def __init__(
@@ -40,8 +42,11 @@ class Trainer:
         optimizer: Any = "adam",
         loss: str | Callable[..., Any] = "cross_entropy",
         metrics: Iterable[str | Metric] = (),
+        jit: bool = False,
     ) -> None:
         self.model = model
+        self.jit = jit
+        self._compiled_step: Any = None
         self.loss = registry.resolve_loss(loss)
         self.metric_specs = list(metrics)
         self.metrics: list[Metric] = []
@@ -105,13 +110,24 @@ class Trainer:
     def train_step(self, batch: tuple[Tensor, Tensor]) -> float:
         """One optimisation step on a batch; returns the batch's loss."""
         x, y = batch
+        if self.jit:
+            if self._compiled_step is None:
+                from shenjing.graph import compile as compile_step
+
+                self._compiled_step = compile_step(self._step)
+            loss, output = self._compiled_step(x, y)
+        else:
+            loss, output = self._step(x, y)
+        self._update_metrics(output.data, y.data)
+        return loss.item()
+
+    def _step(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         output = self.model(x)
         loss = self._loss(output, y)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        self._update_metrics(output.data, y.data)
-        return loss.item()
+        return loss, output
 
     def test_step(self, batch: tuple[Tensor, Tensor]) -> float:
         """The loss of a batch, with metrics updated; records no graph."""

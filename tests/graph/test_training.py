@@ -136,3 +136,51 @@ def test_a_learning_rate_change_reaches_the_graph_step():
         opt.param_groups[0]["lr"] = 0.125  # what a learning-rate scheduler does
         sess.run(train)
         np.testing.assert_array_equal(sess.run(w), [2.0 - 0.125 * 4.0])
+
+
+def test_large_and_small_parameters_together_train_as_in_eager_mode():
+    """A weight above FUSE_BELOW elements is stepped on its own, the rest flat."""
+    from shenjing.graph.fused_update import FUSE_BELOW
+
+    def model_and_data():  # noqa: ANN202
+        sj.manual_seed(3)
+        model = nn.Sequential(nn.Linear(200, 100), nn.Tanh(), nn.Linear(100, 2))
+        assert model[0].weight.size >= FUSE_BELOW > model[2].weight.size
+        rng = np.random.default_rng(2)
+        data = [(rng.standard_normal((8, 200)).astype(np.float32), rng.integers(0, 2, 8))
+                for _ in range(5)]
+        return model, sj.optim.Adam(model.parameters(), lr=0.01), data
+
+    model, opt, data = model_and_data()
+    for x, y in data:
+        loss = F.cross_entropy(model(sj.tensor(x)), sj.tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    expected = [p.numpy().copy() for p in model.parameters()]
+
+    model, opt, data = model_and_data()
+    g = sj.Graph()
+    with g.as_default():
+        x_in = sj.placeholder((None, 200))
+        y_in = sj.placeholder((None,), dtype="int64")
+        train = opt.minimize(F.cross_entropy(model(x_in), y_in))
+    with sj.Session(g) as sess:
+        for x, y in data:
+            sess.run(train, {x_in: x, y_in: y})
+        in_session = sess.run(list(model.parameters()))
+
+    model, opt, data = model_and_data()
+
+    @sj.compile
+    def step(x, y):  # noqa: ANN001, ANN202
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for x, y in data:
+        step(sj.tensor(x), sj.tensor(y))
+    for want, got_session, p in zip(expected, in_session, model.parameters(), strict=True):
+        np.testing.assert_array_equal(got_session, want)
+        np.testing.assert_array_equal(p.numpy(), want)

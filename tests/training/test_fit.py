@@ -171,3 +171,22 @@ def test_progress_bar_output_does_not_break_fit(capsys: pytest.CaptureFixture[st
     model.fit(x, y, epochs=1, batch_size=16, verbose=1)
     err = capsys.readouterr().err
     assert "Epoch 1/1" in err and "loss" in err
+
+
+def test_jit_fit_gives_the_same_history_and_weights_as_eager() -> None:
+    x, y = _blobs(200)
+
+    def train(jit: bool):
+        sj.manual_seed(3)
+        model = _mlp()
+        model.compile(optimizer=sj.optim.Adam(model.parameters(), lr=0.01),
+                      loss="cross_entropy", metrics=["accuracy"], jit=jit)
+        history = model.fit(x, y, epochs=3, batch_size=64, verbose=0)
+        return history.history, model.state_dict()
+
+    (eager_history, eager_weights), (jit_history, jit_weights) = train(False), train(True)
+    assert jit_history.keys() == eager_history.keys()
+    for key, values in eager_history.items():
+        assert jit_history[key] == pytest.approx(values, rel=1e-6)
+    for key, value in eager_weights.items():
+        np.testing.assert_allclose(jit_weights[key], value, rtol=1e-6, atol=1e-7)
