@@ -243,17 +243,24 @@ class LearningRateScheduler(Callback):
         self.verbose = verbose
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        optimizer = self.model.optimizer
         if callable(self.schedule):
-            groups = self.model.optimizer.param_groups
-            lr = float(self.schedule(epoch, groups[0]["lr"]))
-            for group in groups:
+            lr = float(self.schedule(epoch, _current_lr(optimizer)))
+            # The defaults too: a compiled model's optimizer gets its parameter group
+            # only on the first batch, after this hook.
+            optimizer.defaults["lr"] = lr
+            for group in optimizer.param_groups:
                 group["lr"] = lr
         elif epoch > 0:
             self.schedule.step()
         if self.verbose:
-            lr = self.model.optimizer.param_groups[0]["lr"]
-            print(f"Epoch {epoch + 1}: learning rate {lr:g}")
+            print(f"Epoch {epoch + 1}: learning rate {_current_lr(optimizer):g}")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if logs is not None:
-            logs["lr"] = float(self.model.optimizer.param_groups[0]["lr"])
+            logs["lr"] = _current_lr(self.model.optimizer)
+
+
+def _current_lr(optimizer: Any) -> float:
+    groups = optimizer.param_groups
+    return float(groups[0]["lr"] if groups else optimizer.defaults["lr"])

@@ -53,10 +53,8 @@ class Trainer:
         self.input_shape: tuple[int, ...] | None = None
         self.optimizer: Any = None
         spec = registry.resolve_optimizer(optimizer)
-        if isinstance(spec, type):
-            self._optimizer_class = spec
-        else:
-            self._set_optimizer(spec)
+        # A name gives an optimizer with no parameters yet, bound on the first batch.
+        self._set_optimizer(spec() if isinstance(spec, type) else spec)
 
     # ---------------------------------------------------------------------- set-up
     def _set_optimizer(self, optimizer: Any) -> None:
@@ -65,7 +63,7 @@ class Trainer:
 
     def _build(self, x_batch: Tensor) -> None:
         """Run one forward pass so lazy layers create weights, then bind the optimizer."""
-        if self.optimizer is not None and self.optimizer.param_groups:
+        if self.optimizer.param_groups:
             return
         with no_grad():
             was_training = self.model.training
@@ -73,10 +71,7 @@ class Trainer:
             self.model(x_batch)
             self.model.train(was_training)
         params = [p for p in self.model.parameters() if p.requires_grad]
-        if self.optimizer is None:
-            self._set_optimizer(self._optimizer_class(params))
-        else:
-            self.optimizer.add_param_group({"params": params})
+        self.optimizer.add_param_group({"params": params})
 
     def _new_metrics(self) -> list[Metric]:
         return [registry.resolve_metric(m, self.loss.kind) for m in self.metric_specs]
@@ -202,7 +197,7 @@ class Trainer:
                 calls.on_train_batch_begin(step)
                 if step == 0:
                     self.input_shape = tuple(batch[0].shape[1:])
-                if self.optimizer is None or not self.optimizer.param_groups:
+                if not self.optimizer.param_groups:
                     self._build(batch[0])
                 batch_loss = self.model.train_step(batch)
                 n = len(batch[0])
@@ -232,7 +227,7 @@ class Trainer:
         metrics, self.metrics = self.metrics, self._new_metrics()
         total, seen = 0.0, 0
         for batch in loader:
-            if self.optimizer is None or not self.optimizer.param_groups:
+            if not self.optimizer.param_groups:
                 self._build(batch[0])
             n = len(batch[0])
             total += self.test_step(batch) * n

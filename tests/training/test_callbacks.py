@@ -141,3 +141,13 @@ def test_a_nan_loss_stops_training_with_a_message(capsys) -> None:
     history = model.fit(*_data(), epochs=5, batch_size=50, verbose=0)
     assert "loss became nan at epoch 1, batch 3" in capsys.readouterr().out
     assert calls["n"] == 3 and len(history.history["loss"]) == 1
+
+
+def test_learning_rate_scheduler_works_before_a_named_optimizer_is_bound() -> None:
+    sj.manual_seed(0)
+    model = nn.Sequential(nn.Dense(2))
+    model.compile(optimizer="sgd", loss="cross_entropy")
+    scheduler = LearningRateScheduler(lambda epoch, lr: 0.2 / (epoch + 1))
+    history = model.fit(*_data(), epochs=2, batch_size=50, callbacks=[scheduler], verbose=0)
+    assert history.history["lr"] == pytest.approx([0.2, 0.1])
+    assert model.optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
