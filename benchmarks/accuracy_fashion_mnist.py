@@ -15,11 +15,12 @@ pin_one_thread()
 
 import shenjing as sj  # noqa: E402
 from shenjing.models import lenet5, rnn_classifier  # noqa: E402
+from shenjing.training import LearningRateScheduler  # noqa: E402
 
-# name: (builder, epochs, Adam learning rate, batch size, accuracy bar)
+# name: (builder, epochs, Adam learning rate, its decay per epoch, batch size, bar)
 RUNS = {
-    "lenet5": (lambda: lenet5(), 5, 1e-3, 32, 0.89),
-    "lstm": (lambda: rnn_classifier("lstm", hidden_size=128), 5, 2e-3, 64, 0.85),
+    "lenet5": (lambda: lenet5(), 5, 2e-3, 0.6, 32, 0.89),
+    "lstm": (lambda: rnn_classifier("lstm", hidden_size=128), 5, 2e-3, 1.0, 64, 0.85),
 }
 
 
@@ -28,13 +29,15 @@ def main(names: list[str]) -> int:
     (x_train, y_train), (x_test, y_test) = sj.data.load_fashion_mnist()
     failed = 0
     for name in names or list(RUNS):
-        build, epochs, lr, batch_size, bar = RUNS[name]
+        build, epochs, lr, decay, batch_size, bar = RUNS[name]
         sj.manual_seed(0)
         model = build()
         model.compile(optimizer=sj.optim.Adam(lr=lr), loss="cross_entropy",
                       metrics=["accuracy"])
         start = time.perf_counter()
-        model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+        schedule = LearningRateScheduler(lambda epoch, _, lr=lr, decay=decay: lr * decay**epoch)
+        model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+                  callbacks=[schedule])
         seconds = time.perf_counter() - start
         accuracy = model.evaluate(x_test, y_test)["accuracy"]
         verdict = "ok" if accuracy >= bar else "BELOW BAR"
