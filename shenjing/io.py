@@ -97,11 +97,18 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give a normal file's mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _read_header(path: str, blob: bytes) -> dict[str, Any]:
