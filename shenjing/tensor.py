@@ -396,17 +396,18 @@ def _to_array(data: Any, dtype: Any) -> Any:
     if backend.is_array(data):
         xp = backend.get_array_module(data)
         if dtype is None:
-            dtype = _default_dtype(data.dtype)
+            dtype = default_dtype(data.dtype)
         return xp.array(data, dtype=dtype)
     array = np.array(data, dtype=dtype)
     if dtype is None:
         if array.dtype == object:
             raise TypeError(f"Cannot make a tensor from {type(data).__name__}: {data!r:.80}")
-        array = array.astype(_default_dtype(array.dtype), copy=False)
+        array = array.astype(default_dtype(array.dtype), copy=False)
     return array
 
 
-def _default_dtype(dtype: np.dtype) -> np.dtype:
+def default_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype ``sj.tensor`` gives data of ``dtype``: floats float32, integers int64."""
     if dtype.kind == "f":
         return backend.DEFAULT_FLOAT
     if dtype.kind in "iu":

@@ -16,18 +16,9 @@ from typing import Any
 import numpy as np
 
 from shenjing import backend
-from shenjing.tensor import Tensor
+from shenjing.tensor import Tensor, default_dtype
 
 __all__ = ["Dataset", "Subset", "TensorDataset", "random_split"]
-
-
-def _default_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype ``sj.tensor`` would give data of ``dtype``: floats float32, integers int64."""
-    if dtype.kind == "f":
-        return backend.DEFAULT_FLOAT
-    if dtype.kind in "iu":
-        return np.dtype(np.int64)
-    return dtype
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -35,7 +26,7 @@ def _as_array(value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
         return value.numpy()
     array = np.asarray(value)
-    return array.astype(_default_dtype(array.dtype), copy=False)
+    return array.astype(default_dtype(array.dtype), copy=False)
 
 
 class Dataset:
@@ -114,7 +105,7 @@ class TensorDataset(Dataset):
                 dtype = array.dtype
             else:
                 array = np.asarray(value)
-                dtype = _default_dtype(array.dtype)
+                dtype = default_dtype(array.dtype)
             if array.ndim == 0:
                 raise ValueError(
                     f"TensorDataset needs arrays with a first dimension. Received: a 0-d "

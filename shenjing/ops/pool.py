@@ -251,11 +251,7 @@ def max_pool1d(
         >>> sj.max_pool1d(sj.arange(6.0).reshape(1, 1, 6), 3).numpy().ravel().tolist()
         [2.0, 5.0]
     """
-    op = "max_pool1d"
-    kernel = to_single(op, "kernel_size", kernel_size, 1)
-    steps = kernel if stride is None else to_single(op, "stride", stride, 1)
-    pad = to_single(op, "padding", padding, 0)
-    return _pool(op, MaxPool, x, (1, kernel), (1, steps), (0, pad))
+    return _pool1d("max_pool1d", MaxPool, x, kernel_size, stride, padding)
 
 
 def avg_pool1d(
@@ -270,8 +266,13 @@ def avg_pool1d(
         >>> sj.avg_pool1d(sj.arange(6.0).reshape(1, 1, 6), 3).numpy().ravel().tolist()
         [1.0, 4.0]
     """
-    op = "avg_pool1d"
+    return _pool1d("avg_pool1d", AvgPool, x, kernel_size, stride, padding)
+
+
+def _pool1d(op: str, pool: type, x: Tensor, kernel_size: int, stride: int | None,
+            padding: int) -> Tensor:
+    """A 1-D pool as the 2-D one over a unit-height window."""
     kernel = to_single(op, "kernel_size", kernel_size, 1)
     steps = kernel if stride is None else to_single(op, "stride", stride, 1)
     pad = to_single(op, "padding", padding, 0)
-    return _pool(op, AvgPool, x, (1, kernel), (1, steps), (0, pad))
+    return _pool(op, pool, x, (1, kernel), (1, steps), (0, pad))
