@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from shenjing.autograd import function
+
 if TYPE_CHECKING:
     from shenjing.autograd.function import Function
     from shenjing.tensor import Tensor
@@ -93,9 +95,7 @@ def backward(root: Tensor, gradient: Any, retain_graph: bool = False) -> None:
             g = g.copy()
         handed_out.add(id(g))
         if t.grad is None:
-            from shenjing.tensor import Tensor
-
-            t.grad = Tensor._make(g, None)
+            t.grad = function.make_tensor(g, None)
         else:
             t.grad.data += g
 

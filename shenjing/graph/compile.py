@@ -16,13 +16,11 @@ The trace compiles to a ``Plan``. Every later call with the same signature feeds
 arguments' arrays to the plan, applies the recorded effects, and returns the function's
 results as plain tensors; a new shape traces again (``trace_count`` counts traces).
 
-Speed: on top of the plan's bookkeeping-free replay, the parameters that an optimizer
-steps are laid out in one flat buffer per parameter group (``FusedUpdate``): each
-``Parameter.data`` becomes a view into it, each ``.grad`` a view into a reused flat
-gradient, and one call of the optimizer's own update serves the whole group. If
-something changes behind the plan's back (a parameter's array is replaced, the
-optimizer's state is loaded), the layout is rebuilt; if a parameter the plan does not
-know has a gradient, the step falls back to ``optimizer.step()``.
+Speed: on top of the plan's bookkeeping-free replay, the small parameters that an
+optimizer steps are bound to its flat layout (``shenjing.optim.fused``): each
+``Parameter.data`` becomes a view into one buffer per parameter group, the replay writes
+their gradients straight into the flat gradient, and the step that follows updates the
+group with one call of the optimizer's own update, copying nothing.
 
 Limits: Python runs only while tracing, so Python-level side effects (a counter in a
 layer, reading ``loss.item()``) happen once; values that should vary, such as a
@@ -33,7 +31,6 @@ inputs' shapes are fixed at tracing, which is why every new shape retraces.
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -41,12 +38,12 @@ import numpy as np
 
 from shenjing.backend import is_array
 from shenjing.graph import tracing
-from shenjing.graph.fused_update import FusedUpdate, fusable, mergeable, worth_fusing
 from shenjing.graph.graph import Graph
 from shenjing.graph.plan import Plan
 from shenjing.graph.session import flatten_structure
 from shenjing.graph.symbolic import SymbolicTensor, Variable
 from shenjing.graph.train_ops import connected
+from shenjing.optim.fused import FusedParams, fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
 
 
@@ -129,7 +126,7 @@ class _Trace:
     def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         self.graph = Graph()
         self.graph.trace = self
-        # ("backward", loss, seed, variables, modes) or ("step", optimizer, fusable)
+        # ("backward", loss, seed, variables, modes) or ("step", optimizer)
         self.effects: list[tuple] = []
         self.placeholders: list[SymbolicTensor] = []
         self.arg_positions: list[Any] = []  # where each placeholder's value comes from
@@ -175,7 +172,7 @@ class _Trace:
         self.effects.append(("backward", loss, seed, variables, modes))
 
     def record_step(self, optimizer: Any) -> None:
-        self.effects.append(("step", optimizer, fusable(optimizer)))
+        self.effects.append(("step", optimizer))
 
     # -------------------------------------------------------------- compiling
     def _compile(self, result: Any) -> None:
@@ -215,10 +212,11 @@ class _Trace:
     # -------------------------------------------------------------- replaying
     def run(self, args: tuple, kwargs: dict) -> Any:
         """Feed the arguments, run the plan, apply the effects, return the results."""
-        fused: dict[int, tuple[_FusedParams, int]] = {}  # id(param) -> (layout, position)
+        fused: dict[int, tuple[FusedParams, int]] = {}  # id(param) -> (layout, position)
         for optimizer, index, params in self.groups:
-            layout = _fused_params(optimizer, index, params)
+            layout = fused_params(optimizer, index, params)
             if layout is not None:
+                layout.bind()
                 fused.update((id(p), (layout, k)) for k, p in enumerate(params))
         feeds = []
         for position in self.arg_positions:
@@ -232,9 +230,7 @@ class _Trace:
             if effect[0] == "backward":
                 _set_grads(effect[3], effect[4], grads[pass_index], fused)
                 pass_index += 1
-            elif effect[2]:
-                _step(effect[1], fused)
-            else:
+            else:  # finds the layouts made above, so the gradients set are not copied
                 effect[1].step()
         values = []
         for leaf in self.leaves:
@@ -244,7 +240,7 @@ class _Trace:
 
 
 def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
-               fused: dict[int, tuple[_FusedParams, int]]) -> None:
+               fused: dict[int, tuple[FusedParams, int]]) -> None:
     """Put a backward pass's gradients in the parameters' ``.grad``, as eager does."""
     handed_out: set[int] = set()
     for v, mode, g in zip(variables, modes, grads, strict=True):
@@ -269,76 +265,3 @@ def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
             p.grad = Tensor._make(g, None)
         else:
             p.grad.data += g
-
-
-def _step(optimizer: Any, fused: dict[int, tuple[_FusedParams, int]]) -> None:
-    """``optimizer.step()`` for a known elementwise optimizer: each fused layout updates
-    its parameters at once, every other parameter with a gradient is updated alone as
-    ``step()`` does. If a fused parameter's gradient is not the plan's (someone replaced
-    it), plain ``optimizer.step()``."""
-    layouts, alone = {}, []
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            entry = fused.get(id(p))
-            if entry is None:
-                alone.append((p, group))
-                continue
-            layout, k = entry
-            if layout.optimizer is not optimizer or p.grad is not layout.grad_tensors[k]:
-                return optimizer.step()
-            layouts[id(layout)] = layout
-    for layout in layouts.values():
-        if any(p.grad is None for p in layout.params):  # step() would skip those
-            return optimizer.step()
-    for layout in layouts.values():
-        layout.update.step()
-    for p, group in alone:
-        state = optimizer.state.get(p)
-        if state is None:
-            state = optimizer.state[p] = optimizer.init_state(p.data, group)
-        optimizer.update_param(p.data, p.grad.data, state, group)
-    return None
-
-
-class _FusedParams:
-    """Eager parameters moved into a ``FusedUpdate``: ``.data`` views of the flat buffer,
-    optimizer state views of the flat state, gradients as tensors on the flat gradient."""
-
-    def __init__(self, optimizer: Any, group_index: int, params: list[Tensor]) -> None:
-        self.optimizer, self.params = optimizer, params
-        states = [optimizer.state.get(p) for p in params]
-        self.update = FusedUpdate(optimizer, group_index, [p.data for p in params], states)
-        for p, view, state in zip(params, self.update.params, self.update.param_states,
-                                  strict=True):
-            p.data = view
-            optimizer.state[p] = state
-        self.grad_tensors = [Tensor._make(view, None) for view in self.update.grads]
-
-    def intact(self) -> bool:
-        """Whether every parameter still uses this layout."""
-        state = self.optimizer.state
-        return all(p.data is view and state.get(p) is param_state
-                   for p, view, param_state in zip(self.params, self.update.params,
-                                                   self.update.param_states, strict=True))
-
-
-# optimizer -> {(group index, parameter ids): layout}, shared by every trace, so that two
-# traces stepping the same parameters share one layout.
-_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _fused_params(optimizer: Any, group_index: int, params: list[Tensor]) -> _FusedParams | None:
-    """The intact layout for these parameters, made (again) if needed; None when their
-    arrays or states cannot share one."""
-    per_optimizer = _layouts.setdefault(optimizer, {})
-    key = (group_index, tuple(map(id, params)))
-    layout = per_optimizer.get(key)
-    if layout is not None and layout.intact():
-        return layout
-    if not mergeable([p.data for p in params], [optimizer.state.get(p) for p in params]):
-        per_optimizer.pop(key, None)
-        return None
-    layout = per_optimizer[key] = _FusedParams(optimizer, group_index, params)
-    return layout

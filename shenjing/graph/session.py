@@ -16,10 +16,10 @@ import numpy as np
 
 from shenjing.backend import is_array
 from shenjing.graph.dims import Dim
-from shenjing.graph.fused_update import FusedUpdate, fusable, worth_fusing
 from shenjing.graph.graph import Graph, get_default_graph
 from shenjing.graph.plan import Plan
 from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
+from shenjing.optim.fused import FusedUpdate, fusable, worth_fusing
 from shenjing.tensor import Tensor
 
 _KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # a value may only widen its kind

@@ -136,11 +136,13 @@ class Sigmoid(Function):
 
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
-        # exp(-|x|) never overflows: for x < 0 use the equal form exp(x) / (1 + exp(x)).
-        e = xp.exp(-xp.abs(x))
-        y = xp.where(x >= 0, 1.0, e)
-        e += 1
-        y /= e
+        y = xp.negative(x, out=xp.empty_like(x))  # an array even for 0-d x
+        # exp(-x) overflows to inf below x ≈ -88.7 (float32), where 1 / (1 + inf) = 0 is
+        # the float32 answer (PyTorch's too); no precision is lost elsewhere.
+        with np.errstate(over="ignore"):
+            xp.exp(y, out=y)
+        y += 1
+        xp.reciprocal(y, out=y)
         self.y = y
         return y
 

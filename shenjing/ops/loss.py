@@ -94,8 +94,9 @@ class BinaryCrossEntropy(Function):
     def forward(self, p: Any, t: Any, w: Any | None, reduction: str) -> Any:
         xp = get_array_module(p)
         self.reduction, self.p, self.t, self.w = reduction, p, t, w
-        # log(0) = -inf is expected at saturated probabilities; the clamp handles it.
-        with np.errstate(divide="ignore"):
+        # log(0) = -inf is expected at saturated probabilities; the clamp handles it. A
+        # probability outside [0, 1] gives NaN, which binary_cross_entropy then reports.
+        with np.errstate(divide="ignore", invalid="ignore"):
             log_p = xp.maximum(xp.log(p), _LOG_FLOOR)
             log_not_p = xp.maximum(xp.log1p(-p), _LOG_FLOOR)
         self.log_odds = log_p - log_not_p
@@ -373,12 +374,23 @@ def binary_cross_entropy(
     _check_reduction(op, reduction)
     input, target = _pair(op, input, target)
     w = _constant(op, "weight", weight, input)
-    if input.size and (float(input.data.min()) < 0 or float(input.data.max()) > 1):
+    if reduction == "none":
+        _check_probabilities(op, input)
+        return BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
+    loss = BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
+    # A probability outside [0, 1] makes its log NaN: the reduced loss says when to look.
+    if not np.isfinite(float(loss.data)):
+        _check_probabilities(op, input)
+    return loss
+
+
+def _check_probabilities(op: str, p: Tensor) -> None:
+    low, high = (float(p.data.min()), float(p.data.max())) if p.size else (0.0, 1.0)
+    if low < 0 or high > 1:
         raise ValueError(
             f"{op}: input must hold probabilities in [0, 1]. Received: values from "
-            f"{float(input.data.min())} to {float(input.data.max())}"
+            f"{low} to {high}"
         )
-    return BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(

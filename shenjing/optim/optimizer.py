@@ -3,7 +3,8 @@
 An optimizer holds *parameter groups* (lists of tensors that share hyperparameters) and
 per-parameter *state* (moment estimates, step counts). ``step()`` walks every parameter
 that has a gradient and hands it to the subclass's ``update_param``, which changes the
-parameter's array in place. State is saved and restored with ``state_dict()`` /
+parameter's array in place (the small parameters of a group at once, laid out flat: see
+``shenjing.optim.fused``). State is saved and restored with ``state_dict()`` /
 ``load_state_dict()`` in PyTorch's layout: parameters are named by their position
 (0, 1, ... across all groups), so a saved state holds only numbers and arrays.
 """
@@ -19,6 +20,7 @@ import numpy as np
 from shenjing.autograd import enable_grad
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph import tracing
+from shenjing.optim.fused import fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
 
 Array = Any  # a NumPy or CuPy ndarray
@@ -63,6 +65,9 @@ class Optimizer:
         # Scratch arrays for the temporaries of an update, reused across parameters and
         # steps so that a step allocates nothing; not part of the saved state.
         self._scratch_arrays: dict[tuple, Array] = {}
+        # Whether the small parameters of a group can share one flat update (see
+        # shenjing.optim.fused); known at the first step, once every optimizer class exists.
+        self._fusable: bool | None = None
 
         if params is None:  # Keras style: ``model.compile`` adds the model's parameters
             return
@@ -178,20 +183,28 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad.data
-                if grad.shape != p.data.shape:
+        if self._fusable is None:
+            self._fusable = fusable(self)
+        for index, group in enumerate(self.param_groups):
+            with_grad = [p for p in group["params"] if p.grad is not None]
+            for p in with_grad:
+                if p.grad.data.shape != p.data.shape:
                     raise ValueError(
                         f"{self._name}: a parameter of shape {p.data.shape} has a gradient "
-                        f"of shape {grad.shape}"
+                        f"of shape {p.grad.data.shape}"
                     )
+            alone = with_grad
+            if self._fusable and len(with_grad) > 1:
+                small = [p for p in with_grad if worth_fusing(p.data)]
+                layout = fused_params(self, index, small) if len(small) > 1 else None
+                if layout is not None:
+                    layout.step()
+                    alone = [p for p in with_grad if not worth_fusing(p.data)]
+            for p in alone:
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = self.init_state(p.data, group)
-                self.update_param(p.data, grad, state, group)
+                self.update_param(p.data, p.grad.data, state, group)
         return loss
 
     def minimize(self, loss: Tensor, var_list: Iterable[Tensor] | None = None) -> Any:

@@ -140,7 +140,7 @@ def test_a_learning_rate_change_reaches_the_graph_step():
 
 def test_large_and_small_parameters_together_train_as_in_eager_mode():
     """A weight above FUSE_BELOW elements is stepped on its own, the rest flat."""
-    from shenjing.graph.fused_update import FUSE_BELOW
+    from shenjing.optim.fused import FUSE_BELOW
 
     def model_and_data():  # noqa: ANN202
         sj.manual_seed(3)

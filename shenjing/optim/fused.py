@@ -2,10 +2,10 @@
 
 Each of shenjing's optimizers updates a parameter with about a dozen in-place NumPy
 calls. On a small network those calls, repeated for every weight and bias, cost more
-than the arithmetic. A compiled plan knows which parameters a step updates, so it lays
-their arrays out end to end in one flat buffer (each parameter becomes a view into it),
-gives their gradients and optimizer state the same layout, and calls the optimizer's
-own ``update_param`` once on the flat arrays.
+than the arithmetic. So ``Optimizer.step`` (and a compiled plan, or a graph session)
+lays the small parameters of a group out end to end in one flat buffer (each
+``Parameter.data`` becomes a view into it), gives their gradients and optimizer state
+the same layout, and calls the optimizer's own ``update_param`` once on the flat arrays.
 
 That is exact, not an approximation, for an optimizer whose update is elementwise: every
 element sees the same float32 operations, in the same order, as it would alone. The
@@ -16,14 +16,18 @@ by the group and copied back to each parameter's state after every update, so
 
 Only small parameters are worth it (``worth_fusing``): a large one's update is already
 mostly arithmetic, and laying it out flat would cost a copy of its gradient each step.
+If something changes behind the layout's back (a parameter's array is replaced, the
+optimizer's state is loaded), the layout is made again from the current arrays.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 from shenjing.backend import get_array_module, is_array
+from shenjing.tensor import Tensor
 
 FUSE_BELOW = 1 << 14
 """Parameters with fewer elements than this share a flat update; larger ones are updated
@@ -141,3 +145,73 @@ class FusedUpdate:
         group = self.optimizer.param_groups[self.group_index]
         self.optimizer.update_param(self.param, self.grad, self.state, group)
         self._share_state()
+
+
+class FusedParams:
+    """Eager parameters stepped through one ``FusedUpdate``.
+
+    Each step copies every parameter's array and gradient into the flat buffers, updates
+    them at once and copies the arrays back, so ``Parameter.data`` keeps its identity
+    (a reference taken before training sees the training). ``bind()`` instead makes each
+    ``.data`` a view of the flat buffer, which saves the copies: a compiled plan, which
+    owns the whole step, binds its layouts. A bound parameter's ``.grad`` may likewise be
+    the tensor on its flat gradient view (``grad_tensors``), which is then not copied.
+    """
+
+    def __init__(self, optimizer: Any, group_index: int, params: list[Tensor]) -> None:
+        self.optimizer, self.params = optimizer, params
+        states = [optimizer.state.get(p) for p in params]
+        self.update = FusedUpdate(optimizer, group_index, [p.data for p in params], states)
+        for p, state in zip(params, self.update.param_states, strict=True):
+            optimizer.state[p] = state
+        self.grad_tensors = [Tensor._make(view, None) for view in self.update.grads]
+
+    def intact(self) -> bool:
+        """Whether every parameter still fits this layout and uses its state."""
+        state = self.optimizer.state
+        return all(state.get(p) is param_state and p.data.shape == view.shape
+                   and p.data.dtype == view.dtype
+                   for p, view, param_state in zip(self.params, self.update.params,
+                                                   self.update.param_states, strict=True))
+
+    def bind(self) -> None:
+        """Make each parameter's ``.data`` a view of the flat buffer (values kept)."""
+        for p, view in zip(self.params, self.update.params, strict=True):
+            if p.data is not view:
+                view[...] = p.data
+                p.data = view
+
+    def step(self) -> None:
+        """Update every parameter from its ``.grad``."""
+        unbound = []
+        for p, view, grad_view, flat_grad in zip(self.params, self.update.params,
+                                                 self.update.grads, self.grad_tensors,
+                                                 strict=True):
+            if p.grad is not flat_grad:
+                grad_view[...] = p.grad.data
+            if p.data is not view:
+                view[...] = p.data
+                unbound.append((p.data, view))
+        self.update.step()
+        for data, view in unbound:
+            data[...] = view
+
+
+# optimizer -> {(group index, parameter ids): layout}. Eager steps, compiled replays and
+# their mixtures stepping the same parameters share one layout.
+_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fused_params(optimizer: Any, group_index: int, params: list[Tensor]) -> FusedParams | None:
+    """The intact layout for these parameters, made (again) if needed; None when their
+    arrays or states cannot share one."""
+    per_optimizer = _layouts.setdefault(optimizer, {})
+    key = (group_index, tuple(map(id, params)))
+    layout = per_optimizer.get(key)
+    if layout is not None and layout.intact():
+        return layout
+    if not mergeable([p.data for p in params], [optimizer.state.get(p) for p in params]):
+        per_optimizer.pop(key, None)
+        return None
+    layout = per_optimizer[key] = FusedParams(optimizer, group_index, params)
+    return layout
