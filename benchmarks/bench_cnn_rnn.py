@@ -9,9 +9,11 @@ Each step: forward, cross-entropy, backward, plain SGD.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from benchmarks.common import Row, rate, torch_or_none
+from benchmarks.common import Row, rates, torch_or_none
 
 BATCH = 64
 
@@ -29,7 +31,7 @@ def _shenjing_model(kind: str):  # noqa: ANN202
     return lenet5() if kind == "lenet5" else rnn_classifier(kind, hidden_size=128)
 
 
-def _shenjing(kind: str, train: bool = True) -> float:
+def _shenjing(kind: str, train: bool = True) -> Callable[[], None]:
     import shenjing as sj
     import shenjing.nn.functional as F
 
@@ -52,7 +54,7 @@ def _shenjing(kind: str, train: bool = True) -> float:
 
     if not train:
         model.eval()
-    return rate(step if train else infer)
+    return step if train else infer
 
 
 class _TorchRows:
@@ -84,7 +86,7 @@ class _TorchRows:
 
         return Rows()
 
-    def rate(self, kind: str, train: bool = True) -> float:
+    def step(self, kind: str, train: bool = True) -> Callable[[], None]:
         torch = self.torch
         x_np, y_np = _data()
         if kind != "lenet5":
@@ -105,7 +107,7 @@ class _TorchRows:
 
         if not train:
             model.eval()
-        return rate(step if train else infer)
+        return step if train else infer
 
 
 def run() -> tuple[str, list[Row]]:
@@ -113,17 +115,16 @@ def run() -> tuple[str, list[Row]]:
     torch = torch_or_none()
     theirs = _TorchRows(torch) if torch else None
 
-    def torch_rate(kind: str, train: bool = True) -> float | None:
-        return theirs.rate(kind, train) if theirs else None
-
-    rows = [
-        Row("LeNet-5 training step, batch 64", "steps/s", _shenjing("lenet5"),
-            torch=torch_rate("lenet5"), target=">= 1.0x PyTorch"),
-        Row("LeNet-5 inference, batch 64", "batches/s", _shenjing("lenet5", train=False),
-            torch=torch_rate("lenet5", train=False)),
-        Row("tanh RNN 28x28→128 training step, batch 64", "steps/s", _shenjing("rnn"),
-            torch=torch_rate("rnn"), target=">= 1.5x PyTorch"),
-        Row("LSTM 28x28→128 training step, batch 64", "steps/s", _shenjing("lstm"),
-            torch=torch_rate("lstm"), target=">= 1.0x PyTorch"),
-    ]
+    rows = []
+    for name, unit, kind, train, target in (
+        ("LeNet-5 training step, batch 64", "steps/s", "lenet5", True, ">= 1.0x PyTorch"),
+        ("LeNet-5 inference, batch 64", "batches/s", "lenet5", False, ""),
+        ("tanh RNN 28x28→128 training step, batch 64", "steps/s", "rnn", True,
+         ">= 1.5x PyTorch"),
+        ("LSTM 28x28→128 training step, batch 64", "steps/s", "lstm", True,
+         ">= 1.0x PyTorch"),
+    ):
+        ours, reference = rates(_shenjing(kind, train),
+                                theirs.step(kind, train) if theirs else None)
+        rows.append(Row(name, unit, ours, torch=reference, target=target))
     return "CNN and RNN (issue: convolutional and recurrent networks)", rows

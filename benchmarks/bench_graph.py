@@ -16,7 +16,7 @@ import gc
 
 import numpy as np
 
-from benchmarks.common import Row, rate, torch_or_none
+from benchmarks.common import Row, rates, torch_or_none
 
 SMALL = (30, 64, 32, 1)
 SMALL_BATCH = 64
@@ -114,9 +114,10 @@ def run() -> tuple[str, list[Row]]:
         (SMALL, SMALL_BATCH, ">= 1.5x eager, >= 3.5x PyTorch"),
         (MLP, MLP_BATCH, ">= 1.7x PyTorch"),
     ):
-        eager = rate(_shenjing_step(sizes, batch, compiled=False))
-        compiled = rate(_shenjing_step(sizes, batch, compiled=True))
-        reference = rate(_torch_step(torch, sizes, batch)) if torch else None
+        compiled, eager, reference = rates(
+            _shenjing_step(sizes, batch, compiled=True),
+            _shenjing_step(sizes, batch, compiled=False),
+            _torch_step(torch, sizes, batch) if torch else None)
         name = "-".join(map(str, sizes))
         rows.append(Row(f"{name} Adam step, batch {batch}, compiled (NumPy col: eager)",
                         "steps/s", compiled, eager, reference, target=target))

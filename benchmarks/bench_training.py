@@ -13,10 +13,11 @@ PyTorch when installed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks.common import Row, rate, torch_or_none
+from benchmarks.common import Row, rates, torch_or_none
 
 MLP = (784, 256, 128, 10)
 SMALL = (30, 64, 32, 1)
@@ -44,7 +45,7 @@ def _shenjing_model(sizes: tuple[int, ...]):  # noqa: ANN202
                          nn.Linear(128, 10))
 
 
-def _shenjing_step(sizes: tuple[int, ...], batch: int) -> float:
+def _shenjing_step(sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
     import shenjing as sj
     import shenjing.nn.functional as F
 
@@ -60,10 +61,10 @@ def _shenjing_step(sizes: tuple[int, ...], batch: int) -> float:
         loss.backward()
         opt.step()
 
-    return rate(step)
+    return step
 
 
-def _torch_step(torch, sizes: tuple[int, ...], batch: int) -> float:  # noqa: ANN001
+def _torch_step(torch, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:  # noqa: ANN001
     x_np, y_np = _data(sizes, batch)
     nn = torch.nn
     torch.manual_seed(0)
@@ -84,7 +85,7 @@ def _torch_step(torch, sizes: tuple[int, ...], batch: int) -> float:  # noqa: AN
         loss.backward()
         opt.step()
 
-    return rate(step)
+    return step
 
 
 class _NumpyAdam:
@@ -116,7 +117,7 @@ class _NumpyAdam:
             p -= tmp
 
 
-def _numpy_step(sizes: tuple[int, ...], batch: int) -> float:
+def _numpy_step(sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
     x, y = _data(sizes, batch)
     rng = np.random.default_rng(0)
     weights, biases = [], []
@@ -165,7 +166,7 @@ def _numpy_step(sizes: tuple[int, ...], batch: int) -> float:
                     g *= a > 0
         adam.step(gw + gb)
 
-    return rate(step)
+    return step
 
 
 def _fit_vs_loop(batch: int = 128, n_batches: int = 40) -> tuple[float, float]:
@@ -206,14 +207,13 @@ def run() -> tuple[str, list[Row]]:
     """Measure the three benchmarks; returns the table title and rows."""
     torch = torch_or_none()
     fit, loop = _fit_vs_loop()
-    rows = [
-        Row("fit vs hand-written loop (MLP, Adam, batch 128)", "samples/s", fit,
-            target="fit >= 0.91x loop: " + f"{fit / loop:.2f}x"),
-        Row("MLP 784-256-128-10 Adam step, batch 128", "steps/s",
-            _shenjing_step(MLP, 128), _numpy_step(MLP, 128),
-            _torch_step(torch, MLP, 128) if torch else None, target=">= 1.4x PyTorch"),
-        Row("30-64-32-1 Adam step, batch 64", "steps/s", _shenjing_step(SMALL, 64),
-            _numpy_step(SMALL, 64), _torch_step(torch, SMALL, 64) if torch else None,
-            target=">= 3x PyTorch"),
-    ]
+    rows = [Row("fit vs hand-written loop (MLP, Adam, batch 128)", "samples/s", fit,
+                target="fit >= 0.91x loop: " + f"{fit / loop:.2f}x")]
+    for name, sizes, batch, target in (
+        ("MLP 784-256-128-10 Adam step, batch 128", MLP, 128, ">= 1.4x PyTorch"),
+        ("30-64-32-1 Adam step, batch 64", SMALL, 64, ">= 3x PyTorch"),
+    ):
+        ours, numpy_, theirs = rates(_shenjing_step(sizes, batch), _numpy_step(sizes, batch),
+                                     _torch_step(torch, sizes, batch) if torch else None)
+        rows.append(Row(name, "steps/s", ours, numpy_, theirs, target=target))
     return "Training (issue: layers, optimizers, data, fit)", rows

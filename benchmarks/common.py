@@ -30,24 +30,40 @@ def torch_or_none():  # noqa: ANN201 - returns the module or None
 def rate(step: Callable[[], object], min_time: float = 1.0, repeats: int = 5,
          warmup: int = 3) -> float:
     """Calls per second of ``step``: the median of ``repeats`` runs of >= ``min_time``/repeats s."""
-    for _ in range(warmup):
+    return rates(step, min_time=min_time, repeats=repeats, warmup=warmup)[0]
+
+
+def rates(*steps: Callable[[], object] | None, min_time: float = 1.0, repeats: int = 7,
+          warmup: int = 3) -> list[float | None]:
+    """Calls per second of each step (None stays None), measured in turns.
+
+    Each round times every step once, so a slow spell on this shared machine hits all of
+    them alike; each rate is the median over the rounds, of runs of >= min_time/repeats s.
+    """
+    calls = []
+    for step in steps:
+        if step is None:
+            calls.append(0)
+            continue
+        for _ in range(warmup):
+            step()
+        n = 1
+        while _time(step, n) < min_time / repeats:  # a call count that times well
+            n *= 2
+        calls.append(n)
+    measured: list[list[float]] = [[] for _ in steps]
+    for _ in range(repeats):
+        for step, n, runs in zip(steps, calls, measured, strict=True):
+            if step is not None:
+                runs.append(n / _time(step, n))
+    return [statistics.median(runs) if runs else None for runs in measured]
+
+
+def _time(step: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
         step()
-    calls = 1
-    while True:  # find a call count that takes long enough to time well
-        start = time.perf_counter()
-        for _ in range(calls):
-            step()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time / repeats:
-            break
-        calls *= 2
-    rates = [calls / elapsed]
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(calls):
-            step()
-        rates.append(calls / (time.perf_counter() - start))
-    return statistics.median(rates)
+    return time.perf_counter() - start
 
 
 @dataclass
