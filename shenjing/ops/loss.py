@@ -31,8 +31,8 @@ _BCE_GRAD_EPS = 1e-12  # PyTorch's floor on p(1 - p) in binary_cross_entropy's b
 
 
 def _reduce(losses: Any, reduction: str) -> Any:
-    if reduction == "mean":
-        return losses.mean()
+    if reduction == "mean":  # sum / n is what mean() computes, without its Python wrapper
+        return losses.sum() / losses.size
     if reduction == "sum":
         return losses.sum()
     return losses

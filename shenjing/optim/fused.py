@@ -22,7 +22,6 @@ optimizer's state is loaded), the layout is made again from the current arrays.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -169,10 +168,14 @@ class FusedParams:
     def intact(self) -> bool:
         """Whether every parameter still fits this layout and uses its state."""
         state = self.optimizer.state
-        return all(state.get(p) is param_state and p.data.shape == view.shape
-                   and p.data.dtype == view.dtype
-                   for p, view, param_state in zip(self.params, self.update.params,
-                                                   self.update.param_states, strict=True))
+        for p, view, param_state in zip(self.params, self.update.params,
+                                        self.update.param_states, strict=True):
+            if state.get(p) is not param_state:
+                return False
+            data = p.data
+            if data is not view and (data.shape != view.shape or data.dtype != view.dtype):
+                return False
+        return True
 
     def bind(self) -> None:
         """Make each parameter's ``.data`` a view of the flat buffer (values kept)."""
@@ -197,21 +200,20 @@ class FusedParams:
             data[...] = view
 
 
-# optimizer -> {(group index, parameter ids): layout}. Eager steps, compiled replays and
-# their mixtures stepping the same parameters share one layout.
-_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def fused_params(optimizer: Any, group_index: int, params: list[Tensor]) -> FusedParams | None:
     """The intact layout for these parameters, made (again) if needed; None when their
-    arrays or states cannot share one."""
-    per_optimizer = _layouts.setdefault(optimizer, {})
+    arrays or states cannot share one.
+
+    Layouts live on the optimizer, keyed by group and parameters, so that eager steps,
+    compiled replays and their mixtures stepping the same parameters share one.
+    """
+    layouts = optimizer.fused_layouts
     key = (group_index, tuple(map(id, params)))
-    layout = per_optimizer.get(key)
+    layout = layouts.get(key)
     if layout is not None and layout.intact():
         return layout
     if not mergeable([p.data for p in params], [optimizer.state.get(p) for p in params]):
-        per_optimizer.pop(key, None)
+        layouts.pop(key, None)
         return None
-    layout = per_optimizer[key] = FusedParams(optimizer, group_index, params)
+    layout = layouts[key] = FusedParams(optimizer, group_index, params)
     return layout

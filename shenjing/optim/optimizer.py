@@ -68,6 +68,7 @@ class Optimizer:
         # Whether the small parameters of a group can share one flat update (see
         # shenjing.optim.fused); known at the first step, once every optimizer class exists.
         self._fusable: bool | None = None
+        self.fused_layouts: dict[tuple, Any] = {}  # see shenjing.optim.fused.fused_params
 
         if params is None:  # Keras style: ``model.compile`` adds the model's parameters
             return
