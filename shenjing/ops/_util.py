@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
+
+import numpy as np
+
+from shenjing.backend import get_array_module
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -21,6 +27,21 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     )
     g = g.sum(axis=tuple(range(extra)) + stretched, keepdims=True)
     return g.reshape(shape)
+
+
+def column_sums(g: Any) -> Any:
+    """Σ over the rows of a 2-D ``g`` (a bias gradient), as one matrix-vector product:
+    BLAS does it in about half the time of ``g.sum(axis=0)`` on the small batches of
+    a training step."""
+    return _ones(g.shape[0], g.dtype, get_array_module(g)) @ g
+
+
+@functools.cache
+def _ones(n: int, dtype: Any, xp: ModuleType) -> Any:
+    ones = xp.ones(n, dtype=dtype)
+    if xp is np:
+        ones.flags.writeable = False  # shared by every call
+    return ones
 
 
 def broadcast_error(op: str, *shapes: tuple[int, ...]) -> ValueError:

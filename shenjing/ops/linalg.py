@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shenjing.autograd.function import Function
-from shenjing.ops._util import unbroadcast
+from shenjing.ops._util import column_sums, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = ["linear", "matmul"]
@@ -94,7 +94,7 @@ class Linear(Function):
         gw = gy.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
-        return gx, gw, (gy.sum(axis=0) if needs[2] else None)
+        return gx, gw, (column_sums(gy) if needs[2] else None)
 
 
 # ----------------------------------------------------------------- the functions
