@@ -77,7 +77,8 @@ def backward(root: Tensor, gradient: Any, retain_graph: bool = False) -> None:
                 parent = t.grad_fn
                 if parent is None:
                     if g is not None:
-                        _add_leaf(leaf_grads, t, g)
+                        entry = leaf_grads.get(id(t))
+                        leaf_grads[id(t)] = (t, g) if entry is None else (t, entry[1] + g)
                     continue
                 if g is not None:
                     previous = pending.get(parent)
@@ -98,8 +99,3 @@ def backward(root: Tensor, gradient: Any, retain_graph: bool = False) -> None:
             t.grad = function.make_tensor(g, None)
         else:
             t.grad.data += g
-
-
-def _add_leaf(leaf_grads: dict[int, tuple[Tensor, Any]], t: Tensor, g: Any) -> None:
-    entry = leaf_grads.get(id(t))
-    leaf_grads[id(t)] = (t, g) if entry is None else (t, entry[1] + g)

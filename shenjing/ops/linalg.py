@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shenjing.autograd.function import Function
+from shenjing.backend import get_array_module
 from shenjing.ops._util import column_sums, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
@@ -77,10 +78,12 @@ class Linear(Function):
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         self.x, self.w = x, w
+        xp = get_array_module(x)
+        # dot, not @: on 2-D operands they agree, and dot calls BLAS with less overhead.
         if x.ndim > 2:  # one GEMM over all rows, not one per leading index
-            y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(*x.shape[:-1], w.shape[0])
+            y = xp.dot(x.reshape(-1, x.shape[-1]), w.T).reshape(*x.shape[:-1], w.shape[0])
         else:
-            y = x @ w.T
+            y = xp.dot(x, w.T)
         if b is not None:
             y += b  # y is freshly allocated, so the bias is added in place
         return y
@@ -90,8 +93,9 @@ class Linear(Function):
         needs = self.needs_input_grad
         if gy.ndim != 2:
             gy = gy.reshape(-1, gy.shape[-1])
-        gx = (gy @ w).reshape(x.shape) if needs[0] else None
-        gw = gy.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+        xp = get_array_module(gy)
+        gx = xp.dot(gy, w).reshape(x.shape) if needs[0] else None
+        gw = xp.dot(gy.T, x.reshape(-1, x.shape[-1])) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (column_sums(gy) if needs[2] else None)
