@@ -99,11 +99,16 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             xp.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             exp_avg_sq = state["max_exp_avg_sq"]
+        # θ −= s·m / (√v / r + ε), with s = γ/(1 − β₁ᵗ) and r = √(1 − β₂ᵗ), as
+        # θ −= m / (√v·(1/(r·s)) + ε/s): one pass fewer over the arrays.
+        step_size = lr / (1 - beta1**t)
+        if step_size == 0:  # lr = 0 (e.g. the end of a cosine schedule): θ stays
+            return
+        root_correction = math.sqrt(1 - beta2**t)
         xp.sqrt(exp_avg_sq, out=tmp)
-        tmp /= math.sqrt(1 - beta2**t)
-        tmp += group["eps"]
+        tmp *= 1 / (root_correction * step_size)
+        tmp += group["eps"] / step_size
         xp.divide(exp_avg, tmp, out=tmp)
-        tmp *= lr / (1 - beta1**t)
         param -= tmp
 
 

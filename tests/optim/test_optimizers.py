@@ -171,3 +171,18 @@ def test_updates_in_place_and_keeps_float32(name):
     np.testing.assert_array_equal(params2[0].grad.data, grads[0])
     opt2.step()
     np.testing.assert_array_equal(params2[0].grad.data, grads[0])
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_zero_learning_rate_keeps_parameters_and_advances_moments(name):
+    """lr = 0 (where a cosine schedule ends) must not divide by the zero step size."""
+    params = make_params("float32")
+    before = [p.data.copy() for p in params]
+    opt = getattr(optim, name)(params, lr=0.0, weight_decay=0.0)
+    set_grads(params)
+    opt.step()
+    for p, b in zip(params, before, strict=True):
+        np.testing.assert_array_equal(p.data, b)
+        state = opt.state[p]
+        assert state["step"] == 1
+        np.testing.assert_allclose(state["exp_avg"], 0.1 * p.grad.data, rtol=1e-6)
