@@ -102,8 +102,9 @@ class BinaryCrossEntropy(Function):
         self.log_odds = log_p - log_not_p
         losses = self.log_odds * t
         losses += log_not_p
-        losses = -losses if w is None else losses * -w
-        return _reduce(losses, reduction)
+        if w is not None:
+            losses = losses * w
+        return -_reduce(losses, reduction)  # negated after a reduction: a scalar
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         xp = get_array_module(gy)
