@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from benchmarks.common import Row, rate, torch_or_none
+from benchmarks.common import Row, rate, rates, torch_or_none
 
 BATCH = 64
 LR = 0.01
@@ -114,7 +116,7 @@ def _lenet_arrays() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     return x, rng.integers(0, 10, BATCH), params
 
 
-def _step_shenjing() -> float:
+def _step_shenjing() -> Callable[[], None]:
     import shenjing as sj
     import shenjing.nn.functional as F
 
@@ -135,10 +137,10 @@ def _step_shenjing() -> float:
         for p in params:
             p.data -= LR * p.grad.data
 
-    return rate(step)
+    return step
 
 
-def _step_gemms_only() -> float:
+def _step_gemms_only() -> Callable[[], None]:
     """The step's matrix products alone, on operands of the shapes the step uses."""
     rng = _rng()
     products = []
@@ -159,10 +161,10 @@ def _step_gemms_only() -> float:
         for a, b in products:
             a @ b
 
-    return rate(step)
+    return step
 
 
-def _step_torch(torch) -> float:  # noqa: ANN001
+def _step_torch(torch) -> Callable[[], None]:  # noqa: ANN001
     x_np, y_np, arrays = _lenet_arrays()
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     params = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -182,7 +184,7 @@ def _step_torch(torch) -> float:  # noqa: ANN001
             for p in params:
                 p -= LR * p.grad
 
-    return rate(step)
+    return step
 
 
 def run() -> tuple[str, list[Row]]:
@@ -196,8 +198,8 @@ def run() -> tuple[str, list[Row]]:
         for name in ("conv1", "pool1", "conv2", "pool2")
     ]
     rows.append(Row(
-        "LeNet-5 SGD step, batch 64 (NumPy: its GEMMs alone)", "steps/s", _step_shenjing(),
-        _step_gemms_only(), _step_torch(torch) if torch else None,
+        "LeNet-5 SGD step, batch 64 (NumPy: its GEMMs alone)", "steps/s",
+        *rates(_step_shenjing(), _step_gemms_only(), _step_torch(torch) if torch else None),
         target=">= PyTorch (1 thread)",
     ))
     return "LeNet-5 kernels (issue: convolutional and recurrent networks)", rows
