@@ -364,7 +364,8 @@ def step(x: Tensor) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """σ(x) = 1 / (1 + exp(-x)), computed without overflow for any x.
+    """σ(x) = 1 / (1 + exp(-x)). Below x ≈ -88.7 (float32), exp(-x) overflows to inf and
+    σ(x) rounds to 0, as in PyTorch; no warning is raised for it.
 
     Example:
         >>> import shenjing as sj

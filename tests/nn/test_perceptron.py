@@ -101,6 +101,13 @@ def test_training_through_a_step_warns_once() -> None:
     assert not model[0].weight.grad.numpy().any(), "nothing flows back through a step"
 
 
+def test_dense_with_a_step_activation_warns_too() -> None:
+    layer = nn.Dense(3, activation="step")
+    with pytest.warns(UserWarning, match="gradient of the step function is zero everywhere"):
+        out = layer(sj.tensor(INPUTS))
+    assert set(np.unique(out.numpy())) <= {0.0, 1.0}
+
+
 @pytest.mark.parametrize("case", ["eval", "no_grad", "plain-input"])
 def test_step_does_not_warn_when_nothing_is_trained(case: str) -> None:
     model = nn.Sequential(nn.Linear(2, 3), nn.Step())

@@ -38,6 +38,8 @@ def get_activation(
         return None
     if callable(identifier):
         return identifier
+    if identifier == "step":  # the module, which warns that no gradient flows through it
+        return Step()
     if isinstance(identifier, str) and identifier in ACTIVATION_NAMES:
         return getattr(F, identifier)
     known = ", ".join(("linear", *ACTIVATION_NAMES))
