@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import shenjing as sj
-from shenjing.ops import activation
+from shenjing.ops import _erf
 
 
 def _grad_of_sum(fn, x: sj.Tensor, **kwargs) -> np.ndarray:
@@ -112,14 +112,14 @@ def test_prelu_rejects_a_weight_of_the_wrong_size() -> None:
 def test_erf_fallback_is_accurate() -> None:
     x = np.linspace(-7.0, 7.0, 20001)
     expected = np.array([math.erf(v) for v in x])
-    np.testing.assert_allclose(activation._erf_chebyshev(x), expected, rtol=0, atol=1e-14)
-    got32 = activation._erf_chebyshev(x.astype(np.float32))
+    np.testing.assert_allclose(_erf.erf_chebyshev(x), expected, rtol=0, atol=1e-14)
+    got32 = _erf.erf_chebyshev(x.astype(np.float32))
     assert got32.dtype == np.float32
     np.testing.assert_allclose(got32, expected, rtol=0, atol=3e-7)
 
 
 def test_gelu_without_scipy_matches_the_closed_form(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(activation, "_scipy_erf", lambda: None)
+    monkeypatch.setattr(_erf, "_scipy_erf", lambda: None)
     x_data = np.linspace(-5.0, 5.0, 41)
     x = sj.tensor(x_data, dtype="float64", requires_grad=True)
     y = sj.gelu(x)
