@@ -20,7 +20,7 @@ import numpy as np
 from shenjing.autograd import enable_grad
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph import tracing
-from shenjing.optim.fused import fusable, fused_params, worth_fusing
+from shenjing.optim.fused import FUSE_BELOW, fusable, fused_params
 from shenjing.tensor import Tensor
 
 Array = Any  # a NumPy or CuPy ndarray
@@ -187,20 +187,24 @@ class Optimizer:
         if self._fusable is None:
             self._fusable = fusable(self)
         for index, group in enumerate(self.param_groups):
-            with_grad = [p for p in group["params"] if p.grad is not None]
-            for p in with_grad:
+            with_grad, small = [], []
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
                 if p.grad.data.shape != p.data.shape:
                     raise ValueError(
                         f"{self._name}: a parameter of shape {p.data.shape} has a gradient "
                         f"of shape {p.grad.data.shape}"
                     )
+                with_grad.append(p)
+                if p.data.size < FUSE_BELOW:
+                    small.append(p)
             alone = with_grad
-            if self._fusable and len(with_grad) > 1:
-                small = [p for p in with_grad if worth_fusing(p.data)]
-                layout = fused_params(self, index, small) if len(small) > 1 else None
+            if self._fusable and len(small) > 1:
+                layout = fused_params(self, index, small)
                 if layout is not None:
                     layout.step()
-                    alone = [p for p in with_grad if not worth_fusing(p.data)]
+                    alone = [p for p in with_grad if p.data.size >= FUSE_BELOW]
             for p in alone:
                 state = self.state.get(p)
                 if state is None:
