@@ -12,7 +12,6 @@ PyTorch when installed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -192,15 +191,8 @@ def _fit_vs_loop(batch: int = 128, n_batches: int = 40) -> tuple[float, float]:
                       loss="cross_entropy", metrics=["accuracy"])
         model.fit(x_np, y_np, epochs=1, batch_size=batch, verbose=0)
 
-    def samples_per_second(run) -> float:  # noqa: ANN001
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        return len(x_np) / sorted(times)[len(times) // 2]
-
-    return samples_per_second(fit), samples_per_second(loop)
+    fit_rate, loop_rate = rates(fit, loop, min_time=4.0, repeats=9)
+    return len(x_np) * fit_rate, len(x_np) * loop_rate
 
 
 def run() -> tuple[str, list[Row]]:

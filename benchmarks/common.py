@@ -33,12 +33,13 @@ def rate(step: Callable[[], object], min_time: float = 1.0, repeats: int = 5,
     return rates(step, min_time=min_time, repeats=repeats, warmup=warmup)[0]
 
 
-def rates(*steps: Callable[[], object] | None, min_time: float = 1.0, repeats: int = 7,
+def rates(*steps: Callable[[], object] | None, min_time: float = 2.0, repeats: int = 15,
           warmup: int = 3) -> list[float | None]:
     """Calls per second of each step (None stays None), measured in turns.
 
-    Each round times every step once, so a slow spell on this shared machine hits all of
-    them alike; each rate is the median over the rounds, of runs of >= min_time/repeats s.
+    Each round times every step once, in an order that reverses from round to round, so
+    a slow spell on this shared machine hits all of them alike; each rate is the median
+    over the rounds, of runs of >= min_time/repeats s.
     """
     calls = []
     for step in steps:
@@ -52,10 +53,11 @@ def rates(*steps: Callable[[], object] | None, min_time: float = 1.0, repeats: i
             n *= 2
         calls.append(n)
     measured: list[list[float]] = [[] for _ in steps]
+    order = [i for i, step in enumerate(steps) if step is not None]
     for _ in range(repeats):
-        for step, n, runs in zip(steps, calls, measured, strict=True):
-            if step is not None:
-                runs.append(n / _time(step, n))
+        for i in order:
+            measured[i].append(calls[i] / _time(steps[i], calls[i]))
+        order.reverse()
     return [statistics.median(runs) if runs else None for runs in measured]
 
 
