@@ -200,7 +200,7 @@ class Optimizer:
                 if p.data.size < FUSE_BELOW:
                     small.append(p)
             alone = with_grad
-            if self._fusable and len(small) > 1:
+            if self._fusable and len(small) > 1 and not self.update_is_cheap(group):
                 layout = fused_params(self, index, small)
                 if layout is not None:
                     layout.step()
@@ -211,6 +211,11 @@ class Optimizer:
                     state = self.state[p] = self.init_state(p.data, group)
                 self.update_param(p.data, p.grad.data, state, group)
         return loss
+
+    def update_is_cheap(self, group: dict[str, Any]) -> bool:
+        """Whether ``update_param`` is so few array calls (plain SGD's two) that laying the
+        group's small parameters out flat would cost more in copies than it saves."""
+        return False
 
     def minimize(self, loss: Tensor, var_list: Iterable[Tensor] | None = None) -> Any:
         """Graph mode: an op that, run in a ``Session``, takes one step on ``loss`` with

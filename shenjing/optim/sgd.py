@@ -76,6 +76,9 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
+    def update_is_cheap(self, group: dict[str, Any]) -> bool:
+        return group["momentum"] == 0 and group["weight_decay"] == 0 and not group["maximize"]
+
     def update_param(
         self, param: Array, grad: Array, state: dict[str, Any], group: dict[str, Any]
     ) -> None:

@@ -186,3 +186,25 @@ def test_zero_learning_rate_keeps_parameters_and_advances_moments(name):
         state = opt.state[p]
         assert state["step"] == 1
         np.testing.assert_allclose(state["exp_avg"], 0.1 * p.grad.data, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CONFIG_PARAMS)
+def test_one_flat_update_of_a_group_equals_updating_each_parameter_alone(name, kwargs):
+    """A group's small parameters are updated at once, laid out flat: bit for bit what
+    separate updates give, with the same per-parameter state."""
+    together = make_params("float32")
+    apart = make_params("float32")
+    opt = getattr(optim, name)(together, **kwargs)
+    opts = [getattr(optim, name)([p], **kwargs) for p in apart]
+    sign = -1 if kwargs.get("maximize") else 1
+    for _ in range(5):
+        set_grads(together, sign)
+        set_grads(apart, sign)
+        opt.step()
+        for o in opts:
+            o.step()
+    assert opt.fused_layouts or opt.update_is_cheap(opt.param_groups[0])
+    for p, q, o in zip(together, apart, opts, strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+        for key, value in opt.state[p].items():
+            np.testing.assert_array_equal(value, o.state[q][key])
