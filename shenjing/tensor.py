@@ -162,7 +162,7 @@ class Tensor:
                     f"shape={self.shape}. Pass gradient= with that shape."
                 )
             xp = backend.get_array_module(self.data)
-            gradient = xp.ones_like(self.data)
+            gradient = xp.ones(self.data.shape, dtype=self.data.dtype)  # ones_like wraps this in Python
         else:
             gradient = gradient.data if isinstance(gradient, Tensor) else gradient
             xp = backend.get_array_module(self.data)
