@@ -162,7 +162,8 @@ class Tensor:
                     f"shape={self.shape}. Pass gradient= with that shape."
                 )
             xp = backend.get_array_module(self.data)
-            gradient = xp.ones(self.data.shape, dtype=self.data.dtype)  # ones_like wraps this in Python
+            # ones(), not ones_like(): the same array without a Python-level wrapper.
+            gradient = xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             gradient = gradient.data if isinstance(gradient, Tensor) else gradient
             xp = backend.get_array_module(self.data)

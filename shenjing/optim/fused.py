@@ -41,7 +41,7 @@ def worth_fusing(value: Any) -> bool:
 
 def fusable(optimizer: Any) -> bool:
     """Whether ``optimizer``'s update is one of the known elementwise ones."""
-    # Imported here: the optimizers import shenjing.graph.tracing.
+    # Imported here: this module loads while shenjing.optim is still importing.
     from shenjing import optim
     from shenjing.optim.optimizer import Optimizer
 
