@@ -230,8 +230,8 @@ class _Trace:
             if effect[0] == "backward":
                 _set_grads(effect[3], effect[4], grads[pass_index], fused)
                 pass_index += 1
-            else:  # finds the layouts made above, so the gradients set are not copied
-                effect[1].step()
+            elif not _step_bound_layouts(effect[1], fused):
+                effect[1].step()  # finds the layouts bound above: nothing is copied
         values = []
         for leaf in self.leaves:
             index = self.fetch_index.get(id(leaf)) if isinstance(leaf, SymbolicTensor) else None
@@ -265,3 +265,27 @@ def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
             p.grad = Tensor._make(g, None)
         else:
             p.grad.data += g
+
+
+def _step_bound_layouts(optimizer: Any, fused: dict[int, tuple[FusedParams, int]]) -> bool:
+    """``optimizer.step()`` in short, when every gradient it would apply is one this
+    replay set in a bound layout: each such layout updates at once. False (nothing done)
+    otherwise, for ``step()`` to handle."""
+    layouts: dict[int, FusedParams] = {}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            entry = fused.get(id(p))
+            if entry is None:
+                return False
+            layout, k = entry
+            if layout.optimizer is not optimizer or p.grad is not layout.grad_tensors[k]:
+                return False
+            layouts[id(layout)] = layout
+    for layout in layouts.values():
+        if any(p.grad is None for p in layout.params):  # step() would skip those
+            return False
+    for layout in layouts.values():
+        layout.update.step()
+    return True

@@ -138,6 +138,19 @@ class FusedUpdate:
             else:
                 for state in self.param_states:
                     state[key] = item
+        self._shared = [dict(state) for state in self.param_states]
+
+    def state_intact(self) -> bool:
+        """Whether each parameter's state still holds exactly what the last update put
+        there: an update of one parameter on its own (when a step leaves the others
+        without a gradient) replaces its step count, and the flat state is then stale."""
+        for state, shared in zip(self.param_states, self._shared, strict=True):
+            if len(state) != len(shared):
+                return False
+            for key, item in shared.items():
+                if state.get(key) is not item:
+                    return False
+        return True
 
     def step(self) -> None:
         """Apply the optimizer's update to every parameter, from ``grads``."""
@@ -175,7 +188,7 @@ class FusedParams:
             data = p.data
             if data is not view and (data.shape != view.shape or data.dtype != view.dtype):
                 return False
-        return True
+        return self.update.state_intact()
 
     def bind(self) -> None:
         """Make each parameter's ``.data`` a view of the flat buffer (values kept)."""

@@ -136,6 +136,33 @@ def test_a_replaced_parameter_array_is_picked_up():
         np.testing.assert_array_equal(p.numpy(), expected)
 
 
+def test_a_parameter_outside_the_step_with_a_gradient_is_stepped_as_in_eager_mode():
+    """The optimizer also holds a parameter the compiled step never reaches; given a
+    gradient from elsewhere, the step must apply it, as eager step() does."""
+
+    def run(compiled: bool) -> list[np.ndarray]:
+        model = make_model()
+        extra = sj.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+        opt = sj.optim.Adam([*model.parameters(), extra], lr=0.01)
+
+        def step(x, y):  # noqa: ANN001, ANN202
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        step = sj.compile(step) if compiled else step
+        for i, (x, y) in enumerate(batches()[:4]):
+            opt.zero_grad()
+            if i == 2:
+                extra.grad = sj.tensor(np.ones(3, dtype=np.float32))
+            step(sj.tensor(x), sj.tensor(y))
+        return [p.numpy().copy() for p in (*model.parameters(), extra)]
+
+    eager, compiled = run(False), run(True)
+    assert eager[-1].any(), "the extra parameter moved in eager mode"
+    for got, expected in zip(compiled, eager, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_reading_a_value_while_tracing_is_an_error():
     @sj.compile
     def bad(x):  # noqa: ANN001, ANN202

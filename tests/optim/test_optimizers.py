@@ -208,3 +208,22 @@ def test_one_flat_update_of_a_group_equals_updating_each_parameter_alone(name, k
         np.testing.assert_array_equal(p.data, q.data)
         for key, value in opt.state[p].items():
             np.testing.assert_array_equal(value, o.state[q][key])
+
+
+@pytest.mark.parametrize("name", ["Adam", "NAdam", "RMSprop", "Adagrad"])
+def test_a_step_that_updates_some_parameters_alone_keeps_later_flat_updates_exact(name):
+    """Step 3 also moves a parameter with no state yet, so that step updates each
+    parameter on its own; the flat update afterwards must see the step counts it made."""
+    together = [*make_params("float32"), sj.tensor(np.zeros(3), requires_grad=True)]
+    apart = [*make_params("float32"), sj.tensor(np.zeros(3), requires_grad=True)]
+    opt = getattr(optim, name)(together, lr=0.01)
+    opts = [getattr(optim, name)([p], lr=0.01) for p in apart]
+    for i in range(6):
+        for params in (together, apart):
+            set_grads(params[:2])
+            params[2].grad = sj.tensor(np.ones(3)) if i == 2 else None
+        opt.step()
+        for o in opts:
+            o.step()
+    for p, q in zip(together, apart, strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
