@@ -3,9 +3,11 @@
 Each of shenjing's optimizers updates a parameter with about a dozen in-place NumPy
 calls. On a small network those calls, repeated for every weight and bias, cost more
 than the arithmetic. So ``Optimizer.step`` (and a compiled plan, or a graph session)
-lays the small parameters of a group out end to end in one flat buffer (each
-``Parameter.data`` becomes a view into it), gives their gradients and optimizer state
-the same layout, and calls the optimizer's own ``update_param`` once on the flat arrays.
+lays the small parameters of a group out end to end in one flat buffer, gives their
+gradients and optimizer state the same layout, and calls the optimizer's own
+``update_param`` once on the flat arrays. Eager steps copy the parameters in and out,
+so each ``Parameter.data`` keeps its identity; compiled plans make each one a view of
+the buffer instead (``FusedParams.bind``).
 
 That is exact, not an approximation, for an optimizer whose update is elementwise: every
 element sees the same float32 operations, in the same order, as it would alone. The
