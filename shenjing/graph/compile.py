@@ -12,6 +12,9 @@ variables). Two calls that compute nothing during tracing are recorded instead:
   otherwise, as eager code would;
 - ``optimizer.step()`` marks the optimizer to step after that backward.
 
+``zero_grad()`` (an optimizer's or a module's) both runs during tracing and is recorded,
+so every replay clears the gradients at the same point, as eager code would.
+
 The trace compiles to a ``Plan``. Every later call with the same signature feeds the
 arguments' arrays to the plan, applies the recorded effects, and returns the function's
 results as plain tensors; a new shape traces again (``trace_count`` counts traces).
@@ -126,7 +129,8 @@ class _Trace:
     def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         self.graph = Graph()
         self.graph.trace = self
-        # ("backward", loss, seed, variables, modes) or ("step", optimizer)
+        # ("backward", loss, seed, variables, modes), ("step", optimizer) or
+        # ("zero_grad", optimizer or module, set_to_none)
         self.effects: list[tuple] = []
         self.placeholders: list[SymbolicTensor] = []
         self.arg_positions: list[Any] = []  # where each placeholder's value comes from
@@ -173,6 +177,9 @@ class _Trace:
 
     def record_step(self, optimizer: Any) -> None:
         self.effects.append(("step", optimizer))
+
+    def record_zero_grad(self, owner: Any, set_to_none: bool) -> None:
+        self.effects.append(("zero_grad", owner, set_to_none))
 
     # -------------------------------------------------------------- compiling
     def _compile(self, result: Any) -> None:
@@ -230,6 +237,8 @@ class _Trace:
             if effect[0] == "backward":
                 _set_grads(effect[3], effect[4], grads[pass_index], fused)
                 pass_index += 1
+            elif effect[0] == "zero_grad":
+                effect[1].zero_grad(effect[2])
             elif not _step_bound_layouts(effect[1], fused):
                 effect[1].step()  # finds the layouts bound above: nothing is copied
         values = []

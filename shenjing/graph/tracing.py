@@ -2,9 +2,10 @@
 
 While ``sj.compile`` runs a step function to trace it, ``loss.backward()`` and
 ``optimizer.step()`` must not compute anything: they are recorded as effects that every
-replay of the compiled step applies. This module is the small meeting point that
-``SymbolicTensor.backward`` and ``Optimizer.step`` consult; it imports nothing, so the
-optimizers can use it without importing the graph machinery.
+replay of the compiled step applies; ``zero_grad()`` runs and is recorded too. This
+module is the small meeting point that ``SymbolicTensor.backward``, ``Optimizer.step``
+and the ``zero_grad`` methods consult; it imports nothing, so the optimizers and modules
+can use it without importing the graph machinery.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class Recorder(Protocol):
     def record_backward(self, loss: Any, gradient: Any) -> None: ...
 
     def record_step(self, optimizer: Any) -> None: ...
+
+    def record_zero_grad(self, owner: Any, set_to_none: bool) -> None: ...
 
 
 _active: list[Recorder] = []
@@ -53,3 +56,12 @@ def record_step(optimizer: Any, closure: Callable[[], Any] | None = None) -> boo
         )
     trace.record_step(optimizer)
     return True
+
+
+def record_zero_grad(owner: Any, set_to_none: bool) -> None:
+    """Called by ``zero_grad()`` of an optimizer or a module: inside a trace, record it, so
+    that every replay clears the gradients at the same point (it also runs now, as the
+    trace needs the gradients it leaves)."""
+    trace = current()
+    if trace is not None:
+        trace.record_zero_grad(owner, set_to_none)

@@ -159,6 +159,7 @@ class Optimizer:
     # ------------------------------------------------------------------ the step
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: drop it (default) or fill it with zeros."""
+        tracing.record_zero_grad(self, set_to_none)  # sj.compile replays it too
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:

@@ -211,3 +211,33 @@ def test_dropout_and_batch_norm_replay_as_in_eager_mode():
     for got, expected in zip(weights, eager_weights, strict=True):
         np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(running_var, eager_var)
+
+
+@pytest.mark.parametrize("owner", ["optimizer", "module"])
+def test_zero_grad_inside_the_step_is_replayed(owner: str) -> None:
+    """A gradient given from outside to a parameter the step never reaches is cleared
+    by the step's own zero_grad() on every replay, as in eager mode."""
+
+    def run(compiled: bool) -> np.ndarray:
+        model = make_model()
+        extra = sj.nn.Parameter(np.zeros(3, dtype=np.float32))
+        opt = sj.optim.SGD([*model.parameters(), extra], lr=0.1)
+        holder = sj.nn.Module()
+        holder.model = model
+        holder.extra = extra
+        clear = opt.zero_grad if owner == "optimizer" else holder.zero_grad
+
+        def step(x, y):  # noqa: ANN001, ANN202
+            clear()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        step = sj.compile(step) if compiled else step
+        for i, (x, y) in enumerate(batches()[:4]):
+            if i == 2:
+                extra.grad = sj.tensor(np.ones(3, dtype=np.float32))
+            step(sj.tensor(x), sj.tensor(y))
+        return extra.numpy().copy()
+
+    np.testing.assert_array_equal(run(True), run(False))
+    np.testing.assert_array_equal(run(True), np.zeros(3))
