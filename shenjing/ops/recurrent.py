@@ -19,7 +19,7 @@ Where the time goes, and what is done about it (float32 throughout):
 - the LSTM and GRU keep each step's gates gate-major, (G, N, H), so that their
   elementwise math runs over contiguous blocks: on a gate's strided (N, H) slice of the
   (N, G·H) GEMM output, NumPy takes two to three times as long per element;
-- σ and tanh come from one exp where that is cheaper (see ``_sigmoid_of_negated_``),
+- σ and tanh come from one exp where that is cheaper (see ``sigmoid_of_negated_``),
   with the weight rows pre-scaled (by −1 or −2, exactly) so no extra pass is needed;
 - without a gradient for the initial state, backward skips its last recurrent GEMM.
 
@@ -33,138 +33,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops._recurrence import (
+    Recurrence,
+    caller_layout,
+    gate_biases,
+    sigmoid_of_negated_,
+    tanh_of_scaled_,
+    time_major,
+)
 from shenjing.tensor import Tensor
 
 __all__ = ["gru", "lstm", "rnn"]
 
 
-# ---------------------------------------------------------------- shared machinery
-
-
-def _time_major(a: Any, batch_first: bool, reverse: bool) -> Any:
-    """A view of (..., N, T, F) or (..., T, N, F) as (..., T, N, F) in processing order."""
-    if batch_first:
-        a = a.swapaxes(-3, -2)
-    return a[..., ::-1, :, :] if reverse else a
-
-
-def _caller_layout(a: Any, batch_first: bool, reverse: bool) -> Any:
-    """The inverse view of ``_time_major``: back to the caller's layout and step order."""
-    if reverse:
-        a = a[..., ::-1, :, :]
-    return a.swapaxes(-3, -2) if batch_first else a
-
-
-def _sigmoid_of_negated_(u: Any, out: Any = None) -> None:
-    """out ← 1 / (1 + exp(u)) (in place when ``out`` is None): σ(z) for u = −z.
-
-    On NumPy, float32 exp costs about half as much per element as tanh, so this beats
-    both ``tanh`` and the tanh form of σ. For u > 88.7, exp overflows float32 to inf and
-    1 / (1 + inf) = 0 is then σ(z) to float32 precision, so the overflow is expected and
-    silenced: clamping u first measured as a quarter of the cost of the whole σ.
-    """
-    xp = get_array_module(u)
-    out = u if out is None else out
-    with np.errstate(over="ignore"):
-        xp.exp(u, out=out)
-    out += 1.0
-    xp.divide(1.0, out, out=out)
-
-
-def _tanh_of_scaled_(u: Any) -> None:
-    """u ← 2 / (1 + exp(u)) − 1 in place: tanh(a) = 2σ(2a) − 1 for u = −2a, through exp
-    for the reason given in ``_sigmoid_of_negated_`` (a tanh RNN's forward measured 10%
-    faster than with ``tanh``). The error is absolute, within float32 rounding of 1."""
-    xp = get_array_module(u)
-    with np.errstate(over="ignore"):
-        xp.exp(u, out=u)
-    u += 1.0
-    xp.divide(2.0, u, out=u)
-    u -= 1.0
-
-
-def _biases(xp: Any, b_ih: Any, b_hh: Any, rows: int, dtype: Any) -> tuple[Any, Any]:
-    """The bias vectors, or zeros standing in for them when the layer has none."""
-    if b_ih is None:
-        zeros = xp.zeros(rows, dtype=dtype)
-        return zeros, zeros
-    return b_ih, b_hh
-
-
-class _Recurrence(Function):
-    """What the three cells share: the input projection and the GEMM gradients.
-
-    Inputs are ``(x, *states, W_ih, W_hh[, b_ih, b_hh])``; ``n_states`` is 1 (h0) or 2
-    (h0, c0).
-    """
-
-    n_states = 1
-
-    def _project_inputs(self, x: Any, w_ih: Any, bias: Any, batch_first: bool,
-                        reverse: bool, out: Any = None) -> Any:
-        """X W_ihᵀ + bias for every step, as (T, N, G·H) (written into ``out`` if given):
-        the whole input side of the recurrence in one GEMM.
-
-        X, the inputs as (T·N, I) in processing order, gets a column of ones, so the
-        bias rides in the same GEMM, [X 1] [W_ih b]ᵀ, instead of a pass of its own; in
-        backward, Δᵀ [X 1] = [gW_ih gb] likewise. ``self.x_aug`` keeps [X 1].
-        """
-        xp = get_array_module(x)
-        self.batch_first, self.reverse = batch_first, reverse
-        xs = _time_major(x, batch_first, reverse)
-        steps, batch, features = xs.shape
-        self.x_shape_tm = xs.shape
-        self.x_aug = xp.empty((steps, batch, features + 1), dtype=x.dtype)
-        self.x_aug[..., :features] = xs
-        self.x_aug[..., features] = 1.0
-        self.x_aug = self.x_aug.reshape(steps * batch, features + 1)
-        w_aug = xp.concatenate([w_ih, bias[:, None]], axis=1)
-        if out is None:
-            out = xp.empty((steps, batch, w_ih.shape[0]), dtype=x.dtype)
-        xp.matmul(self.x_aug, w_aug.T, out=out.reshape(steps * batch, -1))
-        return out
-
-    def _needs_state_grad(self) -> bool:
-        """Whether an initial state wants a gradient; if not, backward skips the last
-        recurrent GEMM, whose only use is that gradient."""
-        return any(self.needs_input_grad[1 : 1 + self.n_states])
-
-    def _gemm_grads(self, delta_x: Any, delta_h: Any, h_prev: Any, w_ih: Any) -> list[Any]:
-        """[gx, gW_ih, gW_hh, gb_ih, gb_hh] from the stacked deltas, one GEMM each.
-
-        ``delta_x`` (T·N, G·H) multiplies the rows of ``w_ih``, ``delta_h`` the rows of
-        W_hh (they differ only for the GRU); ``h_prev`` is H_prev as (T·N, H).
-        """
-        needs = self.needs_input_grad
-        need_w_ih, need_w_hh, *need_biases = needs[1 + self.n_states :]
-        need_b_ih = bool(need_biases) and need_biases[0]
-        grads: list[Any] = [None] * (3 + len(need_biases))
-        if needs[0]:
-            gx = (delta_x @ w_ih).reshape(self.x_shape_tm)
-            grads[0] = _caller_layout(gx, self.batch_first, self.reverse)
-        if need_w_ih or need_b_ih:
-            gw_aug = delta_x.T @ self.x_aug  # [gW_ih gb_ih]
-            if need_w_ih:
-                grads[1] = gw_aug[:, :-1]
-            if need_b_ih:
-                grads[3] = gw_aug[:, -1]
-        if need_w_hh:
-            grads[2] = delta_h.T @ h_prev
-        if need_biases and need_biases[1]:
-            # b_ih and b_hh add to the same pre-activations unless the cell is a GRU.
-            same = delta_h is delta_x and grads[3] is not None
-            grads[4] = grads[3].copy() if same else delta_h.sum(axis=0)
-        return grads
-
-
 # --------------------------------------------------------------------- Elman RNN
 
 
-class RNNSequence(_Recurrence):
+class RNNSequence(Recurrence):
     """The Elman RNN over a sequence, h_0 = h0 and for t = 1..T:
 
         a_t = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh,   h_t = φ(a_t),
@@ -182,14 +68,14 @@ class RNNSequence(_Recurrence):
                 reverse: bool) -> Any:
         xp = get_array_module(x)
         self.nonlinearity, self.w_ih, self.w_hh = nonlinearity, w_ih, w_hh
-        b_ih, b_hh = _biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
+        b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
         steps = x.shape[1] if batch_first else x.shape[0]
         batch, hidden = h0.shape
         # hs[0] = h0 and hs[t] = h_t, so hs[:-1] is H_prev and hs[1:] the output.
         hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
         hs[0] = h0
         # For tanh the weights are scaled by −2 (exact), so each step's sum is u = −2a,
-        # ready for ``_tanh_of_scaled_``.
+        # ready for ``tanh_of_scaled_``.
         scale = -2.0 if nonlinearity == "tanh" else 1.0
         self._project_inputs(x, w_ih * scale, (b_ih + b_hh) * scale, batch_first, reverse,
                              out=hs[1:])
@@ -200,15 +86,15 @@ class RNNSequence(_Recurrence):
             xp.matmul(hs[t], w_hh_t, out=recurrent)
             h += recurrent
             if nonlinearity == "tanh":
-                _tanh_of_scaled_(h)
+                tanh_of_scaled_(h)
             else:
                 xp.maximum(h, 0, out=h)
         self.hs = hs
-        return _caller_layout(hs[1:], batch_first, reverse)
+        return caller_layout(hs[1:], batch_first, reverse)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = get_array_module(gy)
-        gys = _time_major(gy, self.batch_first, self.reverse)
+        gys = time_major(gy, self.batch_first, self.reverse)
         hs, w_hh = self.hs, self.w_hh
         steps, batch, hidden = gys.shape
         # NOTE: φ′ is taken from the output h_t (1 − h² for tanh), not from a_t. These
@@ -238,7 +124,7 @@ class RNNSequence(_Recurrence):
 _LSTM_GATE_SCALE = (-1.0, -1.0, -2.0, -1.0)
 
 
-class LSTMSequence(_Recurrence):
+class LSTMSequence(Recurrence):
     """The LSTM over a sequence, with PyTorch's gate order i, f, g, o in the stacked
     weights: h_0 = h0, c_0 = c0 and for t = 1..T, with z_t = x_t W_ihᵀ + b_ih +
     h_{t-1} W_hhᵀ + b_hh split into four blocks of H,
@@ -263,7 +149,7 @@ class LSTMSequence(_Recurrence):
                 b_hh: Any = None, *, batch_first: bool, reverse: bool) -> Any:
         xp = get_array_module(x)
         self.w_ih, self.w_hh = w_ih, w_hh
-        b_ih, b_hh = _biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
+        b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
         batch, hidden = h0.shape
         # One exp per step gives all four gates: the pre-activations are computed with the
         # weight rows of i, f, o scaled by −1 and those of g by −2 (exact in floating
@@ -288,7 +174,7 @@ class LSTMSequence(_Recurrence):
             xp.matmul(hs[t], w_hh_t, out=recurrent)
             recurrent += projected[t]
             z = gates[t]
-            _sigmoid_of_negated_(recurrent_gm, out=z)  # and from rows to gate-major
+            sigmoid_of_negated_(recurrent_gm, out=z)  # and from rows to gate-major
             i, f, g, o = z
             g *= 2.0
             g -= 1.0
@@ -299,11 +185,11 @@ class LSTMSequence(_Recurrence):
             xp.tanh(c, out=tanh_c[t])
             xp.multiply(o, tanh_c[t], out=hs[t + 1])
         self.gates, self.hc, self.tanh_c = gates, hc, tanh_c
-        return _caller_layout(hc[:, 1:], batch_first, reverse)
+        return caller_layout(hc[:, 1:], batch_first, reverse)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = get_array_module(gy)
-        gy_h, gy_c = _time_major(gy, self.batch_first, self.reverse)
+        gy_h, gy_c = time_major(gy, self.batch_first, self.reverse)
         gates, tanh_c = self.gates, self.tanh_c
         hs, cs = self.hc
         steps, _, batch, hidden = gates.shape
@@ -351,7 +237,7 @@ class LSTMSequence(_Recurrence):
 _GRU_GATE_SCALE = (-1.0, -1.0, 1.0)
 
 
-class GRUSequence(_Recurrence):
+class GRUSequence(Recurrence):
     """The GRU over a sequence, with PyTorch's gate order r, z, n and its formula for n:
     h_0 = h0 and for t = 1..T,
 
@@ -378,10 +264,10 @@ class GRUSequence(_Recurrence):
         xp = get_array_module(x)
         self.w_ih, self.w_hh = w_ih, w_hh
         batch, hidden = h0.shape
-        b_ih, b_hh = _biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
+        b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
         # b_hr and b_hz add to the pre-activations like the input biases; b_hn sits
         # inside r ⊙ (...), so it stays with the recurrent term. The rows of r and z are
-        # negated (exact), so their blocks hold −z, ready for ``_sigmoid_of_negated_``.
+        # negated (exact), so their blocks hold −z, ready for ``sigmoid_of_negated_``.
         scale = xp.asarray(_GRU_GATE_SCALE, dtype=x.dtype).repeat(hidden)
         bias = b_ih.copy()
         bias[: 2 * hidden] += b_hh[: 2 * hidden]
@@ -402,7 +288,7 @@ class GRUSequence(_Recurrence):
             xp.matmul(hs[t], w_hh_t, out=recurrent)
             gate = gates[t]
             xp.add(projected_gm[t, :2], recurrent_gm[:2], out=gate[:2])
-            _sigmoid_of_negated_(gate[:2])
+            sigmoid_of_negated_(gate[:2])
             r, z, n = gate
             xp.add(recurrent_gm[2], b_hn, out=hn[t])
             xp.multiply(r, hn[t], out=n)
@@ -413,11 +299,11 @@ class GRUSequence(_Recurrence):
             h *= z
             h += n
         self.gates, self.hs, self.hn = gates, hs, hn
-        return _caller_layout(hs[1:], batch_first, reverse)
+        return caller_layout(hs[1:], batch_first, reverse)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = get_array_module(gy)
-        gys = _time_major(gy, self.batch_first, self.reverse)
+        gys = time_major(gy, self.batch_first, self.reverse)
         gates, hs = self.gates, self.hs
         steps, _, batch, hidden = gates.shape
         # deltas[t] holds (δ_n, δ_r, δ_z, δ_hn): the input side's (δ_r, δ_z, δ_n) and the
