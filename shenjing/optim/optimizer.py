@@ -20,7 +20,7 @@ import numpy as np
 from shenjing.autograd import enable_grad
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph import tracing
-from shenjing.optim.fused import FUSE_BELOW, fusable, fused_params
+from shenjing.optim.fused import fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
 
 Array = Any  # a NumPy or CuPy ndarray
@@ -188,7 +188,7 @@ class Optimizer:
         if self._fusable is None:
             self._fusable = fusable(self)
         for index, group in enumerate(self.param_groups):
-            with_grad, small = [], []
+            with_grad, small, large = [], [], []
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -198,14 +198,13 @@ class Optimizer:
                         f"of shape {p.grad.data.shape}"
                     )
                 with_grad.append(p)
-                if p.data.size < FUSE_BELOW:
-                    small.append(p)
+                (small if worth_fusing(p.data) else large).append(p)
             alone = with_grad
             if self._fusable and len(small) > 1 and not self.update_is_cheap(group):
                 layout = fused_params(self, index, small)
                 if layout is not None:
                     layout.step()
-                    alone = [p for p in with_grad if p.data.size >= FUSE_BELOW]
+                    alone = large
             for p in alone:
                 state = self.state.get(p)
                 if state is None:
