@@ -76,13 +76,7 @@ def gradcheck(
         analytic = x.grad.numpy() if x.grad is not None else np.zeros(x.shape)
         data = x.data
         for index in np.ndindex(*x.shape):
-            original = data[index].copy()
-            data[index] = original + eps
-            upper = weighted_output()
-            data[index] = original - eps
-            lower = weighted_output()
-            data[index] = original
-            numeric = (upper - lower) / (2 * eps)
+            numeric = central_difference(weighted_output, data, index, eps)
             if abs(numeric - analytic[index]) > atol + rtol * abs(numeric):
                 label = f"input {i}" + (f" ({x.name!r})" if x.name else "")
                 raise GradcheckError(
@@ -90,6 +84,18 @@ def gradcheck(
                     f"numeric={numeric:.8g}, analytic={float(analytic[index]):.8g}"
                 )
     return True
+
+
+def central_difference(f: Callable[[], float], data: Any, index: tuple, eps: float) -> float:
+    """(f(x + ε) − f(x − ε)) / 2ε, moving one element ``data[index]`` in place (and
+    restoring it): the numeric derivative of ``f`` with respect to that element."""
+    original = data[index].copy()
+    data[index] = original + eps
+    upper = f()
+    data[index] = original - eps
+    lower = f()
+    data[index] = original
+    return (upper - lower) / (2 * eps)
 
 
 def _as_float64(t: Any) -> Any:

@@ -27,6 +27,7 @@ import numpy as np
 
 from shenjing import backend
 from shenjing.autograd import GradcheckError, no_grad
+from shenjing.autograd.gradcheck import central_difference
 from shenjing.tensor import Tensor
 from shenjing.training.callbacks import Callback
 
@@ -252,13 +253,7 @@ def _check_parameter(
     floor = atol / rtol
     for flat in flat_indices:
         index = np.unravel_index(flat, param.shape)
-        original = data[index].copy()
-        data[index] = original + eps
-        upper = numeric_cost()
-        data[index] = original - eps
-        lower = numeric_cost()
-        data[index] = original
-        numeric = (upper - lower) / (2 * eps)
+        numeric = central_difference(numeric_cost, data, index, eps)
         a = float(analytic[index])
         error = abs(a - numeric) / (max(abs(a), abs(numeric)) + floor)
         if not math.isfinite(error):
