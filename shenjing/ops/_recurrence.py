@@ -1,6 +1,6 @@
 """What the recurrent ops of ``shenjing.ops.recurrent`` share: the time-major layout
-and the base class with the input projection and the weight
-gradients as single GEMMs (see that module's docstring for why)."""
+and the base class with the stacked inputs [h_{t-1} x_t 1] and the weight gradients as
+single GEMMs (see that module's docstring for why)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,17 @@ def gate_biases(xp: Any, b_ih: Any, b_hh: Any, rows: int, dtype: Any) -> tuple[A
     return b_ih, b_hh
 
 
+def stacked_weights(w_hh: Any, w_ih: Any, bias: Any, scale: Any) -> Any:
+    """[W_hh W_ih b], shape (G·H, H+I+1), with row k multiplied by ``scale[k]``: what
+    ``Recurrence._stack_inputs``' rows multiply."""
+    xp = get_array_module(w_hh)
+    stacked = xp.concatenate([w_hh, w_ih, bias[:, None]], axis=1)
+    stacked *= scale[:, None]
+    return stacked
+
+
 class Recurrence(Function):
-    """What the three cells share: the input projection and the GEMM gradients.
+    """What the three cells share: the stacked inputs and the GEMM gradients.
 
     Inputs are ``(x, *states, W_ih, W_hh[, b_ih, b_hh])``; ``n_states`` is 1 (h0) or 2
     (h0, c0).
@@ -41,58 +50,58 @@ class Recurrence(Function):
 
     n_states = 1
 
-    def _project_inputs(self, x: Any, w_ih: Any, bias: Any, batch_first: bool,
-                        reverse: bool, out: Any = None) -> Any:
-        """X W_ihᵀ + bias for every step, as (T, N, G·H) (written into ``out`` if given):
-        the whole input side of the recurrence in one GEMM.
+    def _stack_inputs(self, x: Any, h0: Any, batch_first: bool, reverse: bool) -> Any:
+        """S of shape (T+1, N, H+I+1) with S[t] = [h_{t-1} x_t 1] (h_T in S[T, :, :H]).
 
-        X, the inputs as (T·N, I) in processing order, gets a column of ones, so the
-        bias rides in the same GEMM, [X 1] [W_ih b]ᵀ, instead of a pass of its own; in
-        backward, Δᵀ [X 1] = [gW_ih gb] likewise. ``self.x_aug`` keeps [X 1].
+        The forward writes each h_t into S[t+1, :, :H]. Then one GEMM per step,
+        S[t] [W_hh W_ih b]ᵀ, gives the whole pre-activation (the column of ones carries
+        the bias), and after the loop one GEMM, Δᵀ S[:T], gives [gW_hh gW_ih gb]. The
+        previous layout (a separate input projection with K = I, and separate weight
+        gradients) spent a sixth of an LSTM step in those skinny GEMMs.
         """
         xp = get_array_module(x)
         self.batch_first, self.reverse = batch_first, reverse
         xs = time_major(x, batch_first, reverse)
         steps, batch, features = xs.shape
+        self.hidden = hidden = h0.shape[1]
         self.x_shape_tm = xs.shape
-        self.x_aug = xp.empty((steps, batch, features + 1), dtype=x.dtype)
-        self.x_aug[..., :features] = xs
-        self.x_aug[..., features] = 1.0
-        self.x_aug = self.x_aug.reshape(steps * batch, features + 1)
-        w_aug = xp.concatenate([w_ih, bias[:, None]], axis=1)
-        if out is None:
-            out = xp.empty((steps, batch, w_ih.shape[0]), dtype=x.dtype)
-        xp.matmul(self.x_aug, w_aug.T, out=out.reshape(steps * batch, -1))
-        return out
+        stacked = xp.empty((steps + 1, batch, hidden + features + 1), dtype=x.dtype)
+        stacked[0, :, :hidden] = h0
+        stacked[:steps, :, hidden:-1] = xs
+        stacked[:steps, :, -1] = 1.0
+        self.stacked = stacked
+        return stacked
 
     def _needs_state_grad(self) -> bool:
         """Whether an initial state wants a gradient; if not, backward skips the last
         recurrent GEMM, whose only use is that gradient."""
         return any(self.needs_input_grad[1 : 1 + self.n_states])
 
-    def _gemm_grads(self, delta_x: Any, delta_h: Any, h_prev: Any, w_ih: Any) -> list[Any]:
-        """[gx, gW_ih, gW_hh, gb_ih, gb_hh] from the stacked deltas, one GEMM each.
+    def _gemm_grads(self, delta_x: Any, delta_h: Any, w_ih: Any) -> list[Any]:
+        """[gx, gW_ih, gW_hh, gb_ih, gb_hh] from the stacked deltas and S.
 
         ``delta_x`` (T·N, G·H) multiplies the rows of ``w_ih``, ``delta_h`` the rows of
-        W_hh (they differ only for the GRU); ``h_prev`` is H_prev as (T·N, H).
+        W_hh. When they are one array (RNN, LSTM), [gW_hh gW_ih gb] = Δᵀ S is one GEMM;
+        the GRU's differ, and take one GEMM for each side.
         """
         needs = self.needs_input_grad
-        need_w_ih, need_w_hh, *need_biases = needs[1 + self.n_states :]
-        need_b_ih = bool(need_biases) and need_biases[0]
-        grads: list[Any] = [None] * (3 + len(need_biases))
+        n_weights = len(needs) - 1 - self.n_states  # 2, or 4 with the biases
+        grads: list[Any] = [None] * (1 + n_weights)
         if needs[0]:
             gx = (delta_x @ w_ih).reshape(self.x_shape_tm)
             grads[0] = caller_layout(gx, self.batch_first, self.reverse)
-        if need_w_ih or need_b_ih:
-            gw_aug = delta_x.T @ self.x_aug  # [gW_ih gb_ih]
-            if need_w_ih:
-                grads[1] = gw_aug[:, :-1]
-            if need_b_ih:
-                grads[3] = gw_aug[:, -1]
-        if need_w_hh:
-            grads[2] = delta_h.T @ h_prev
-        if need_biases and need_biases[1]:
-            # b_ih and b_hh add to the same pre-activations unless the cell is a GRU.
-            same = delta_h is delta_x and grads[3] is not None
-            grads[4] = grads[3].copy() if same else delta_h.sum(axis=0)
+        if not any(needs[1 + self.n_states :]):
+            return grads
+        # One GEMM yields every weight's gradient; the engine drops those not wanted.
+        hidden = self.hidden
+        stacked = self.stacked[:-1].reshape(-1, self.stacked.shape[2])
+        if delta_h is delta_x:
+            g_all = delta_x.T @ stacked  # [gW_hh gW_ih gb]
+            g_ih, g_hh = g_all[:, hidden:], g_all[:, :hidden]
+            gb_hh = g_all[:, -1].copy()  # b_ih and b_hh add to the same pre-activations
+        else:
+            g_ih = delta_x.T @ stacked[:, hidden:]  # [gW_ih gb_ih]
+            g_hh = delta_h.T @ stacked[:, :hidden]
+            gb_hh = delta_h.sum(axis=0)
+        grads[1:] = (g_ih[:, :-1], g_hh, g_ih[:, -1], gb_hh)[:n_weights]
         return grads

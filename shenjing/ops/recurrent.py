@@ -8,14 +8,15 @@ bookkeeping.
 
 Where the time goes, and what is done about it (float32 throughout):
 
-- the input projection [x_t 1] [W_ih b]ᵀ of *all* steps is one GEMM, (T·N, I+1) @
-  (I+1, G·H), before the loop (the column of ones carries the bias, saving a pass);
-  inside the loop only the recurrent GEMM h_{t-1} W_hhᵀ is left;
+- each step's inputs sit side by side as S_t = [h_{t-1} x_t 1] (the forward writes
+  h_t straight into S_{t+1}), so a step's whole pre-activation is one GEMM,
+  S_t [W_hh W_ih b]ᵀ, the column of ones carrying the bias; the GRU, whose n gate
+  needs x's and h's parts apart, projects x for all steps in one GEMM instead;
 - states, gates and deltas live in arrays allocated once for all steps, and the loops
   update them in place;
 - the per-step deltas δ_t (gradients of the gate pre-activations) are stacked into Δ of
-  shape (T·N, G·H), so each weight gradient is one GEMM after the loop:
-  gW_ih = Σ_t δ_tᵀ x_t = Δᵀ X,  gW_hh = Σ_t δ_tᵀ h_{t-1} = Δᵀ H_prev,  gx = Δ W_ih;
+  shape (T·N, G·H), so the weight gradients are one GEMM after the loop:
+  [gW_hh gW_ih gb] = Σ_t δ_tᵀ S_t = Δᵀ S, and gx = Δ W_ih;
 - the LSTM and GRU keep each step's gates gate-major, (G, N, H), so that their
   elementwise math runs over contiguous blocks: on a gate's strided (N, H) slice of the
   (N, G·H) GEMM output, NumPy takes two to three times as long per element;
@@ -34,7 +35,13 @@ from __future__ import annotations
 from typing import Any
 
 from shenjing.backend import get_array_module
-from shenjing.ops._recurrence import Recurrence, caller_layout, gate_biases, time_major
+from shenjing.ops._recurrence import (
+    Recurrence,
+    caller_layout,
+    gate_biases,
+    stacked_weights,
+    time_major,
+)
 from shenjing.ops._util import sigmoid_of_negated_, tanh_of_scaled_
 from shenjing.tensor import Tensor
 
@@ -63,34 +70,31 @@ class RNNSequence(Recurrence):
         xp = get_array_module(x)
         self.nonlinearity, self.w_ih, self.w_hh = nonlinearity, w_ih, w_hh
         b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
-        steps = x.shape[1] if batch_first else x.shape[0]
         batch, hidden = h0.shape
-        # hs[0] = h0 and hs[t] = h_t, so hs[:-1] is H_prev and hs[1:] the output.
-        hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
+        stacked = self._stack_inputs(x, h0, batch_first, reverse)
+        steps = stacked.shape[0] - 1
+        hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)  # hs[t] = h_t
         hs[0] = h0
         # For tanh the weights are scaled by −2 (exact), so each step's sum is u = −2a,
         # ready for ``tanh_of_scaled_``.
-        scale = -2.0 if nonlinearity == "tanh" else 1.0
-        self._project_inputs(x, w_ih * scale, (b_ih + b_hh) * scale, batch_first, reverse,
-                             out=hs[1:])
-        recurrent = xp.empty((batch, hidden), dtype=x.dtype)
-        w_hh_t = (w_hh * scale).T
+        scale = xp.full(hidden, -2.0 if nonlinearity == "tanh" else 1.0, dtype=x.dtype)
+        weights_t = stacked_weights(w_hh, w_ih, b_ih + b_hh, scale).T
         for t in range(steps):
             h = hs[t + 1]
-            xp.matmul(hs[t], w_hh_t, out=recurrent)
-            h += recurrent
+            xp.matmul(stacked[t], weights_t, out=h)
             if nonlinearity == "tanh":
                 tanh_of_scaled_(h)
             else:
                 xp.maximum(h, 0, out=h)
+            stacked[t + 1, :, :hidden] = h
         self.hs = hs
         return caller_layout(hs[1:], batch_first, reverse)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = get_array_module(gy)
         gys = time_major(gy, self.batch_first, self.reverse)
-        hs, w_hh = self.hs, self.w_hh
         steps, batch, hidden = gys.shape
+        hs, w_hh = self.hs, self.w_hh
         # NOTE: φ′ is taken from the output h_t (1 − h² for tanh), not from a_t. These
         # arrays are contiguous, so φ′ for all steps at once is one cheap pass.
         if self.nonlinearity == "tanh":
@@ -107,8 +111,7 @@ class RNNSequence(Recurrence):
             if t >= last:
                 xp.matmul(delta, w_hh, out=gh)
         delta_2d = deltas.reshape(steps * batch, hidden)
-        h_prev = hs[:-1].reshape(steps * batch, hidden)
-        gx, gw_ih, gw_hh, *gb = self._gemm_grads(delta_2d, delta_2d, h_prev, self.w_ih)
+        gx, gw_ih, gw_hh, *gb = self._gemm_grads(delta_2d, delta_2d, self.w_ih)
         return (gx, gh, gw_ih, gw_hh, *gb)
 
 
@@ -150,14 +153,14 @@ class LSTMSequence(Recurrence):
         # point), so every block holds u = −z (u = −2z for g), and
         #     σ(z) = 1 / (1 + exp(u)),   tanh(z) = 2σ(2z) − 1.
         scale = xp.asarray(_LSTM_GATE_SCALE, dtype=x.dtype).repeat(hidden)
-        projected = self._project_inputs(x, w_ih * scale[:, None], (b_ih + b_hh) * scale,
-                                         batch_first, reverse)
-        steps = projected.shape[0]
-        w_hh_t = (w_hh * scale[:, None]).T
+        stacked = self._stack_inputs(x, h0, batch_first, reverse)
+        steps = stacked.shape[0] - 1
+        hs = stacked[:, :, :hidden]  # hs[0] = h0 and hs[t] = h_t
+        weights_t = stacked_weights(w_hh, w_ih, b_ih + b_hh, scale).T
         # hc[0, t] = h_t and hc[1, t] = c_t, with the initial states at t = 0.
         hc = xp.empty((2, steps + 1, batch, hidden), dtype=x.dtype)
-        hc[0, 0], hc[1, 0] = h0, c0
-        hs, cs = hc
+        cs = hc[1]
+        cs[0] = c0
         gates = xp.empty((steps, 4, batch, hidden), dtype=x.dtype)  # gate-major steps
         tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)
         recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)
@@ -165,8 +168,7 @@ class LSTMSequence(Recurrence):
         recurrent_gm = recurrent.reshape(batch, 4, hidden).transpose(1, 0, 2)
         i_times_g = xp.empty((batch, hidden), dtype=x.dtype)
         for t in range(steps):
-            xp.matmul(hs[t], w_hh_t, out=recurrent)
-            recurrent += projected[t]
+            xp.matmul(stacked[t], weights_t, out=recurrent)
             z = gates[t]
             sigmoid_of_negated_(recurrent_gm, out=z)  # and from rows to gate-major
             i, f, g, o = z
@@ -178,6 +180,7 @@ class LSTMSequence(Recurrence):
             c += i_times_g
             xp.tanh(c, out=tanh_c[t])
             xp.multiply(o, tanh_c[t], out=hs[t + 1])
+        hc[0] = hs
         self.gates, self.hc, self.tanh_c = gates, hc, tanh_c
         return caller_layout(hc[:, 1:], batch_first, reverse)
 
@@ -185,7 +188,7 @@ class LSTMSequence(Recurrence):
         xp = get_array_module(gy)
         gy_h, gy_c = time_major(gy, self.batch_first, self.reverse)
         gates, tanh_c = self.gates, self.tanh_c
-        hs, cs = self.hc
+        cs = self.hc[1]
         steps, _, batch, hidden = gates.shape
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)  # Δ, row-major
         factor = xp.empty((4, batch, hidden), dtype=gy.dtype)  # what δ_t is before gc, gh
@@ -220,8 +223,7 @@ class LSTMSequence(Recurrence):
                 gc *= f
                 xp.matmul(delta, self.w_hh, out=gh)
         delta_2d = deltas.reshape(steps * batch, 4 * hidden)
-        h_prev = hs[:-1].reshape(steps * batch, hidden)
-        gx, gw_ih, gw_hh, *gb = self._gemm_grads(delta_2d, delta_2d, h_prev, self.w_ih)
+        gx, gw_ih, gw_hh, *gb = self._gemm_grads(delta_2d, delta_2d, self.w_ih)
         return (gx, gh, gc, gw_ih, gw_hh, *gb)
 
 
@@ -266,11 +268,15 @@ class GRUSequence(Recurrence):
         bias = b_ih.copy()
         bias[: 2 * hidden] += b_hh[: 2 * hidden]
         b_hn = b_hh[2 * hidden :]
-        projected = self._project_inputs(x, w_ih * scale[:, None], bias * scale,
-                                         batch_first, reverse)
-        steps = projected.shape[0]
-        hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
+        stacked = self._stack_inputs(x, h0, batch_first, reverse)
+        steps = stacked.shape[0] - 1
+        hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)  # hs[t] = h_t
         hs[0] = h0
+        # n needs x's part and h's part apart, so x's side of all steps is one GEMM
+        # here, [x_t 1] [W_ih b]ᵀ, and only h's side is left to the loop.
+        input_side = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]
+        w_ih_aug = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]
+        projected = (input_side @ w_ih_aug.T).reshape(steps, batch, 3 * hidden)
         gates = xp.empty((steps, 3, batch, hidden), dtype=x.dtype)  # gate-major steps
         hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # h_{t-1} W_hnᵀ + b_hn
         recurrent = xp.empty((batch, 3 * hidden), dtype=x.dtype)
@@ -292,6 +298,7 @@ class GRUSequence(Recurrence):
             xp.subtract(hs[t], n, out=h)
             h *= z
             h += n
+            stacked[t + 1, :, :hidden] = h
         self.gates, self.hs, self.hn = gates, hs, hn
         return caller_layout(hs[1:], batch_first, reverse)
 
@@ -335,10 +342,9 @@ class GRUSequence(Recurrence):
                 xp.matmul(delta[:, hidden:], self.w_hh, out=gh)
                 gh += through_z
         delta_2d = deltas.reshape(steps * batch, 4 * hidden)
-        h_prev = hs[:-1].reshape(steps * batch, hidden)
         w_ih_nrz = xp.roll(self.w_ih, hidden, axis=0)
         gx, gw_ih, gw_hh, *gb = self._gemm_grads(
-            delta_2d[:, : 3 * hidden], delta_2d[:, hidden:], h_prev, w_ih_nrz
+            delta_2d[:, : 3 * hidden], delta_2d[:, hidden:], w_ih_nrz
         )
         if gw_ih is not None:
             gw_ih = xp.roll(gw_ih, -hidden, axis=0)  # rows back to r, z, n

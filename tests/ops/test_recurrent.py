@@ -48,6 +48,24 @@ def test_weight_gradients_do_not_depend_on_whether_states_need_one(op: str) -> N
 
 
 @pytest.mark.parametrize("op", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("frozen", [(0,), (1,), (2, 3), (0, 1, 2, 3)])
+def test_frozen_weights_get_no_gradient_and_leave_the_others_unchanged(
+        op: str, frozen: tuple[int, ...]) -> None:
+    # The weight gradients come out of one GEMM together; each goes only where wanted.
+    a, b = _inputs(op), _inputs(op)
+    for k in frozen:
+        b["weights"][k].requires_grad_(False)
+    for inputs in (a, b):
+        _run(op, **inputs).sum().backward()
+    for k, (wa, wb) in enumerate(zip(a["weights"], b["weights"], strict=True)):
+        if k in frozen:
+            assert wb.grad is None
+        else:
+            np.testing.assert_allclose(wb.grad.numpy(), wa.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b["x"].grad.numpy(), a["x"].grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["rnn", "lstm", "gru"])
 def test_missing_states_are_zeros(op: str) -> None:
     inputs = _inputs(op)
     zeros = [sj.zeros(*s.shape, dtype="float64") for s in inputs["states"]]
