@@ -1,47 +1,28 @@
 """The backward pass: reverse-mode differentiation over the recorded graph.
 
 The graph is walked without recursion (deep RNN graphs would hit Python's recursion
-limit): one pass counts, for every node, how many recorded ops consume its output; then
-Kahn's algorithm runs each node's ``backward`` once all of its consumers have sent their
-gradient. Gradients sent to the same tensor are *added*, which is what makes fan-out
-(a tensor used twice) correct.
+limit). ``Function.apply`` numbers each node it records, in order, and an op's inputs
+are always recorded before the op; so of the nodes waiting for their turn, the one
+recorded last has already received the gradients of every op that consumed its output,
+and runs next (a heap keeps them in that order). Gradients sent to the same tensor are
+*added*, which is what makes fan-out (a tensor used twice) correct. Unlike counting each
+node's consumers first, this needs no pass over the graph before the backward one.
 """
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 from shenjing.autograd import function
 
 if TYPE_CHECKING:
-    from shenjing.autograd.function import Function
     from shenjing.tensor import Tensor
 
 FREED_GRAPH = (
     "Trying to backward through the graph a second time, or after its saved values were "
     "freed. Pass retain_graph=True to the first backward() to keep them."
 )
-
-
-def _count_consumers(root: Function) -> dict[Function, int]:
-    """For each node reachable from ``root``, how many recorded ops use its output."""
-    consumers = {root: 0}
-    stack = [root]
-    while stack:
-        fn = stack.pop()
-        inputs = fn.__dict__.get("inputs")
-        if inputs is None:
-            raise RuntimeError(FREED_GRAPH)
-        for t in inputs:
-            parent = t.grad_fn
-            if parent is None:
-                continue
-            if parent in consumers:
-                consumers[parent] += 1
-            else:
-                consumers[parent] = 1
-                stack.append(parent)
-    return consumers
 
 
 def backward(root: Tensor, gradient: Any, retain_graph: bool = False) -> None:
@@ -53,13 +34,16 @@ def backward(root: Tensor, gradient: Any, retain_graph: bool = False) -> None:
     if root.grad_fn is None:
         leaf_grads[id(root)] = (root, gradient)
     else:
-        consumers = _count_consumers(root.grad_fn)
+        # A node runs only after every node that consumes its output: those were
+        # recorded after it, so the latest-recorded node waiting is always safe to run.
         pending = {root.grad_fn: gradient}
-        ready = [root.grad_fn]
+        ready = [(-root.grad_fn.order, root.grad_fn)]
         while ready:
-            fn = ready.pop()
-            gy = pending.pop(fn, None)
-            inputs = fn.inputs
+            fn = heappop(ready)[1]
+            gy = pending.pop(fn)
+            inputs = fn.__dict__.get("inputs")
+            if inputs is None:
+                raise RuntimeError(FREED_GRAPH)
             if gy is None:  # no gradient reached this node (e.g. through ``step``)
                 grads: tuple = (None,) * len(inputs)
             else:
@@ -79,13 +63,13 @@ def backward(root: Tensor, gradient: Any, retain_graph: bool = False) -> None:
                     if g is not None:
                         entry = leaf_grads.get(id(t))
                         leaf_grads[id(t)] = (t, g) if entry is None else (t, entry[1] + g)
-                    continue
-                if g is not None:
-                    previous = pending.get(parent)
-                    pending[parent] = g if previous is None else previous + g
-                consumers[parent] -= 1
-                if consumers[parent] == 0:
-                    ready.append(parent)
+                elif parent in pending:
+                    if g is not None:
+                        previous = pending[parent]
+                        pending[parent] = g if previous is None else previous + g
+                else:
+                    pending[parent] = g
+                    heappush(ready, (-parent.order, parent))
             if not retain_graph:
                 fn.__dict__.clear()  # drop saved arrays and the links to inputs
 

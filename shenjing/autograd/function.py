@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,9 @@ def make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
 graph_hook: Callable[[type[Function], tuple, dict], Tensor | None] | None = None
 
 
+_recorded = itertools.count()  # numbers the recorded nodes in the order they were made
+
+
 class Function:
     """Base class of every differentiable op.
 
@@ -41,6 +45,7 @@ class Function:
 
     inputs: tuple[Tensor, ...]
     needs_input_grad: tuple[bool, ...]
+    order = -1  # when recorded: see ``_recorded`` (a freed node falls back to this)
 
     def forward(self, *xs: Any, **params: Any) -> Any:
         """Compute the output array from input arrays."""
@@ -61,6 +66,7 @@ class Function:
         if GradMode.enabled:
             needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
+                fn.order = next(_recorded)
                 fn.needs_input_grad = needs
                 out = fn.forward(*[t.data for t in inputs], **params)
                 fn.inputs = inputs

@@ -122,7 +122,11 @@ class FusedUpdate:
                 for key, item in states[0].items()
             }
         self.param_states: list[dict[str, Any]] = [{} for _ in values]
-        self._viewed: dict[str, int] = {}  # state key -> id of the flat array viewed
+        # What each parameter's state should hold, to tell when it was changed behind the
+        # layout's back (see ``state_intact``); kept in step with ``param_states``.
+        expected: list[dict[str, Any]] = [{} for _ in values]
+        self._state_pairs = list(zip(self.param_states, expected, strict=True))
+        self._viewed: dict[str, Any] = {}  # state key -> the flat array viewed
         self._share_state()
 
     def _views(self, flat: Any) -> list[Any]:
@@ -133,23 +137,23 @@ class FusedUpdate:
         the optimizer replaced one), copies of scalars."""
         for key, item in self.state.items():
             if is_array(item) and item.size == self.param.size:
-                if self._viewed.get(key) != id(item):
-                    self._viewed[key] = id(item)
-                    for state, view in zip(self.param_states, self._views(item), strict=True):
-                        state[key] = view
+                if self._viewed.get(key) is not item:
+                    self._viewed[key] = item
+                    for (state, expected), view in zip(self._state_pairs, self._views(item),
+                                                       strict=True):
+                        state[key] = expected[key] = view
             else:
-                for state in self.param_states:
-                    state[key] = item
-        self._shared = [dict(state) for state in self.param_states]
+                for state, expected in self._state_pairs:
+                    state[key] = expected[key] = item
 
     def state_intact(self) -> bool:
         """Whether each parameter's state still holds exactly what the last update put
         there: an update of one parameter on its own (when a step leaves the others
         without a gradient) replaces its step count, and the flat state is then stale."""
-        for state, shared in zip(self.param_states, self._shared, strict=True):
-            if len(state) != len(shared):
+        for state, expected in self._state_pairs:
+            if len(state) != len(expected):
                 return False
-            for key, item in shared.items():
+            for key, item in expected.items():
                 if state.get(key) is not item:
                     return False
         return True
@@ -179,12 +183,14 @@ class FusedParams:
         for p, state in zip(params, self.update.param_states, strict=True):
             optimizer.state[p] = state
         self.grad_tensors = [Tensor._make(view, None) for view in self.update.grads]
+        # Per parameter: (param, its flat view, its flat gradient view and tensor, state).
+        self._slots = list(zip(params, self.update.params, self.update.grads,
+                               self.grad_tensors, self.update.param_states, strict=True))
 
     def intact(self) -> bool:
         """Whether every parameter still fits this layout and uses its state."""
         state = self.optimizer.state
-        for p, view, param_state in zip(self.params, self.update.params,
-                                        self.update.param_states, strict=True):
+        for p, view, _, _, param_state in self._slots:
             if state.get(p) is not param_state:
                 return False
             data = p.data
@@ -202,14 +208,13 @@ class FusedParams:
     def step(self) -> None:
         """Update every parameter from its ``.grad``."""
         unbound = []
-        for p, view, grad_view, flat_grad in zip(self.params, self.update.params,
-                                                 self.update.grads, self.grad_tensors,
-                                                 strict=True):
-            if p.grad is not flat_grad:
-                grad_view[...] = p.grad.data
-            if p.data is not view:
-                view[...] = p.data
-                unbound.append((p.data, view))
+        for p, view, grad_view, flat_grad, _ in self._slots:
+            grad, data = p.grad, p.data
+            if grad is not flat_grad:
+                grad_view[...] = grad.data
+            if data is not view:
+                view[...] = data
+                unbound.append((data, view))
         self.update.step()
         for data, view in unbound:
             data[...] = view
