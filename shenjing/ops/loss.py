@@ -12,6 +12,7 @@ require a gradient.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -91,14 +92,14 @@ class BinaryCrossEntropy(Function):
     """ℓ = -w[t·log p + (1 - t)·log(1 - p)], each log clamped to >= -100;
     gp = w(p - t) / max(p(1 - p), 1e-12)·gℓ, gt = -w[log p - log(1 - p)]·gℓ."""
 
+    # log(0) = -inf is expected at saturated probabilities; the clamp handles it. A
+    # probability outside [0, 1] gives NaN, which binary_cross_entropy then reports.
+    @np.errstate(divide="ignore", invalid="ignore")  # cheaper than a with block (see σ)
     def forward(self, p: Any, t: Any, w: Any | None, reduction: str) -> Any:
         xp = get_array_module(p)
         self.reduction, self.p, self.t, self.w = reduction, p, t, w
-        # log(0) = -inf is expected at saturated probabilities; the clamp handles it. A
-        # probability outside [0, 1] gives NaN, which binary_cross_entropy then reports.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_p = xp.maximum(xp.log(p), _LOG_FLOOR)
-            log_not_p = xp.maximum(xp.log1p(-p), _LOG_FLOOR)
+        log_p = xp.maximum(xp.log(p), _LOG_FLOOR)
+        log_not_p = xp.maximum(xp.log1p(-p), _LOG_FLOOR)
         self.log_odds = log_p - log_not_p
         losses = self.log_odds * t
         losses += log_not_p
@@ -380,7 +381,7 @@ def binary_cross_entropy(
         return BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
     loss = BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
     # A probability outside [0, 1] makes its log NaN: the reduced loss says when to look.
-    if not np.isfinite(float(loss.data)):
+    if not math.isfinite(loss.data):
         _check_probabilities(op, input)
     return loss
 
