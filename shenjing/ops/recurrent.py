@@ -8,8 +8,9 @@ bookkeeping.
 
 Where the time goes, and what is done about it (float32 throughout):
 
-- each step's inputs sit side by side as S_t = [h_{t-1} x_t 1] (the forward writes
-  h_t straight into S_{t+1}), so a step's whole pre-activation is one GEMM,
+- each step's inputs sit side by side as S_t = [h_{t-1} x_t 1] (the LSTM writes h_t
+  straight into S_{t+1}; the RNN and GRU, whose elementwise math reads h_t and runs
+  slower on strided rows, copy it there), so a step's whole pre-activation is one GEMM,
   S_t [W_hh W_ih b]ᵀ, the column of ones carrying the bias; the GRU, whose n gate
   needs x's and h's parts apart, projects x for all steps in one GEMM instead;
 - states, gates and deltas live in arrays allocated once for all steps, and the loops
