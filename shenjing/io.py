@@ -10,15 +10,16 @@ travel as JSON in the file's metadata.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from shenjing import backend
+from shenjing.data._atomic import atomic_open
 
 SEPARATOR = "/"
 _METADATA_KEY = "shenjing"
@@ -69,8 +70,8 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a state dict (or a dict of state dicts) to ``path``, atomically.
 
     The file is written to a temporary name in the same folder and renamed over ``path``
-    only when complete, so a crash never leaves a half-written file and no temporary file
-    is left behind.
+    only when complete, so a crash never leaves a half-written file; temporary files that
+    a killed writer left behind are removed by the next save to the same path.
 
     Example:
         >>> import shenjing as sj, shenjing.nn as nn, tempfile, os
@@ -89,30 +90,61 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     except TypeError as err:
         raise TypeError(f"save: a value is neither an array nor JSON-serialisable: {err}") from None
     payload = _safetensors_numpy().save(arrays, metadata=metadata)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path) as file:
+        file.write(payload)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+# safetensors dtype -> the dtype stored (little-endian). BF16 has no NumPy dtype: it is
+# read as the top half of a float32 (see _decode); complex tensors have no place in a model.
+_DTYPES: dict[str, np.dtype] = {
+    "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"), "I64": np.dtype("<i8"), "I32": np.dtype("<i4"),
+    "I16": np.dtype("<i2"), "I8": np.dtype("i1"), "U64": np.dtype("<u8"),
+    "U32": np.dtype("<u4"), "U16": np.dtype("<u2"), "U8": np.dtype("u1"),
+    "BOOL": np.dtype("?"),
+}
 
 
-def _read_header(path: str, blob: bytes) -> dict[str, Any]:
-    """The JSON header of a safetensors blob, with checks that give a clear error."""
+_Entry = tuple[str, list[int], int, int]  # dtype name, shape, begin and end of the data
+
+
+def _header_entry(path: str, name: str, entry: Any) -> _Entry:
+    """One tensor's (dtype name, shape, begin, end), checked; ValueError otherwise."""
+    where = f"load: {path} is corrupt: tensor {name!r}"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} is described by a {type(entry).__name__}, not an object")
+    missing = [k for k in ("dtype", "shape", "data_offsets") if k not in entry]
+    if missing:
+        raise ValueError(f"{where} has no {', '.join(missing)}")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if dtype in ("C64", "C128"):
+        raise ValueError(f"load: {path}: tensor {name!r} is complex ({dtype}); shenjing "
+                         "holds real tensors only")
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise ValueError(f"{where} has unknown dtype {dtype!r} (known: {', '.join(_DTYPES)})")
+    if not (isinstance(shape, list) and all(_is_count(n) for n in shape)):
+        raise ValueError(f"{where} has shape {shape!r}, not a list of sizes")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))
+            and offsets[0] <= offsets[1]):
+        raise ValueError(f"{where} has data_offsets {offsets!r}, not [begin, end]")
+    begin, end = offsets
+    expected = math.prod(shape) * _DTYPES[dtype].itemsize
+    if end - begin != expected:
+        raise ValueError(f"{where} of shape {shape} and dtype {dtype} needs {expected} bytes "
+                         f"but its data_offsets {offsets} span {end - begin}")
+    return dtype, shape, begin, end
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _read_header(path: str, blob: bytes) -> tuple[dict[str, str], dict[str, _Entry]]:
+    """The metadata and the checked tensor entries of a safetensors blob.
+
+    Every way a header can be wrong (not JSON, wrong types, missing keys, offsets out of
+    range or overlapping) gives one ValueError naming the file and the problem.
+    """
     if len(blob) < 8:
         raise ValueError(f"load: {path} is not a safetensors file (only {len(blob)} bytes)")
     (header_size,) = struct.unpack("<Q", blob[:8])
@@ -123,18 +155,42 @@ def _read_header(path: str, blob: bytes) -> dict[str, Any]:
         )
     try:
         header = json.loads(blob[8 : 8 + header_size])
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ValueError(f"load: {path} is corrupt: its header is not JSON ({err})") from None
     if not isinstance(header, dict):
-        raise ValueError(f"load: {path} is corrupt: its header is not a JSON object")
-    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"),
-              default=0)
-    if 8 + header_size + end != len(blob):
+        raise ValueError(f"load: {path} is corrupt: its header is a JSON "
+                         f"{type(header).__name__}, not an object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        raise ValueError(f"load: {path} is corrupt: __metadata__ is not a map of strings")
+    entries = {name: _header_entry(path, name, entry) for name, entry in header.items()}
+    data_size = len(blob) - 8 - header_size
+    spans = sorted((begin, end, name) for name, (_, _, begin, end) in entries.items())
+    position = 0
+    for begin, end, name in spans:
+        if begin < position:
+            raise ValueError(f"load: {path} is corrupt: tensor {name!r} overlaps another")
+        if end > data_size:
+            raise ValueError(f"load: {path} is truncated or corrupt: tensor {name!r} ends at "
+                             f"byte {end} of the data, which holds {data_size}")
+        position = end
+    if position != data_size:
         raise ValueError(
-            f"load: {path} is truncated or corrupt: the tensors need {end} bytes of data "
-            f"but the file holds {len(blob) - 8 - header_size}"
+            f"load: {path} is truncated or corrupt: the tensors need {position} bytes of data "
+            f"but the file holds {data_size}"
         )
-    return header
+    return metadata, entries
+
+
+def _decode(blob: bytes, start: int, entry: _Entry) -> np.ndarray:
+    """One tensor as a native-endian array that owns its memory (BF16 becomes float32)."""
+    dtype, shape, begin, end = entry
+    stored = _DTYPES[dtype]
+    flat = np.frombuffer(blob, dtype=stored, count=(end - begin) // stored.itemsize,
+                         offset=start + begin)
+    if dtype == "BF16":  # bfloat16 is the high 16 bits of a float32
+        return (flat.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+    return flat.astype(stored.newbyteorder("=")).reshape(shape)
 
 
 def _unflatten(rest: Any, arrays: dict[str, Any]) -> Any:
@@ -158,20 +214,21 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a file written by ``save`` (or any safetensors file) into a dict of arrays.
 
     The whole file is checked before anything is returned: a truncated, corrupt or
-    foreign file raises ``ValueError`` naming the file and the problem.
+    foreign file raises ``ValueError`` naming the file and the problem. BF16 tensors are
+    upcast to float32 (exactly); complex tensors are refused.
     """
     path = os.fspath(path)
     with open(path, "rb") as file:
         blob = file.read()
-    header = _read_header(path, blob)
-    try:
-        arrays = _safetensors_numpy().load(blob)
-    except Exception as err:  # safetensors raises its own error type
-        raise ValueError(f"load: {path} is not a valid safetensors file: {err}") from None
-    metadata = header.get("__metadata__") or {}
+    metadata, entries = _read_header(path, blob)
+    start = 8 + struct.unpack("<Q", blob[:8])[0]
+    arrays = {name: _decode(blob, start, entry) for name, entry in entries.items()}
     if _METADATA_KEY not in metadata:
-        return dict(arrays)  # a foreign safetensors file: its tensors as they are
-    info = json.loads(metadata[_METADATA_KEY])
-    if info.get("format") != _FORMAT:
-        raise ValueError(f"load: {path} was written in an unknown format {info.get('format')!r}")
-    return _unflatten(info["rest"], arrays)
+        return arrays  # a foreign safetensors file: its tensors as they are
+    try:
+        info = json.loads(metadata[_METADATA_KEY])
+        if info.get("format") != _FORMAT:
+            raise ValueError(f"it was written in an unknown format {info.get('format')!r}")
+        return _unflatten(info["rest"], arrays)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+        raise ValueError(f"load: {path} has a corrupt shenjing structure: {err!r}") from None

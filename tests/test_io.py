@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -121,3 +125,67 @@ def test_pytorch_reads_our_weights_and_we_read_theirs(tmp_path) -> None:
     with torch.no_grad():
         expected = fresh(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours(sj.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def _craft(path, header, data: bytes = b"") -> None:
+    """A safetensors file with this JSON header (any JSON value) and data section."""
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
+
+
+F32_ENTRY = {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ([F32_ENTRY], "JSON list, not an object"),
+        ({"w": {"dtype": "F32", "shape": [2]}}, "has no data_offsets"),
+        ({"w": "F32"}, "described by a str"),
+        ({"w": {**F32_ENTRY, "dtype": "F7"}}, "unknown dtype 'F7'"),
+        ({"w": {**F32_ENTRY, "shape": "2"}}, "shape '2'"),
+        ({"w": {**F32_ENTRY, "data_offsets": [0, "8"]}}, "data_offsets"),
+        ({"w": {**F32_ENTRY, "data_offsets": [8, 16]}}, "ends at byte 16"),
+        ({"w": F32_ENTRY, "v": {**F32_ENTRY, "data_offsets": [4, 12]}}, "overlaps"),
+        ({"w": {**F32_ENTRY, "shape": [3]}}, "needs 12 bytes"),
+        ({"w": F32_ENTRY, "__metadata__": {"shenjing": "{"}}, "corrupt shenjing structure"),
+        ({"w": F32_ENTRY, "__metadata__": {"shenjing": 5}}, "__metadata__"),
+        ({"w": F32_ENTRY, "__metadata__": {"shenjing": '{"format": "shenjing-state-v1"}'}},
+         "corrupt shenjing structure"),
+        ({"w": {**F32_ENTRY, "dtype": "C64"}}, "complex"),
+    ],
+    ids=["list", "no-offsets", "entry-not-dict", "unknown-dtype", "bad-shape", "offset-type",
+         "out-of-range", "overlap", "size-mismatch", "metadata-not-json",
+         "metadata-not-string", "metadata-no-rest", "complex"],
+)
+def test_a_malformed_header_is_one_value_error_naming_file_and_problem(
+        tmp_path, header, problem: str) -> None:
+    path = tmp_path / "crafted.safetensors"
+    _craft(path, header, bytes(8))
+    with pytest.raises(ValueError, match=f"{path}.*{problem}"):
+        sj.load(path)
+
+
+def test_bf16_tensors_load_as_float32(tmp_path) -> None:
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    values = torch.tensor([[1.5, -2.25], [3e38, 1e-3]], dtype=torch.bfloat16)
+    safetensors_torch.save_file({"w": values}, str(tmp_path / "bf16.safetensors"))
+    loaded = sj.load(tmp_path / "bf16.safetensors")["w"]
+    assert loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded, values.float().numpy())
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_save(tmp_path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path = tmp_path / "model.safetensors"
+    leftover = tmp_path / f".model.safetensors.{dead.pid}.0123456789ab.tmp"
+    leftover.write_bytes(b"half a file")
+    live = tmp_path / f".model.safetensors.{os.getpid()}.0123456789ab.tmp"
+    live.write_bytes(b"being written")
+    other = tmp_path / f".other.safetensors.{dead.pid}.0123456789ab.tmp"
+    other.write_bytes(b"another target's")
+    sj.save({"w": np.ones(3, dtype=np.float32)}, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [path.name, live.name, other.name])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import uuid
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         b'abc'
     """
     path = Path(path)
-    temp_name = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    remove_stale_temporaries(path)
+    # The writer's pid in the name lets a later writer tell a leftover from a live write.
+    temp_name = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     # os.open with mode 0o666 lets the umask decide the permissions, as for open();
     # tempfile.mkstemp would make the file private (0o600).
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -48,3 +51,29 @@ def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` through ``atomic_open``."""
     with atomic_open(path) as f:
         f.write(data)
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete the temporary files ``atomic_open`` left for ``path`` in writers that are no
+    longer running; returns what was removed. A live writer's file is left alone."""
+    removed = []
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid_text = candidate.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+            with contextlib.suppress(FileNotFoundError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (signal 0 checks, sends nothing)."""
+    if pid == os.getpid() or os.name == "nt":  # on Windows, os.kill would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
