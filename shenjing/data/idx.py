@@ -19,6 +19,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -42,15 +43,14 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_DIM = 2**32 - 1  # sizes are stored as uint32
 
 
-def _load_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when it starts with the gzip magic."""
-    raw = path.read_bytes()
-    if not raw.startswith(_GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as err:
-        raise ValueError(f"read_idx: {path} is a corrupt or truncated gzip file ({err})") from err
+_CHUNK = 1 << 20
+
+
+def _open(path: Path) -> BinaryIO:
+    """The file as a stream of its (decompressed, when it starts with the gzip magic) bytes."""
+    with open(path, "rb") as file:
+        compressed = file.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -58,6 +58,10 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
 
     The array has the file's shape and element type in native byte order
     (``uint8``, ``int8``, ``int16``, ``int32``, ``float32`` or ``float64``).
+
+    A compressed file is inflated as a stream, and reading stops as soon as more bytes
+    arrive than the header declares: a small file that
+    inflates to gigabytes (a "zip bomb") costs no more memory than the declared array.
 
     Raises:
         ValueError: the file is not IDX, or its header and payload disagree (a
@@ -72,13 +76,21 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         [[0, 1, 2], [3, 4, 5]]
     """
     path = Path(path)
-    data = _load_bytes(path)
-    if len(data) < 4:
+    try:
+        with _open(path) as stream:
+            return _parse(path, stream)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise ValueError(f"read_idx: {path} is a corrupt or truncated gzip file ({err})") from err
+
+
+def _parse(path: Path, stream: BinaryIO) -> np.ndarray:
+    magic = stream.read(4)
+    if len(magic) < 4:
         raise ValueError(
             f"read_idx: {path} is too short for an IDX header: expected at least 4 bytes, "
-            f"found {len(data)}"
+            f"found {len(magic)}"
         )
-    zero1, zero2, code, ndim = data[:4]
+    zero1, zero2, code, ndim = magic
     if zero1 != 0 or zero2 != 0:
         raise ValueError(
             f"read_idx: {path} is not an IDX file: its magic number starts with "
@@ -90,24 +102,37 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             f"read_idx: {path} has unknown IDX dtype code 0x{code:02X} (known: {known})"
         )
     header_size = 4 + 4 * ndim
-    if len(data) < header_size:
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise ValueError(
             f"read_idx: {path} has a truncated header: expected {header_size} bytes for "
-            f"{ndim} dimensions, found {len(data)}"
+            f"{ndim} dimensions, found {4 + len(sizes)}"
         )
-    shape = struct.unpack(f">{ndim}I", data[4:header_size])
+    shape = struct.unpack(f">{ndim}I", sizes)
     stored = _CODE_TO_DTYPE[code]
     expected = math.prod(shape) * stored.itemsize
-    found = len(data) - header_size
-    if found != expected:
+    # Grown as bytes arrive, so a header that declares more than the file holds costs
+    # only what the file holds.
+    payload = bytearray()
+    while len(payload) < expected:
+        chunk = stream.read(min(_CHUNK, expected - len(payload)))
+        if not chunk:
+            break
+        payload += chunk
+    found = len(payload)
+    extra = len(stream.read(_CHUNK)) if found == expected else 0
+    if found != expected or extra:
         problem = "is truncated" if found < expected else "has trailing bytes"
+        total = f"more than {found + extra}" if extra == _CHUNK else str(found + extra)
         raise ValueError(
             f"read_idx: {path} {problem}: expected {expected} payload bytes for shape "
-            f"{shape} of {stored.newbyteorder('=')}, found {found}"
+            f"{shape} of {stored.newbyteorder('=')}, found {total}"
         )
-    array = np.frombuffer(data, dtype=stored, count=math.prod(shape), offset=header_size)
-    # astype copies: the result is writable, native-endian, and owns its memory.
-    return array.astype(stored.newbyteorder("=")).reshape(shape)
+    # The bytearray becomes the array's memory: swapping bytes in place avoids a copy.
+    array = np.frombuffer(payload, dtype=stored)
+    if not stored.isnative:
+        array = array.byteswap(inplace=True).view(stored.newbyteorder("="))
+    return array.reshape(shape)
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray, compress: bool = True) -> None:

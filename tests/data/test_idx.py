@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +158,28 @@ def test_failed_write_keeps_the_old_file_and_no_temp_file(
         write_idx(path, np.arange(9, dtype=np.uint8))
     assert [p.name for p in tmp_path.iterdir()] == ["a.gz"]
     assert path.read_bytes() == before
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.gz"
+    header = b"\x00\x00\x08\x01" + struct.pack(">I", 16)
+    with gzip.open(path, "wb") as f:  # 16 declared bytes, 64 MiB inflated
+        f.write(header)
+        for _ in range(64):
+            f.write(bytes(1 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb\.gz has trailing bytes.*expected 16 "):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+def test_a_header_declaring_more_than_the_file_holds_allocates_only_what_arrives(
+        tmp_path: Path) -> None:
+    path = tmp_path / "huge.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x02" + struct.pack(">II", 2**31, 2**31)))
+    with pytest.raises(ValueError, match=r"is truncated: expected 4611686018427387904 .*found 0"):
+        read_idx(path)
