@@ -22,6 +22,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
+BEST_NAME = "best.safetensors"
+"""The epoch with the lowest validation loss, in the same format as the checkpoint."""
 CHECKPOINT_KIND = "shenjing-train-checkpoint-v1"
 
 MODELS = ("lenet5", "mlp", "lstm", "gru", "rnn")
@@ -277,33 +279,68 @@ def build_model(model: str, arguments: dict[str, Any]) -> Any:
 
 
 # ------------------------------------------------------------------ checkpoints
-def checkpoint_path(path: str | os.PathLike[str]) -> Path:
-    """A checkpoint file, or the run folder holding one."""
+def checkpoint_path(path: str | os.PathLike[str], best: bool = False) -> Path:
+    """A checkpoint file, or the run folder holding one: with ``best``, the folder's
+    best checkpoint (lowest validation loss) when it has one, else its last."""
     path = Path(path)
-    return path / CHECKPOINT_NAME if path.is_dir() else path
+    if not path.is_dir():
+        return path
+    return path / BEST_NAME if best and (path / BEST_NAME).is_file() else path / CHECKPOINT_NAME
+
+
+# What a checkpoint and its config must hold, and of which type, to be used.
+_CHECKPOINT_FIELDS = {"model": dict, "epoch": int, "config": dict, "preprocess": dict}
+_CONFIG_FIELDS = {"model": str, "model_arguments": dict, "data": dict, "num_classes": int,
+                  "dataset": str, "epochs": int}
+_DATA_FIELDS = {"raw_shape": list, "kind": str, "scale": (int, float), "standardize": bool}
+
+
+def _check_fields(file: Path, where: str, value: dict[str, Any],
+                  fields: dict[str, Any]) -> None:
+    for key, kind in fields.items():
+        found = value.get(key)
+        # bool is an int to isinstance; a flag where a count belongs is still malformed.
+        if not isinstance(found, kind) or (isinstance(found, bool) and kind is not bool):
+            raise UsageError(f"{file} is a damaged checkpoint: {where}{key!r} is missing or "
+                             f"malformed (found {found!r})")
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load a checkpoint written by ``shenjing train``; clear errors for anything else."""
+    """Load a checkpoint written by ``shenjing train``.
+
+    Anything else (a missing, foreign, corrupt or incomplete file) raises ``UsageError``
+    with one line naming the file and the problem: the CLI reports it and exits with 2.
+    """
     from shenjing.io import load
 
     file = checkpoint_path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"no checkpoint at {file}")
-    checkpoint = load(file)
+        raise UsageError(f"no checkpoint at {file}")
+    try:
+        checkpoint = load(file)
+    except (ValueError, OSError) as err:
+        raise UsageError(str(err)) from None
     if checkpoint.get("kind") != CHECKPOINT_KIND:
-        raise ValueError(
+        raise UsageError(
             f"{file} is not a checkpoint written by 'shenjing train' (it holds: "
             f"{', '.join(sorted(checkpoint)[:6])})"
         )
+    _check_fields(file, "", checkpoint, _CHECKPOINT_FIELDS)
+    _check_fields(file, "config ", checkpoint["config"], _CONFIG_FIELDS)
+    _check_fields(file, "config data ", checkpoint["config"]["data"], _DATA_FIELDS)
     return checkpoint
 
 
-def model_from_checkpoint(checkpoint: dict[str, Any]) -> Any:
-    """The trained network, in eval mode."""
+def model_from_checkpoint(checkpoint: dict[str, Any], source: str = "the checkpoint") -> Any:
+    """The trained network, in eval mode; UsageError naming ``source`` if its config or
+    weights do not make a model of the zoo."""
     config = checkpoint["config"]
-    model = build_model(config["model"], config["model_arguments"])
-    model.load_state_dict(checkpoint["model"])
+    try:
+        model = build_model(config["model"], config["model_arguments"])
+        model.load_state_dict(checkpoint["model"])
+    except (TypeError, ValueError, KeyError) as err:
+        raise UsageError(f"{source} cannot rebuild its {config['model']!r} model: "
+                         f"{err}") from None
     return model.eval()
 
 

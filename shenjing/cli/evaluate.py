@@ -16,8 +16,10 @@ examples:
   shenjing evaluate runs/mlp-mnist/checkpoint.safetensors --split train
   shenjing evaluate runs/lenet5-fashion-mnist-small --dataset fashion-mnist   the full test set
 
-CHECKPOINT is a file written by 'shenjing train' or its run folder. The data is prepared
-as in training (the same scaling, standardisation and image size).
+CHECKPOINT is a file written by 'shenjing train' or its run folder; for a folder, its
+best.safetensors (the epoch of lowest validation loss) is used when there is one, else
+checkpoint.safetensors (the last epoch), and the first line says which. The data is
+prepared as in training (the same scaling, standardisation and image size).
 """
 
 
@@ -27,7 +29,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "evaluate", help="accuracy, per-class report and confusion matrix of a checkpoint",
         description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.HelpFormatter)
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
-                        help="a checkpoint file, or the run folder holding checkpoint.safetensors")
+                        help="a checkpoint file, or a run folder (its best.safetensors, else "
+                             "checkpoint.safetensors)")
     parser.add_argument("--dataset", type=common.dataset_argument,
                         help="evaluate on this data set (default: the one trained on)")
     parser.add_argument("--split", choices=("test", "train"), default="test",
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         format_confusion_matrix,
     )
 
-    checkpoint = common.read_checkpoint(args.checkpoint)
+    file = common.checkpoint_path(args.checkpoint, best=True)
+    checkpoint = common.read_checkpoint(file)
     config = checkpoint["config"]
     dataset = args.dataset or config["dataset"]
     (x_train, y_train), (x_test, y_test) = common.load_raw(dataset)
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if y.size and int(y.max()) >= config["num_classes"]:
         raise UsageError(f"{common.dataset_tag(dataset)} has label {int(y.max())}, but the "
                          f"model knows {config['num_classes']} classes")
-    model = common.model_from_checkpoint(checkpoint)
+    model = common.model_from_checkpoint(checkpoint, str(file))
     probs = common.probabilities(model, common.prepare(x, spec, checkpoint["preprocess"]),
                                  args.batch_size)
     predicted = probs.argmax(axis=1)
@@ -72,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     matrix = confusion_matrix(y, predicted, config["num_classes"])
     names = config["class_names"]
 
+    which = ("the best epoch by validation loss" if file.name == common.BEST_NAME
+             else "the last epoch")
+    print(f"using {file} ({which}, epoch {checkpoint['epoch']})")
     print(f"{config['model']} trained {checkpoint['epoch']} epoch(s) on "
           f"{common.dataset_tag(config['dataset'])}; evaluated on the {args.split} split of "
           f"{common.dataset_tag(dataset)}: {len(y)} samples")

@@ -39,7 +39,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "predict", help="classify images (PNG/JPEG) or .npy arrays with a checkpoint",
         description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.HelpFormatter)
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
-                        help="a checkpoint file, or the run folder holding checkpoint.safetensors")
+                        help="a checkpoint file, or a run folder (its best.safetensors, else "
+                             "checkpoint.safetensors)")
     parser.add_argument("files", metavar="FILE", nargs="+", help="images or .npy arrays")
     parser.add_argument("--top", type=common.positive_int, default=1,
                         help="show the K most likely classes (default: 1)")
@@ -106,7 +107,8 @@ def _npy_samples(path: Path, spec: dict[str, Any], stats: dict[str, np.ndarray])
 
 def run(args: argparse.Namespace) -> int:
     """Print file, class and probability for every sample; returns the exit code."""
-    checkpoint = common.read_checkpoint(args.checkpoint)
+    file = common.checkpoint_path(args.checkpoint, best=True)
+    checkpoint = common.read_checkpoint(file)
     config = checkpoint["config"]
     spec = config["data"]
     labels: list[str] = []
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         image = like_training_images(read_image(path), tuple(spec["input_size"]))
         labels.append(name)
         samples.append(image[None])
-    model = common.model_from_checkpoint(checkpoint)
+    model = common.model_from_checkpoint(checkpoint, str(file))
     probs = common.probabilities(model, np.concatenate(samples))
     names = config["class_names"] or [str(k) for k in range(config["num_classes"])]
     top = min(args.top, probs.shape[1])

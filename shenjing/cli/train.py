@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.cli import common
+from shenjing.cli import common, runfolder
 from shenjing.cli.common import UsageError
-from shenjing.training.callbacks import Callback
+from shenjing.training.callbacks import Callback, TerminateOnNaN
 
 DEFAULT_EPOCHS = 30
 """Epochs of the no-option run: LeNet-5 on the bundled 9,000 training images takes about
@@ -70,8 +70,12 @@ examples:
   shenjing train --out runs/lenet5-fashion-mnist-small --resume   continue after Ctrl-C
   shenjing train --resume --epochs 10      train a finished run further
 
-writes into --out: checkpoint.safetensors (model, optimizer, epoch, random state, history,
-config), metrics.json, curves.png and confusion.png.
+writes into --out: checkpoint.safetensors (the last epoch: model, optimizer, epoch, random
+state, history, config), best.safetensors (the epoch of lowest validation loss, which the
+test results use), metrics.json, curves.png and confusion.png. A folder that holds a run
+is never replaced silently (--resume or --overwrite), and only one run uses it at a time.
+A diverging run (the loss becomes NaN or infinite) stops, keeps the last finite epoch in
+the checkpoint, and says so in metrics.json ("stopped").
 """
 
 
@@ -104,6 +108,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="run folder (default: runs/<model>-<dataset>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run saved in --out where it stopped")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start afresh in an --out that already holds a run, replacing it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
     return parser
@@ -128,7 +134,8 @@ def make_optimizer(name: str, params: Any, lr: float) -> Any:
 
 
 class RunCheckpoint(Callback):
-    """Saves a resumable checkpoint at every epoch boundary of ``fit``.
+    """Saves a resumable checkpoint at every epoch boundary of ``fit``, and the epoch of
+    lowest validation loss again as ``best.safetensors``.
 
     It also keeps the last boundary's state in memory, so that an interrupted run can be
     saved as it was there (``save_last``), not half-way through an epoch.
@@ -137,11 +144,18 @@ class RunCheckpoint(Callback):
     def __init__(self, path: Path, config: dict[str, Any], stats: dict[str, np.ndarray],
                  history: dict[str, list[float]], start_epoch: int) -> None:
         self.path = path
+        self.best_path = path.with_name(common.BEST_NAME)
         self.config = config
         self.stats = stats
         self.history = history
         self.epoch = start_epoch
         self.last: dict[str, Any] | None = None
+        losses = history.get("val_loss", [])
+        # (epoch counted from 1, validation loss) of the best epoch so far
+        self.best: tuple[int, float] | None = None
+        if losses and self.best_path.is_file():
+            index = int(np.argmin(losses))
+            self.best = (index + 1, losses[index])
 
     def snapshot(self) -> dict[str, Any]:
         """The run as it stands, as a checkpoint dict (arrays copied)."""
@@ -169,6 +183,10 @@ class RunCheckpoint(Callback):
         self.epoch = epoch + 1
         self.last = self.snapshot()
         save(self.last, self.path)
+        val_loss = (logs or {}).get("val_loss")
+        if val_loss is not None and (self.best is None or val_loss < self.best[1]):
+            self.best = (self.epoch, float(val_loss))
+            save(self.last, self.best_path)
 
     def save_last(self) -> None:
         """Write the state of the last epoch boundary."""
@@ -220,13 +238,23 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
 
     Returns the exit code: 0 done, 1 training diverged, 130 interrupted (checkpoint saved).
     """
-    import shenjing as sj
-
     model_name = args.model or DEFAULTS["model"]
     dataset = args.dataset or DEFAULTS["dataset"]
     out = Path(args.out or Path("runs") / f"{model_name}-{common.dataset_tag(dataset)}")
-    path = out / common.CHECKPOINT_NAME
+    if args.resume and args.overwrite:
+        raise UsageError("--resume continues the run in --out, --overwrite replaces it: "
+                         "give one of them")
+    with runfolder.claimed(out):
+        if not args.resume:
+            runfolder.check_fresh_start(out, args.overwrite)
+        return _train(args, out, model_name, dataset, callbacks)
 
+
+def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
+           callbacks: Sequence[Callback]) -> int:
+    import shenjing as sj
+
+    path = out / common.CHECKPOINT_NAME
     if args.resume:
         if not path.is_file():
             raise UsageError(f"--resume: no checkpoint at {path} (give the run's --out)")
@@ -260,11 +288,12 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
 
     _print_plan(config, model, train, val, test, start_epoch, args.resume)
     recorder = RunCheckpoint(path, config, stats, history, start_epoch)
+    nan_guard = TerminateOnNaN()
     started = time.perf_counter()
     try:
         model.fit(train.x, train.y, epochs=config["epochs"], batch_size=config["batch_size"],
                   validation_data=None if val is None else (val.x, val.y),
-                  callbacks=[recorder, *callbacks], initial_epoch=start_epoch,
+                  callbacks=[nan_guard, recorder, *callbacks], initial_epoch=start_epoch,
                   verbose=0 if args.quiet else 1)
     except KeyboardInterrupt:
         recorder.save_last()
@@ -274,10 +303,11 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
               "--resume", file=sys.stderr)
         return 130
     seconds = time.perf_counter() - started
-    if model.stop_training and recorder.epoch < config["epochs"]:
-        print(f"Training stopped early after epoch {recorder.epoch}: the loss is no longer "
-              "finite. Try a smaller --lr.", file=sys.stderr)
-        _write_metrics(out, config, recorder, None, seconds)
+    if nan_guard.stopped_epoch is not None:
+        stopped = f"non-finite loss at epoch {nan_guard.stopped_epoch + 1}"
+        print(f"Training stopped: {stopped}. {path} keeps epoch {recorder.epoch}, the last "
+              "with a finite loss. Try a smaller --lr.", file=sys.stderr)
+        _write_metrics(out, config, recorder, None, seconds, stopped=stopped)
         return 1
     if start_epoch == config["epochs"]:
         print(f"Nothing to train: the run already has {start_epoch} epochs (give --epochs "
@@ -316,9 +346,13 @@ def _test_results(model: Any, test: common.Split, config: dict[str, Any]) -> dic
 
 
 def _write_metrics(out: Path, config: dict[str, Any], recorder: RunCheckpoint,
-                   test: dict[str, Any] | None, seconds: float) -> None:
+                   test: dict[str, Any] | None, seconds: float, stopped: str | None = None,
+                   tested: str | None = None) -> None:
     common.write_json(out / "metrics.json", {
         "epochs_completed": recorder.epoch,
+        "stopped": stopped,
+        "best_epoch": recorder.best[0] if recorder.best else None,
+        "test_weights": tested,
         "config": config,
         "history": recorder.history,
         "test": test,
@@ -328,9 +362,17 @@ def _write_metrics(out: Path, config: dict[str, Any], recorder: RunCheckpoint,
 
 def _finish(out: Path, config: dict[str, Any], model: Any, test: common.Split,
             recorder: RunCheckpoint, seconds: float) -> int:
+    tested = f"{common.CHECKPOINT_NAME} (epoch {recorder.epoch}, the last)"
+    if recorder.best is not None and recorder.best[0] != recorder.epoch:
+        # The curves' minimum, not the last epoch: the default run overfits past it.
+        model.load_state_dict(common.read_checkpoint(recorder.best_path)["model"])
+        tested = (f"{common.BEST_NAME} (epoch {recorder.best[0]} of {recorder.epoch}, lowest "
+                  f"validation loss {recorder.best[1]:.4f})")
     results = _test_results(model, test, config)
-    _write_metrics(out, config, recorder, results, seconds)
+    _write_metrics(out, config, recorder, results, seconds, tested=tested)
     written = [common.CHECKPOINT_NAME, "metrics.json"]
+    if recorder.best is not None:
+        written.insert(1, common.BEST_NAME)
     try:
         from shenjing.viz.plots import plot_confusion, plot_curves
 
@@ -344,7 +386,7 @@ def _finish(out: Path, config: dict[str, Any], model: Any, test: common.Split,
         written.append("confusion.png")
     except ImportError as err:
         print(f"No pictures: {err}", file=sys.stderr)
-    print(f"test accuracy: {results['accuracy']:.4f} on {results['samples']} samples "
-          f"(training took {seconds:.1f} s)")
+    print(f"test accuracy: {results['accuracy']:.4f} on {results['samples']} samples with "
+          f"{tested} (training took {seconds:.1f} s)")
     print(f"wrote {', '.join(written)} to {out}")
     return 0

@@ -59,14 +59,14 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
     removed = []
     for candidate in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         pid_text = candidate.name[len(path.name) + 2:].split(".", 1)[0]
-        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+        if pid_text.isdigit() and not process_alive(int(pid_text)):
             with contextlib.suppress(FileNotFoundError):
                 candidate.unlink()
                 removed.append(candidate)
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether a process with this id runs on this machine (signal 0 checks, sends nothing)."""
     if pid == os.getpid() or os.name == "nt":  # on Windows, os.kill would end the process
         return True

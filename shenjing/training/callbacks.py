@@ -83,21 +83,40 @@ class History(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stops training when the loss becomes NaN or infinite; on by default in ``fit``."""
+    """Stops training when the loss becomes NaN or infinite; on by default in ``fit``.
+
+    The model is put back as it was at the end of the last finite epoch (its weights are
+    copied at each epoch's start), so the model in memory is never the wrecked one; the
+    epoch that diverged is not reported to ``on_epoch_end`` (it did not complete).
+    ``stopped_epoch`` (counted from 0) and ``message`` say what happened.
+    """
 
     def __init__(self) -> None:
         self.epoch = 0
         self.message: str | None = None
+        self.stopped_epoch: int | None = None
+        self._weights: dict[str, Any] | None = None
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self.message, self.stopped_epoch = None, None
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self.epoch = epoch
+        # A lazy model has no weights before its first batch: nothing to restore then.
+        self._weights = {k: v.copy() for k, v in self.model.state_dict().items()}
 
     def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
+            restored = bool(self._weights)
+            if restored:
+                self.model.load_state_dict(self._weights)
+            self.stopped_epoch = self.epoch
             self.message = (
                 f"TerminateOnNaN: the loss became {loss} at epoch {self.epoch + 1}, batch "
-                f"{batch + 1}; training stopped. Try a smaller learning rate."
+                f"{batch + 1}; training stopped"
+                + (f" with the weights of epoch {self.epoch}" if restored and self.epoch else "")
+                + ". Try a smaller learning rate."
             )
             print(self.message)
             self.model.stop_training = True
@@ -192,6 +211,8 @@ class ModelCheckpoint(Callback):
         from shenjing.io import save
 
         logs = logs or {}
+        if not all(math.isfinite(v) for v in logs.values()):
+            return  # a diverged epoch: keep the last good file
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:

@@ -215,6 +215,8 @@ class Trainer:
                 val_logs = self._evaluate_loader(val_loader)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             bar.close(epoch_logs)
+            if not math.isfinite(epoch_logs["loss"]):
+                break  # a diverged epoch did not complete: no callback records it
             calls.on_epoch_end(epoch, epoch_logs)
             if self.model.stop_training:
                 break

@@ -75,7 +75,8 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_train_writes_checkpoint_metrics_and_pictures(trained_run: tuple[Path, str]) -> None:
     out, printed = trained_run
     names = {p.name for p in out.iterdir()}
-    assert names == {"checkpoint.safetensors", "metrics.json", "curves.png", "confusion.png"}
+    assert names == {"checkpoint.safetensors", "best.safetensors", "metrics.json", "curves.png",
+                     "confusion.png"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_completed"] == 1
     assert metrics["config"]["model"] == "lenet5"
@@ -144,8 +145,8 @@ def test_image_preparation() -> None:
 def test_evaluate_and_predict_refuse_other_files(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     sj.save({"weight": np.ones(3)}, tmp_path / "plain.safetensors")
-    assert main(["evaluate", str(tmp_path / "plain.safetensors")]) == 1
-    assert main(["predict", str(tmp_path / "missing"), "x.png"]) == 1
+    assert main(["evaluate", str(tmp_path / "plain.safetensors")]) == 2
+    assert main(["predict", str(tmp_path / "missing"), "x.png"]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2
     assert "not a checkpoint written by 'shenjing train'" in lines[0]

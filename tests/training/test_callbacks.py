@@ -16,6 +16,7 @@ from shenjing.training import (
     EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
+    TerminateOnNaN,
 )
 
 
@@ -140,7 +141,37 @@ def test_a_nan_loss_stops_training_with_a_message(capsys) -> None:
     model.compile(optimizer="sgd", loss=exploding)
     history = model.fit(*_data(), epochs=5, batch_size=50, verbose=0)
     assert "loss became nan at epoch 1, batch 3" in capsys.readouterr().out
-    assert calls["n"] == 3 and len(history.history["loss"]) == 1
+    # The diverged epoch did not complete, so the history does not record it.
+    assert calls["n"] == 3 and history.history == {}
+
+
+class WeightsAtEpochEnd(Callback):
+    def __init__(self) -> None:
+        self.weights: list[dict[str, np.ndarray]] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.weights.append({k: v.copy() for k, v in self.model.state_dict().items()})
+
+
+def test_divergence_leaves_the_last_finite_epoch_in_memory_and_on_disk(tmp_path) -> None:
+    calls = {"n": 0}
+
+    def exploding(output, target):  # NaN in the second batch of the second epoch
+        calls["n"] += 1
+        loss = sj.nn.functional.cross_entropy(output, target)
+        return loss * (math.nan if calls["n"] == 6 else 1.0)
+
+    model = _model()
+    model.compile(optimizer=sj.optim.SGD(model.parameters(), lr=0.1), loss=exploding)
+    seen = WeightsAtEpochEnd()
+    checkpoint = ModelCheckpoint(tmp_path / "ckpt-{epoch}.safetensors")
+    history = model.fit(*_data(), epochs=4, batch_size=50, verbose=0,
+                        callbacks=[TerminateOnNaN(), checkpoint, seen])
+    assert len(history.history["loss"]) == 1 and len(seen.weights) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt-1.safetensors"]
+    for key, value in model.state_dict().items():
+        assert np.isfinite(value).all(), key
+        np.testing.assert_array_equal(value, seen.weights[0][key], err_msg=key)
 
 
 def test_learning_rate_scheduler_works_before_a_named_optimizer_is_bound() -> None:

@@ -1,0 +1,132 @@
+"""A run folder is never lost or wrecked: divergence keeps the last finite epoch, finished
+runs are not replaced, one run at a time, bad checkpoints give one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing.cli import build_parser, main, train
+from shenjing.training import Callback
+
+ARGS = ["--model", "mlp", "--limit", "160", "--batch-size", "32", "--epochs", "2",
+        "--validation-split", "0.2", "--seed", "7", "--quiet"]
+
+
+class PoisonAt(Callback):
+    """Sets a weight to NaN after the first batch of ``epoch``, as a too-large step would."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch, self.current = epoch, -1
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.current = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        if (self.current, batch) == (self.epoch, 0):
+            next(iter(self.model.parameters())).data[...] = np.nan
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("finished")
+    assert main(["train", *ARGS, "--out", str(out)]) == 0
+    return out
+
+
+def test_a_diverging_run_keeps_the_last_finite_epoch_and_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["train", *ARGS, "--epochs", "3", "--out", str(tmp_path)])
+    assert train.run(args, callbacks=[PoisonAt(epoch=1)]) == 1
+    assert "non-finite loss at epoch 2" in capsys.readouterr().err
+    saved = sj.load(tmp_path / "checkpoint.safetensors")
+    assert saved["epoch"] == 1 and len(saved["history"]["loss"]) == 1
+    assert all(np.isfinite(v).all() for v in saved["model"].values())
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stopped"] == "non-finite loss at epoch 2"
+    assert metrics["epochs_completed"] == 1
+    # The run can be continued from the good epoch.
+    assert main(["train", "--out", str(tmp_path), "--resume", "--quiet"]) == 0
+    assert sj.load(tmp_path / "checkpoint.safetensors")["epoch"] == 3
+
+
+def test_a_finished_run_is_not_replaced_without_overwrite(
+        finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    before = (out / "checkpoint.safetensors").read_bytes()
+    assert main(["train", *ARGS, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"shenjing train: error: {out} already holds a finished run; use --resume, "
+                   "--overwrite, or another --out")
+    assert (out / "checkpoint.safetensors").read_bytes() == before
+    assert main(["train", *ARGS, "--epochs", "1", "--out", str(out), "--overwrite"]) == 0
+    assert sj.load(out / "checkpoint.safetensors")["epoch"] == 1
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_live_lock_refuses_a_second_run_and_a_stale_one_is_taken_over(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    tmp_path.joinpath(".lock").write_text(f"{os.getpid()}\n")
+    assert main(["train", *ARGS, "--out", str(tmp_path)]) == 2
+    assert f"in use by another 'shenjing train' (pid {os.getpid()})" in capsys.readouterr().err
+    assert not (tmp_path / "checkpoint.safetensors").exists()
+
+    tmp_path.joinpath(".lock").write_text(f"{_dead_pid()}\n")
+    assert main(["train", *ARGS, "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_the_best_epoch_is_kept_and_evaluate_names_the_file_it_used(
+        finished: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = json.loads((finished / "metrics.json").read_text())
+    losses = metrics["history"]["val_loss"]
+    best = sj.load(finished / "best.safetensors")
+    assert best["epoch"] == metrics["best_epoch"] == int(np.argmin(losses)) + 1
+    assert main(["evaluate", str(finished), "--split", "train"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert f"best.safetensors (the best epoch by validation loss, epoch {best['epoch']})" in first
+    assert main(["evaluate", str(finished / "checkpoint.safetensors"), "--split", "train"]) == 0
+    assert "(the last epoch, epoch 2)" in capsys.readouterr().out.splitlines()[0]
+
+
+def _crafted_header(path: Path) -> None:
+    header = json.dumps({"w": {"dtype": "F32", "shape": [1]}}).encode()
+    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+
+
+@pytest.mark.parametrize("damage", ["no-config", "unknown-keyword", "crafted-header"])
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_bad_checkpoint_is_one_line_and_exit_2(
+        finished: Path, tmp_path: Path, damage: str, command: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.safetensors"
+    if damage == "crafted-header":
+        _crafted_header(path)
+    else:
+        checkpoint = sj.load(finished / "checkpoint.safetensors")
+        if damage == "no-config":
+            del checkpoint["config"]
+        else:
+            checkpoint["config"]["model_arguments"]["depth"] = 3
+        sj.save(checkpoint, path)
+    np.save(tmp_path / "x.npy", np.zeros((1, 28, 28), dtype=np.float32))
+    argv = [command, str(path)] + ([str(tmp_path / "x.npy")] if command == "predict" else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and str(path) in err and "Traceback" not in err
