@@ -231,6 +231,12 @@ def load_splits(config: dict[str, Any], stats: dict[str, np.ndarray] | None = No
 
     (x_train, y_train), (x_test, y_test) = raw if raw is not None else load_raw(
         config["dataset"])
+    from shenjing.training.checks import nonfinite_report
+
+    for name, array in (("x_train", x_train), ("x_test", x_test)):
+        report = nonfinite_report(name, array)
+        if report:  # named here, not blamed later on the learning rate
+            raise ValueError(f"{dataset_tag(config['dataset'])}: {report}")
     limit = config.get("limit")
     if limit:
         x_train, y_train, x_test, y_test = (x_train[:limit], y_train[:limit], x_test[:limit],

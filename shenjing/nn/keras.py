@@ -54,17 +54,21 @@ class KerasMethods:
         """One optimisation step on ``(x, y)``; override it to customise training."""
         return self._compiled("train_step").train_step(batch)
 
-    def evaluate(self, x: Any, y: Any = None, batch_size: int = 256) -> dict[str, float]:
-        """The loss and metrics over a data set, as a dict of floats."""
-        return self._compiled("evaluate").evaluate(x, y, batch_size=batch_size)
+    def evaluate(self, x: Any, y: Any = None, batch_size: int = 256,
+                 verbose: int | str = 0) -> dict[str, float]:
+        """The loss and metrics over a data set, as a dict of floats (printed on one line
+        when ``verbose`` > 0)."""
+        return self._compiled("evaluate").evaluate(x, y, batch_size=batch_size,
+                                                   verbose=verbose)
 
-    def predict(self, x: Any, batch_size: int = 256) -> Any:
+    def predict(self, x: Any, batch_size: int = 256, verbose: int | str = 0) -> Any:
         """Class labels for classification losses; the outputs for regression."""
-        return self._compiled("predict").predict(x, batch_size=batch_size)
+        return self._compiled("predict").predict(x, batch_size=batch_size, verbose=verbose)
 
-    def predict_proba(self, x: Any, batch_size: int = 256) -> Any:
+    def predict_proba(self, x: Any, batch_size: int = 256, verbose: int | str = 0) -> Any:
         """Class probabilities, shape (n, classes), or (n, 1) for a binary model."""
-        return self._compiled("predict_proba").predict_proba(x, batch_size=batch_size)
+        return self._compiled("predict_proba").predict_proba(x, batch_size=batch_size,
+                                                             verbose=verbose)
 
     def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
         """Print (and return) each layer with its output shape and parameter count.

@@ -1,4 +1,4 @@
-"""The progress bar of ``fit``: tqdm when installed, one line per epoch otherwise."""
+"""The progress display of ``fit``: a tqdm bar, or one line per epoch."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ except ImportError:  # tqdm is an optional extra
 
 
 class ProgressBar:
-    """Shows an epoch's progress with the running loss and metrics.
+    """Shows an epoch's progress with the running loss and metrics: ``verbose`` 1 a bar
+    (tqdm, when installed), 2 one line when the epoch ends, 0 nothing.
 
     The postfix is redrawn at most ten times a second: formatting it on every batch
     would cost more than a small network's training step.
     """
 
-    def __init__(self, steps: int, description: str, enabled: bool = True) -> None:
-        self.enabled = enabled
+    def __init__(self, steps: int, description: str, verbose: int = 1) -> None:
+        self.enabled = verbose > 0
         self.description = description
         self._bar = None
         self._last_postfix = 0.0
-        if enabled and tqdm is not None:
+        if verbose == 1 and tqdm is not None:  # 2 is Keras's one line per epoch
             self._bar = tqdm(total=steps, desc=description, unit="batch", leave=True,
                              dynamic_ncols=True, file=sys.stderr)
 

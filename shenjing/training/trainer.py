@@ -16,7 +16,7 @@ from shenjing.autograd.grad_mode import no_grad
 from shenjing.backend import get_array_module
 from shenjing.data import DataLoader, TensorDataset
 from shenjing.tensor import Tensor
-from shenjing.training import registry
+from shenjing.training import checks, registry
 from shenjing.training.callbacks import Callback, CallbackList, History, TerminateOnNaN
 from shenjing.training.metrics import Metric
 from shenjing.training.progress import ProgressBar
@@ -77,7 +77,10 @@ class Trainer:
         return [registry.resolve_metric(m, self.loss.kind) for m in self.metric_specs]
 
     def _check_data(self, x: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _as_array(x), _as_array(y)
+        x, y = _as_array(x, caller, "x"), _as_array(y, caller, "y")
+        checks.check_not_empty(caller, "x", len(x))
+        checks.check_finite(caller, "x", x)
+        checks.check_finite(caller, "y", y)
         if len(x) != len(y):
             raise ValueError(
                 f"{caller}: x and y have different lengths. Received: {len(x)} samples in x "
@@ -97,7 +100,9 @@ class Trainer:
 
     def _loader(self, x: Any, y: Any, batch_size: int, shuffle: bool, caller: str) -> Any:
         if isinstance(x, DataLoader):
+            checks.check_not_empty(caller, "the DataLoader", len(x))
             return x
+        checks.check_batch_size(caller, batch_size)
         x, y = self._check_data(x, y, caller)
         return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
 
@@ -157,7 +162,13 @@ class Trainer:
         verbose: int = 1,
         initial_epoch: int = 0,
     ) -> History:
-        """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs."""
+        """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs.
+
+        ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch ("auto"
+        is 1), as in Keras. Data with no samples, or with NaN or infinite values, is
+        refused with a ValueError before training starts.
+        """
+        verbose = checks.resolve_verbose("fit", verbose)
         if validation_split and validation_data is None:
             if isinstance(x, DataLoader):
                 raise ValueError("fit: validation_split needs arrays, not a DataLoader")
@@ -191,7 +202,7 @@ class Trainer:
             self.model.train()
             for metric in self.metrics:
                 metric.reset()
-            bar = ProgressBar(steps, f"Epoch {epoch + 1}/{epochs}", enabled=verbose == 1)
+            bar = ProgressBar(steps, f"Epoch {epoch + 1}/{epochs}", verbose=verbose)
             total_loss, seen = 0.0, 0
             for step, batch in enumerate(loader):
                 calls.on_train_batch_begin(step)
@@ -239,14 +250,22 @@ class Trainer:
         self.metrics = metrics
         return logs
 
-    def evaluate(self, x: Any, y: Any = None, batch_size: int = 256) -> dict[str, float]:
-        """The loss and metrics over a data set, as a dict of floats."""
-        return self._evaluate_loader(self._loader(x, y, batch_size, False, "evaluate"))
+    def evaluate(self, x: Any, y: Any = None, batch_size: int = 256,
+                 verbose: int | str = 0) -> dict[str, float]:
+        """The loss and metrics over a data set, as a dict of floats; ``verbose`` > 0
+        also prints them on one line."""
+        verbose = checks.resolve_verbose("evaluate", verbose)
+        logs = self._evaluate_loader(self._loader(x, y, batch_size, False, "evaluate"))
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        return logs
 
     # ---------------------------------------------------------------------- predict
-    def outputs(self, x: Any, batch_size: int = 256) -> Any:
+    def outputs(self, x: Any, batch_size: int = 256, caller: str = "predict") -> Any:
         """The model's raw outputs for every sample, batch by batch, in eval mode."""
-        x = x.data if isinstance(x, Tensor) else _as_array(x)
+        checks.check_batch_size(caller, batch_size)
+        x = x.data if isinstance(x, Tensor) else _as_array(x, caller, "x")
+        checks.check_not_empty(caller, "x", len(x))
         self.model.eval()
         chunks = []
         with no_grad():
@@ -255,9 +274,9 @@ class Trainer:
         xp = get_array_module(chunks[0]) if chunks else np
         return xp.concatenate(chunks) if chunks else np.empty((0,))
 
-    def predict_proba(self, x: Any, batch_size: int = 256) -> Any:
+    def predict_proba(self, x: Any, batch_size: int = 256, verbose: int | str = 0) -> Any:
         """Class probabilities for classification losses (the raw outputs otherwise)."""
-        out = self.outputs(x, batch_size)
+        out = self._outputs("predict_proba", x, batch_size, verbose)
         xp = get_array_module(out)
         kind = self.loss.kind
         if kind == registry.CLASSES:
@@ -270,25 +289,38 @@ class Trainer:
             return 0.5 * (1.0 + xp.tanh(0.5 * out))  # the sigmoid, without overflow
         return out
 
-    def predict(self, x: Any, batch_size: int = 256) -> Any:
+    def predict(self, x: Any, batch_size: int = 256, verbose: int | str = 0) -> Any:
         """Class labels for classification losses, the outputs for regression."""
+        out = self._outputs("predict", x, batch_size, verbose)
         kind = self.loss.kind
         if kind in (registry.CLASSES, registry.LOG_PROBS):
-            return self.outputs(x, batch_size).argmax(axis=1)
+            return out.argmax(axis=1)
         if kind == registry.BINARY_LOGITS:
-            return (self.outputs(x, batch_size) > 0).astype(np.int64).reshape(-1)
+            return (out > 0).astype(np.int64).reshape(-1)
         if kind == registry.BINARY_PROBS:
-            return (self.outputs(x, batch_size) > 0.5).astype(np.int64).reshape(-1)
-        return self.outputs(x, batch_size)
+            return (out > 0.5).astype(np.int64).reshape(-1)
+        return out
+
+    def _outputs(self, caller: str, x: Any, batch_size: int, verbose: int | str) -> Any:
+        """``outputs``, with Keras's ``verbose``: above 0, one line saying how many."""
+        verbose = checks.resolve_verbose(caller, verbose)
+        out = self.outputs(x, batch_size, caller)
+        if verbose:
+            print(f"{caller}: {len(out)} samples in {-(-len(out) // batch_size)} batches")
+        return out
 
 
-def _as_array(value: Any) -> np.ndarray:
+def _as_array(value: Any, caller: str = "fit", name: str = "x") -> np.ndarray:
     """NumPy arrays, Tensors, lists and pandas objects alike, as an ndarray."""
     if isinstance(value, Tensor):
         return value.numpy()
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{caller}: {name} must hold numbers. Received: dtype={array.dtype}")
+    if array.ndim == 0:
+        raise ValueError(f"{caller}: {name} must be an array of samples. Received: a scalar")
     if array.dtype.kind == "f" and array.dtype != np.float32:
         array = array.astype(np.float32)
     return array

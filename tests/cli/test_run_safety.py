@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import shenjing as sj
-from shenjing.cli import build_parser, main, train
+from shenjing.cli import build_parser, common, main, train
 from shenjing.training import Callback
 
 ARGS = ["--model", "mlp", "--limit", "160", "--batch-size", "32", "--epochs", "2",
@@ -130,3 +130,17 @@ def test_a_bad_checkpoint_is_one_line_and_exit_2(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and str(path) in err and "Traceback" not in err
+
+
+def test_nan_in_a_data_set_is_named_before_training(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4))
+    x[[3, 7, 11, 19]] = np.nan  # 16 NaN values in 4 rows
+    y = np.arange(40) % 3
+    monkeypatch.setattr(common, "load_raw", lambda dataset: ((x, y), (np.zeros((5, 4)), y[:5])))
+    argv = ["train", "--dataset", "iris", "--model", "mlp", "--out", str(tmp_path), "--quiet"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        "shenjing train: error: iris: x_train contains 16 NaN values in 4 rows\n")
