@@ -389,22 +389,30 @@ class Tensor:
 
 
 def _to_array(data: Any, dtype: Any) -> Any:
-    """Convert user data to an array: floats to float32, integers to int64."""
+    """Convert user data to an array: floats to float32, integers to int64.
+
+    Strings, Python objects, dates and records are refused with a TypeError naming their
+    dtype, as PyTorch refuses them: a tensor holds numbers (or booleans).
+    """
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
         dtype = backend.as_dtype(dtype)
     if backend.is_array(data):
+        _check_numeric(data.dtype, data)
         xp = backend.get_array_module(data)
         if dtype is None:
             dtype = default_dtype(data.dtype)
         return xp.array(data, dtype=dtype)
-    array = np.array(data, dtype=dtype)
-    if dtype is None:
-        if array.dtype == object:
-            raise TypeError(f"Cannot make a tensor from {type(data).__name__}: {data!r:.80}")
-        array = array.astype(default_dtype(array.dtype), copy=False)
-    return array
+    array = np.array(data)
+    _check_numeric(array.dtype, data)
+    return array.astype(default_dtype(array.dtype) if dtype is None else dtype, copy=False)
+
+
+def _check_numeric(dtype: np.dtype, data: Any) -> None:
+    if dtype.kind not in "biufc":
+        raise TypeError(f"Cannot make a tensor of dtype {dtype} (from {type(data).__name__}: "
+                        f"{data!r:.80}); a tensor holds numbers")
 
 
 def default_dtype(dtype: np.dtype) -> np.dtype:

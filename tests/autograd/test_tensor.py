@@ -96,3 +96,14 @@ def test_numpy_interoperates() -> None:
     assert np.asarray(x).tolist() == [1.0, 2.0]
     y = np.array([1.0, 1.0], dtype=np.float32) + x
     assert isinstance(y, sj.Tensor)
+
+
+@pytest.mark.parametrize(
+    ("data", "dtype"),
+    [(["a", "b"], "<U1"), (np.array([b"xy"]), "|S2"), ([object(), 1], "object"),
+     (np.array(["2026-01-01"], dtype="datetime64[D]"), "datetime64")],
+    ids=["str", "bytes", "object", "datetime"],
+)
+def test_a_tensor_of_non_numbers_is_refused_naming_the_dtype(data, dtype: str) -> None:
+    with pytest.raises(TypeError, match=f"Cannot make a tensor of dtype {dtype}"):
+        sj.tensor(data)
