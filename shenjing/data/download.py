@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from shenjing.data._atomic import atomic_open
@@ -30,6 +31,17 @@ class DownloadError(OSError):
 
 class _ChecksumMismatch(Exception):
     pass
+
+
+def _check_name(name: object) -> None:
+    """A spec's file name must stay inside the cache folder: one plain relative name."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"download: a file spec needs a 'name'. Received: {name!r}")
+    path = PurePosixPath(name)
+    if path.is_absolute() or PureWindowsPath(name).is_absolute() or ".." in path.parts or (
+            ".." in PureWindowsPath(name).parts):
+        raise ValueError(f"download: file name {name!r} is absolute or contains '..'; a name "
+                         "must stay inside the cache folder")
 
 
 def _hashers(spec: Mapping[str, str]) -> dict[str, Any]:
@@ -66,25 +78,50 @@ def checksum_mismatches(path: str | os.PathLike[str], spec: Mapping[str, str]) -
     return _mismatches(spec, hashers)
 
 
-def _fetch(url: str, target: Path, spec: Mapping[str, str], timeout: float) -> None:
-    """Stream ``url`` into ``target`` atomically, or raise without leaving a file."""
+def _fetch(url: str, target: Path, spec: Mapping[str, str], timeout: float,
+           deadline: float) -> None:
+    """Stream ``url`` into ``target`` atomically, or raise without leaving a file.
+
+    After ``deadline`` seconds in all, a server that keeps sending a trickle (each read
+    within ``timeout``) is cut off.
+    """
     # Imported here: urllib.request and http.client take ~60 ms to import, and only a
     # download needs them.
+    import http.client
     import urllib.request
 
     hashers = _hashers(spec)
+    end = time.monotonic() + deadline
     with urllib.request.urlopen(url, timeout=timeout) as response, atomic_open(target) as f:
-        while chunk := response.read(_CHUNK):
+        declared = response.headers.get("Content-Length")
+        expected = int(declared) if declared and declared.isdigit() else None
+        received = 0
+        while True:
+            if time.monotonic() > end:
+                of = f" of {expected}" if expected is not None else ""
+                raise TimeoutError(f"deadline of {deadline:g} s passed: got {received}{of} bytes")
+            try:
+                # read1 returns what has arrived, so the deadline is checked between them.
+                chunk = response.read1(_CHUNK)
+            except http.client.IncompleteRead as err:
+                received += len(err.partial)
+                chunk = b""
+            if not chunk:
+                break
+            received += len(chunk)
             f.write(chunk)
             for h in hashers.values():
                 h.update(chunk)
+        if expected is not None and received != expected:
+            raise _ChecksumMismatch(f"truncated: got {received} of {expected} bytes")
         bad = _mismatches(spec, hashers)
         if bad:  # raised inside atomic_open, so the temporary file is deleted
             raise _ChecksumMismatch("checksum mismatch: " + "; ".join(bad))
 
 
 def _download(
-    spec: Mapping[str, str], mirrors: Sequence[str], folder: Path, timeout: float
+    spec: Mapping[str, str], mirrors: Sequence[str], folder: Path, timeout: float,
+    deadline: float,
 ) -> None:
     """Fetch one file from the first mirror that delivers it intact."""
     import http.client
@@ -94,7 +131,7 @@ def _download(
     for mirror in mirrors:
         url = mirror + spec["name"]
         try:
-            _fetch(url, folder / spec["name"], spec, timeout)
+            _fetch(url, folder / spec["name"], spec, timeout, deadline)
             return
         except urllib.error.HTTPError as err:  # "HTTP Error 404: Not Found"
             failures.append(f"  {url}: {err}")
@@ -114,6 +151,7 @@ def download_files(
     mirrors: Sequence[str],
     folder: str | os.PathLike[str],
     timeout: float = 30.0,
+    deadline: float = 600.0,
 ) -> list[Path]:
     """Make sure every file in ``files`` is in ``folder`` with the right checksum.
 
@@ -124,19 +162,25 @@ def download_files(
         files: one dict per file: ``"name"`` and a ``"sha256"`` and/or ``"md5"`` digest.
         mirrors: base URLs, each ending in ``/``, tried in order.
         folder: the cache folder; created when missing.
-        timeout: seconds to wait for a mirror to answer.
+        timeout: seconds to wait for a mirror to answer, and for each read.
+        deadline: seconds one file may take from one mirror in all, however steadily the
+            server trickles bytes; then the next mirror is tried.
 
     Returns:
         The paths of the files, in the order of ``files``.
 
     Raises:
+        ValueError: a file name is absolute or climbs out of ``folder`` (``..``).
         DownloadError: some file could not be had from any mirror; the message names
-            every URL tried and why it failed.
+            every URL tried and why it failed (a short body is "truncated: got N of M
+            bytes").
     """
+    for spec in files:
+        _check_name(spec.get("name"))
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     for spec in files:
         target = folder / spec["name"]
         if not target.is_file() or checksum_mismatches(target, spec):
-            _download(spec, mirrors, folder, timeout)
+            _download(spec, mirrors, folder, timeout, deadline)
     return [folder / spec["name"] for spec in files]

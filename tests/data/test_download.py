@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,3 +211,72 @@ def test_published_table_has_both_digests_for_the_four_files() -> None:
     for spec in mnist.MNIST_FILES:
         assert len(spec["sha256"]) == 64 and len(spec["md5"]) == 32
     assert all(url.endswith("/") for url in mnist.MNIST_MIRRORS)
+
+
+class Misbehaving:
+    """A local server whose /short answer is cut off and whose /trickle answer sends one
+    byte every 0.2 s; both declare 100 bytes."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                self.send_response(200)
+                self.send_header("Content-Length", "100")
+                self.end_headers()
+                if self.path.endswith("/short/f.bin"):
+                    self.wfile.write(bytes(40))
+                    return
+                for _ in range(100):
+                    try:
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                    except OSError:  # the client gave up
+                        return
+                    time.sleep(0.2)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        serve = functools.partial(self.server.serve_forever, poll_interval=0.02)
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+
+    def url(self, folder: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/{folder}/"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def misbehaving() -> Iterator[Misbehaving]:
+    server = Misbehaving()
+    yield server
+    server.close()
+
+
+SPEC = {"name": "f.bin", "sha256": "0" * 64}
+
+
+def test_a_short_body_is_reported_as_truncated(misbehaving: Misbehaving, tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="truncated: got 40 of 100 bytes"):
+        download_files([SPEC], [misbehaving.url("short")], tmp_path, timeout=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_trickling_server_is_cut_off_at_the_deadline(misbehaving: Misbehaving,
+                                                       tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match=r"deadline of 0.6 s passed: got \d+ of 100 bytes"):
+        download_files([SPEC], [misbehaving.url("trickle")], tmp_path, timeout=5, deadline=0.6)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.gz", "a/../../b.gz",
+                                  "C:\\x.gz", "..\\x.gz"])
+def test_a_file_name_that_leaves_the_cache_folder_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="absolute or contains '..'"):
+        download_files([{**SPEC, "name": name}], ["http://127.0.0.1:9/"], tmp_path)
