@@ -7,6 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; echo "Extra arguments pass through."; }
+
+command=${1:-}
+case "$command" in
+  train|test|lint|bench) shift ;;
+  ""|help|-h|--help) usage; exit 0 ;;
+  *) echo "./dev.sh: unknown command '$command'" >&2; usage >&2; exit 2 ;;
+esac
+
 venv=.venv
 stamp=$venv/.installed
 if [ ! -x "$venv/bin/python" ]; then
@@ -18,14 +27,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-command=${1:-help}
-shift || true
 case "$command" in
-  train) exec env OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" "$venv/bin/shenjing" train "$@" ;;
+  # shenjing train picks its own BLAS thread count (see `shenjing train --help`, --threads).
+  train) exec "$venv/bin/shenjing" train "$@" ;;
   # One BLAS thread per test worker: two workers on two cores, no oversubscription.
   test)  exec env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$venv/bin/python" -m pytest -n 2 "$@" ;;
   lint)  exec "$venv/bin/ruff" check . "$@" ;;
   bench) exec env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
            "$venv/bin/python" -m benchmarks "$@" ;;
-  *) sed -n '2,7p' "$0"; exit 2 ;;
 esac

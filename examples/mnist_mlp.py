@@ -18,6 +18,7 @@ from _common import Checks
 
 import shenjing as sj
 import shenjing.nn as nn
+from shenjing.cli.threads import choose_threads
 
 
 def quadratic_cost(output: sj.Tensor, target: sj.Tensor) -> sj.Tensor:
@@ -52,7 +53,10 @@ def main() -> None:
                         help="full MNIST, 30 and 10 epochs (downloads MNIST once)")
     parser.add_argument("--fashion", action="store_true",
                         help="with --full: full Fashion-MNIST instead of MNIST")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="BLAS threads (default: half the cores, 1 to 4)")
     args = parser.parse_args()
+    choose_threads(args.threads)
     check = Checks()
     if args.full:
         load = sj.data.load_fashion_mnist if args.fashion else sj.data.load_mnist

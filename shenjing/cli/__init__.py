@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from shenjing.cli import bench, evaluate, gradcheck, info, predict, train
-from shenjing.cli.common import HelpFormatter, OneLineParser, UsageError
+from shenjing.cli.common import HelpFormatter, OneLineParser, UsageError, positive_int
+from shenjing.cli.threads import choose_threads
 
 COMMANDS = (train, evaluate, predict, gradcheck, bench, info)
 
@@ -40,7 +41,11 @@ def build_parser() -> OneLineParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND",
                                        parser_class=OneLineParser)
     for command in COMMANDS:
-        command.add_parser(subparsers)
+        sub = command.add_parser(subparsers)
+        if command is not bench:  # the benchmarks pin one thread in their own process
+            sub.add_argument("--threads", type=positive_int, metavar="N",
+                             help="BLAS threads (default: half the cores, 1 to 4, unless "
+                                  "OPENBLAS_NUM_THREADS or the like is set)")
     return parser
 
 
@@ -52,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("choose a command: " + ", ".join(
             c.__name__.rsplit(".", 1)[-1] for c in COMMANDS))
     name = args.run.__module__.rsplit(".", 1)[-1]
+    if hasattr(args, "threads"):
+        choose_threads(args.threads)
     try:
         return args.run(args)
     except UsageError as err:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shenjing.cli import common
+from shenjing.cli import threads as threads_module
 
 EPILOG = """\
 examples:
@@ -31,8 +32,6 @@ OPTIONAL = (
     ("sklearn", ("scikit-learn",), "scikit-learn"),
     ("threadpoolctl", ("threadpoolctl",), "threadpoolctl"),
 )
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 MNIST_CACHE = Path("~/.cache/shenjing/mnist")
 """Where ``load_mnist`` downloads to when ``$SHENJING_DATA`` is not set."""
 
@@ -126,8 +125,12 @@ def run(args: argparse.Namespace) -> int:
     print("\nBLAS")
     print(_indent("\n".join(blas_lines())))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = [("CPU cores", f"{cores} usable of {os.cpu_count()}")]
-    threads += [(name, os.environ.get(name, "(not set)")) for name in THREAD_VARIABLES]
+    choice = threads_module.CHOICE
+    in_force = f"{choice.threads} ({choice.reason})" if choice.threads else choice.reason
+    threads = [("CPU cores", f"{cores} usable of {os.cpu_count()}"),
+               ("BLAS threads", in_force)]
+    threads += [(name, os.environ.get(name, "(not set)"))
+                for name in threads_module.THREAD_VARIABLES]
     print("\nthreads")
     print(_indent(common.format_table(threads)))
     print("\ndata sets")
