@@ -1,0 +1,55 @@
+"""Every ```python block of README.md runs as written, in order, in one namespace (they
+build on each other, as a reader types them), and the values its comments promise for
+``print(...)`` lines and bare expressions are what they show."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+# A comment that states a value (not prose): a tensor repr, a number, True/False.
+PROMISE = re.compile(r"#\s*(tensor\(.*\)|-?\d[\d.e+-]*|True|False)\s*$")
+
+
+def _promised(source_line: str) -> str | None:
+    match = PROMISE.search(source_line)
+    return match.group(1) if match else None
+
+
+def _run_block(source: str, namespace: dict, label: str) -> None:
+    lines = source.splitlines()
+    for statement in ast.parse(source).body:
+        code = compile(ast.Module([statement], []), label, "exec")
+        promise = _promised(lines[statement.end_lineno - 1])
+        if promise is None:
+            exec(code, namespace)
+            continue
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            if isinstance(statement, ast.Expr):
+                value = eval(compile(ast.Expression(statement.value), label, "eval"), namespace)
+                shown = printed.getvalue().strip() if value is None else repr(value)
+            else:  # a with-block whose last line prints
+                exec(code, namespace)
+                shown = printed.getvalue().strip()
+        assert shown == promise, f"{label}, line {statement.end_lineno}"
+
+
+def test_every_python_block_of_the_readme_runs(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = BLOCK.findall(README.read_text(encoding="utf-8"))
+    assert blocks, "README.md has no python blocks"
+    monkeypatch.chdir(tmp_path)  # the save/load block writes model.safetensors here
+    namespace: dict = {"__name__": "readme"}
+    for index, source in enumerate(blocks):
+        try:
+            _run_block(source, namespace, f"README.md python block {index + 1}")
+        except ModuleNotFoundError as err:  # an optional extra is not installed
+            pytest.skip(f"README.md python block {index + 1} needs {err.name}")
