@@ -225,7 +225,7 @@ def explain_backprop(
     model: Any,
     x: Any,
     y: Any,
-    loss: str = "mse",
+    loss: str | None = None,
     max_entries: int = 8,
     verbose: bool = True,
 ) -> BackpropExplanation:
@@ -244,7 +244,8 @@ def explain_backprop(
         x: a batch of inputs (N, in) (images are flattened).
         y: targets: (N, K) values for "mse", "quadratic" and "binary_cross_entropy";
             (N,) integer labels for "cross_entropy" (on the logits the last layer outputs).
-        loss: one of ``LOSSES``.
+        loss: one of ``LOSSES``; by default "cross_entropy" when ``y`` holds one integer
+            class label per sample and the model has several outputs, "mse" otherwise.
         max_entries: tensors with more entries are shown as shape, norm and a few entries.
         verbose: print the walk-through.
 
@@ -258,12 +259,22 @@ def explain_backprop(
         >>> [layer.delta.shape for layer in e.layers], e.autograd_difference < 1e-12
         ([(4, 3), (4, 1)], True)
     """
+    x_data = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+    y_data = y.numpy() if isinstance(y, Tensor) else np.asarray(y)
+    labels = y_data.dtype.kind in "iu" and y_data.ndim == 1
+    layers = _dense_layers(model)
+    outputs = layers[-1].module.weight.shape[0] if layers else 0
+    if loss is None:
+        loss = "cross_entropy" if labels and outputs > 1 else "mse"
     if loss not in LOSSES:
         raise ValueError(f"explain_backprop: loss must be one of {', '.join(LOSSES)}. "
                          f"Received: {loss!r}")
-    layers = _dense_layers(model)
-    x_data = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
-    y_data = y.numpy() if isinstance(y, Tensor) else np.asarray(y)
+    if labels and outputs > 1 and loss != "cross_entropy":
+        raise ValueError(
+            f"explain_backprop: y holds class labels (integers of shape {y_data.shape}) but "
+            f"loss={loss!r} needs one target per output; give loss='cross_entropy' (or "
+            "one-hot float targets)"
+        )
     a = x_data.reshape(len(x_data), -1).astype(np.float64)
     y64 = y_data.astype(np.float64)
 

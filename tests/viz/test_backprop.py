@@ -135,3 +135,13 @@ def test_sigmoid_gradients_vanish_in_the_first_layer_but_relu_ones_do_not() -> N
     norms = list(sigmoid.values())
     assert norms[0] < norms[-1] / 100  # each sigmoid layer shrinks δ by σ' ≤ 1/4
     assert first_layer_ratio(flows, "sigmoid", "relu") < 0.05
+
+
+def test_class_labels_pick_cross_entropy_or_say_how() -> None:
+    sj.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3))
+    x, labels = np.random.default_rng(0).normal(size=(6, 4)), np.arange(6) % 3
+    explanation = explain_backprop(model, x, labels, verbose=False)
+    assert explanation.loss == "cross_entropy" and explanation.autograd_difference < 1e-10
+    with pytest.raises(ValueError, match="y holds class labels .* give loss='cross_entropy'"):
+        explain_backprop(model, x, labels, loss="mse", verbose=False)
