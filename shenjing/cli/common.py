@@ -135,9 +135,18 @@ def describe_data(dataset: str, x_train: np.ndarray, model: str) -> dict[str, An
     Keys: ``raw_shape`` (one raw sample's shape), ``kind`` ("image" or "tabular"),
     ``scale`` (raw values are divided by it), ``standardize`` (subtract the training mean,
     divide by the standard deviation, per feature), ``image_shape`` (the raw sample as an
-    (H, W) image) and ``input_size`` ((H, W) the model sees: images are resampled to it).
+    (H, W) image), ``input_size`` ((H, W) the model sees: images are resampled to it) and
+    ``raw_range`` ([min, max] of the raw training values).
     """
     raw_shape = list(x_train.shape[1:])
+    # The range of raw values trained on, so that predict can spot inputs on another scale.
+    raw_range = [float(x_train.min()), float(x_train.max())] if x_train.size else None
+    spec = _describe(dataset, x_train, model, raw_shape)
+    return {**spec, "raw_range": raw_range}
+
+
+def _describe(dataset: str, x_train: np.ndarray, model: str,
+              raw_shape: list[int]) -> dict[str, Any]:
     if dataset in TABULAR_DATASETS or (x_train.ndim == 2 and dataset not in IMAGE_DATASETS):
         if model != "mlp":
             raise UsageError(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,30 @@ def _npy_samples(path: Path, spec: dict[str, Any], stats: dict[str, np.ndarray])
             f"{path}: expected one sample of shape {tuple(spec['raw_shape'])} or a batch "
             f"(N, {', '.join(map(str, spec['raw_shape']))}). Received: shape {array.shape}"
         )
-    return common.prepare(array, spec, stats)
+    return common.prepare(on_training_scale(path, array, spec), spec, stats)
+
+
+def on_training_scale(path: Path, array: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
+    """``array`` on the scale of the training data: 8-bit values (0-255) given to a model
+    trained on [0, 1] are divided by 255, with a note; another mismatch gets a warning
+    on stderr. Checkpoints from before ``raw_range`` was recorded are taken as they are."""
+    trained = spec.get("raw_range")
+    if not trained or not array.size:
+        return array
+    low, high = float(array.min()), float(array.max())
+    span = max(trained[1] - trained[0], 1e-12)
+    slack = 0.5 * span  # standardised or noisy inputs stray a little past the training range
+    if trained[0] - slack <= low and high <= trained[1] + slack:
+        return array
+    if trained[1] <= 1.0 and trained[0] >= 0.0 and low >= 0.0 and 1.0 < high <= 255.0:
+        print(f"note: {path}: values in [{low:g}, {high:g}] but the model was trained on "
+              f"[{trained[0]:g}, {trained[1]:g}]; dividing by 255 as the training images were",
+              file=sys.stderr)
+        return array / 255.0
+    print(f"warning: {path}: values in [{low:g}, {high:g}] but the model was trained on "
+          f"[{trained[0]:g}, {trained[1]:g}]; the predictions may be meaningless",
+          file=sys.stderr)
+    return array
 
 
 def run(args: argparse.Namespace) -> int:

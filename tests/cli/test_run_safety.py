@@ -144,3 +144,26 @@ def test_nan_in_a_data_set_is_named_before_training(
     assert main(argv) == 1
     assert capsys.readouterr().err == (
         "shenjing train: error: iris: x_train contains 16 NaN values in 4 rows\n")
+
+
+def test_predict_puts_8_bit_inputs_on_the_training_scale(
+        finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shenjing.data import load_fashion_mnist_small
+
+    assert sj.load(finished / "checkpoint.safetensors")["config"]["data"]["raw_range"] == [
+        0.0, 1.0]
+    _, (x_test, _) = load_fashion_mnist_small()
+    np.save(tmp_path / "unit.npy", x_test[:4])
+    np.save(tmp_path / "bytes.npy", np.round(x_test[:4] * 255).astype(np.uint8))
+    np.save(tmp_path / "wild.npy", x_test[:4] * 1000 - 500)
+    assert main(["predict", str(finished), str(tmp_path / "unit.npy")]) == 0
+    unit = capsys.readouterr()
+    assert unit.err == ""
+    assert main(["predict", str(finished), str(tmp_path / "bytes.npy")]) == 0
+    scaled = capsys.readouterr()
+    assert "dividing by 255 as the training images were" in scaled.err
+    classes = [[line.split()[1] for line in out.splitlines()[1:]]
+               for out in (unit.out, scaled.out)]
+    assert classes[0] == classes[1]
+    assert main(["predict", str(finished), str(tmp_path / "wild.npy")]) == 0
+    assert "the predictions may be meaningless" in capsys.readouterr().err
