@@ -281,20 +281,27 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
     model.compile(optimizer=optimizer, loss="cross_entropy", metrics=["accuracy"])
     history: dict[str, list[float]] = {}
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        sj.set_rng_state(checkpoint["rng"])
-        history = {key: list(values) for key, values in checkpoint["history"].items()}
+        try:
+            model.load_state_dict(checkpoint["model"])
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            sj.set_rng_state(checkpoint["rng"])
+            history = {key: list(values) for key, values in checkpoint["history"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise UsageError(f"{path} cannot be resumed: its state is damaged ({err!r})") from None
 
     _print_plan(config, model, train, val, test, start_epoch, args.resume)
     recorder = RunCheckpoint(path, config, stats, history, start_epoch)
     nan_guard = TerminateOnNaN()
     started = time.perf_counter()
     try:
-        model.fit(train.x, train.y, epochs=config["epochs"], batch_size=config["batch_size"],
-                  validation_data=None if val is None else (val.x, val.y),
-                  callbacks=[nan_guard, recorder, *callbacks], initial_epoch=start_epoch,
-                  verbose=0 if args.quiet else 1)
+        # A diverging run overflows on its way to NaN: nan_guard reports that in one line,
+        # so NumPy's overflow warnings would only repeat it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            model.fit(train.x, train.y, epochs=config["epochs"],
+                      batch_size=config["batch_size"],
+                      validation_data=None if val is None else (val.x, val.y),
+                      callbacks=[nan_guard, recorder, *callbacks], initial_epoch=start_epoch,
+                      verbose=0 if args.quiet else 1)
     except KeyboardInterrupt:
         recorder.save_last()
         _write_metrics(out, config, recorder, None, time.perf_counter() - started)
@@ -305,8 +312,9 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
     seconds = time.perf_counter() - started
     if nan_guard.stopped_epoch is not None:
         stopped = f"non-finite loss at epoch {nan_guard.stopped_epoch + 1}"
-        print(f"Training stopped: {stopped}. {path} keeps epoch {recorder.epoch}, the last "
-              "with a finite loss. Try a smaller --lr.", file=sys.stderr)
+        kept = (f"{path} keeps epoch {recorder.epoch}, the last with a finite loss" if
+                recorder.epoch else "no epoch completed, so no checkpoint was written")
+        print(f"Training stopped: {stopped}; {kept}. Try a smaller --lr.", file=sys.stderr)
         _write_metrics(out, config, recorder, None, seconds, stopped=stopped)
         return 1
     if start_epoch == config["epochs"]:
