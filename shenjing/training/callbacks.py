@@ -85,8 +85,9 @@ class History(Callback):
 class TerminateOnNaN(Callback):
     """Stops training when the loss becomes NaN or infinite; on by default in ``fit``.
 
-    The model is put back as it was at the end of the last finite epoch (its weights are
-    copied at each epoch's start), so the model in memory is never the wrecked one; the
+    The model and its optimizer are put back as they were at the end of the last finite
+    epoch (their state is copied at each epoch's start), so the model in memory is never
+    the wrecked one and training can go on from there (with a smaller learning rate); the
     epoch that diverged is not reported to ``on_epoch_end`` (it did not complete).
     ``stopped_epoch`` (counted from 0) and ``message`` say what happened.
     """
@@ -96,14 +97,19 @@ class TerminateOnNaN(Callback):
         self.message: str | None = None
         self.stopped_epoch: int | None = None
         self._weights: dict[str, Any] | None = None
+        self._optimizer_state: dict[str, Any] | None = None
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         self.message, self.stopped_epoch = None, None
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self.epoch = epoch
-        # A lazy model has no weights before its first batch: nothing to restore then.
+        # A lazy model has no weights before its first batch, and a named optimizer no
+        # parameters: nothing to restore then.
         self._weights = {k: v.copy() for k, v in self.model.state_dict().items()}
+        optimizer = getattr(self.model, "optimizer", None)
+        self._optimizer_state = (optimizer.state_dict() if optimizer is not None
+                                 and optimizer.param_groups else None)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
         loss = (logs or {}).get("loss")
@@ -111,6 +117,8 @@ class TerminateOnNaN(Callback):
             restored = bool(self._weights)
             if restored:
                 self.model.load_state_dict(self._weights)
+            if self._optimizer_state is not None:
+                self.model.optimizer.load_state_dict(self._optimizer_state)
             self.stopped_epoch = self.epoch
             self.message = (
                 f"TerminateOnNaN: the loss became {loss} at epoch {self.epoch + 1}, batch "

@@ -161,8 +161,9 @@ def test_divergence_leaves_the_last_finite_epoch_in_memory_and_on_disk(tmp_path)
         loss = sj.nn.functional.cross_entropy(output, target)
         return loss * (math.nan if calls["n"] == 6 else 1.0)
 
-    model = _model()
-    model.compile(optimizer=sj.optim.SGD(model.parameters(), lr=0.1), loss=exploding)
+    model = _model()  # momentum: the optimizer has state that the NaN step wrecks too
+    model.compile(optimizer=sj.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                  loss=exploding)
     seen = WeightsAtEpochEnd()
     checkpoint = ModelCheckpoint(tmp_path / "ckpt-{epoch}.safetensors")
     history = model.fit(*_data(), epochs=4, batch_size=50, verbose=0,
@@ -172,6 +173,10 @@ def test_divergence_leaves_the_last_finite_epoch_in_memory_and_on_disk(tmp_path)
     for key, value in model.state_dict().items():
         assert np.isfinite(value).all(), key
         np.testing.assert_array_equal(value, seen.weights[0][key], err_msg=key)
+    # The optimizer is restored too, so training can go on from the good epoch.
+    calls["n"] = -100
+    history = model.fit(*_data(), epochs=1, batch_size=50, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
 
 
 def test_learning_rate_scheduler_works_before_a_named_optimizer_is_bound() -> None:
