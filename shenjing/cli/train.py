@@ -7,6 +7,10 @@ shuffling and dropout masks) and the history. Ctrl-C during an epoch saves the s
 the last completed epoch (the work of the interrupted epoch is lost) and exits with 130;
 ``--resume`` then replays that epoch from the same generator state, so the final weights
 are bit for bit those of an uninterrupted run with the same seed.
+
+Nothing is lost: a run whose loss becomes NaN or infinite stops with the checkpoint of its
+last finite epoch and a "stopped" entry in metrics.json; a folder holding a run is replaced
+only with ``--overwrite``; a lock file (holding the pid) keeps a second run out of it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from shenjing.training.callbacks import Callback, TerminateOnNaN
 DEFAULT_EPOCHS = 30
 """Epochs of the no-option run: LeNet-5 on the bundled 9,000 training images takes about
 1.5 s an epoch on 2 cores, so about 45 s in all, and reaches about 85% test accuracy (the
-validation loss bottoms out near epoch 20; the curves then show mild overfitting)."""
+validation loss bottoms out near epoch 20; the curves then show mild overfitting, so the
+test results use best.safetensors, the epoch of lowest validation loss, and say so)."""
 
 DEFAULTS: dict[str, Any] = {
     "model": "lenet5",
