@@ -31,7 +31,7 @@ def _safetensors_numpy() -> Any:
         import safetensors.numpy
     except ImportError as err:  # an optional extra
         raise ImportError(
-            "Saving and loading need the safetensors package: pip install 'shenjing[full]'"
+            "Saving needs the safetensors package: pip install 'shenjing[full]'"
         ) from err
     return safetensors.numpy
 
