@@ -32,6 +32,8 @@ examples:
 """
 
 LUMA = np.array([0.299, 0.587, 0.114])
+MAX_PIXELS = 40_000_000
+"""Larger images are refused before decoding: a small PNG can inflate to gigabytes."""
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -56,7 +58,15 @@ def read_image(path: Path) -> np.ndarray:
     except ImportError as err:
         raise ImportError("reading images needs Pillow, which is not installed: pip install "
                           "pillow (it comes with matplotlib)") from err
-    with Image.open(path) as image:
+    try:
+        image_file = Image.open(path)
+    except (OSError, Image.DecompressionBombError) as err:  # not an image, or a bomb
+        raise UsageError(f"{path}: cannot read it as an image ({err})") from None
+    with image_file as image:
+        width, height = image.size  # from the header: nothing is decoded yet
+        if width * height > MAX_PIXELS:
+            raise UsageError(f"{path}: the image is {width}x{height} pixels, more than "
+                             f"{MAX_PIXELS:,}; shrink it first")
         if image.mode not in ("L", "LA", "RGB", "RGBA", "I;16", "I", "F", "1"):
             image = image.convert("RGBA")  # palette and other modes
         pixels = np.asarray(image)
@@ -92,7 +102,12 @@ def like_training_images(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _npy_samples(path: Path, spec: dict[str, Any], stats: dict[str, np.ndarray]) -> np.ndarray:
-    array = np.load(path, allow_pickle=False)
+    try:
+        # mmap_mode reads the header only and checks that the file holds the array it
+        # declares, so a forged header costs no memory; np.array then reads the data.
+        array = np.array(np.load(path, allow_pickle=False, mmap_mode="r"))
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{path}: not a readable .npy array ({err})") from None
     per_sample = math.prod(spec["raw_shape"])
     if array.size == per_sample:
         array = array.reshape(1, per_sample)

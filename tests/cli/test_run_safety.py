@@ -167,3 +167,25 @@ def test_predict_puts_8_bit_inputs_on_the_training_scale(
     assert classes[0] == classes[1]
     assert main(["predict", str(finished), str(tmp_path / "wild.npy")]) == 0
     assert "the predictions may be meaningless" in capsys.readouterr().err
+
+
+def test_predict_refuses_forged_arrays_and_huge_images_in_one_line(
+        finished: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from shenjing.cli import predict
+
+    header = io.BytesIO()  # declares 40 GB of float32, holds 16 bytes
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (100_000, 100_000)})
+    (tmp_path / "forged.npy").write_bytes(header.getvalue() + bytes(16))
+    assert main(["predict", str(finished), str(tmp_path / "forged.npy")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "forged.npy: not a readable .npy array" in err
+
+    image = pytest.importorskip("PIL.Image")
+    image.new("L", (28, 28)).save(tmp_path / "big.png")
+    monkeypatch.setattr(predict, "MAX_PIXELS", 100)
+    assert main(["predict", str(finished), str(tmp_path / "big.png")]) == 2
+    assert "the image is 28x28 pixels, more than 100; shrink it first" in capsys.readouterr().err
