@@ -49,7 +49,8 @@ def check_batch_size(caller: str, batch_size: Any) -> None:
 
 
 def resolve_verbose(caller: str, verbose: Any) -> int:
-    """Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch; "auto" is 1."""
-    if isinstance(verbose, bool) or verbose not in VERBOSITIES:
+    """Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch; "auto" is 1
+    (False and True count as 0 and 1)."""
+    if verbose not in VERBOSITIES:
         raise ValueError(f"{caller}: verbose must be 0, 1, 2 or 'auto'. Received: {verbose!r}")
     return 1 if verbose == "auto" else int(verbose)

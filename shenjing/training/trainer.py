@@ -312,6 +312,8 @@ class Trainer:
 
 def _as_array(value: Any, caller: str = "fit", name: str = "x") -> np.ndarray:
     """NumPy arrays, Tensors, lists and pandas objects alike, as an ndarray."""
+    if value is None:
+        raise ValueError(f"{caller}: {name} is missing. Received: None")
     if isinstance(value, Tensor):
         return value.numpy()
     if hasattr(value, "to_numpy"):

@@ -77,3 +77,9 @@ def test_evaluate_and_predict_accept_keras_verbose(capsys: pytest.CaptureFixture
     assert capsys.readouterr().out.startswith("loss: ")
     with pytest.raises(ValueError, match="verbose must be 0, 1, 2 or 'auto'. Received: 3"):
         model.predict(x, verbose=3)
+
+
+def test_missing_targets_are_named() -> None:
+    with pytest.raises(ValueError, match="fit: y is missing. Received: None"):
+        _model().fit(_data()[0], None, verbose=0)
+    _model().fit(*_data(), epochs=1, verbose=False)  # Keras code passes booleans too
