@@ -42,7 +42,8 @@ def claimed(out: Path) -> Iterator[None]:
             owner = _owner(lock)
             if owner is not None and process_alive(owner):
                 raise UsageError(f"{out} is in use by another 'shenjing train' (pid {owner}); "
-                                 "wait for it to finish or choose another --out") from None
+                                 "wait for it to finish or choose another --out (if no such "
+                                 f"run is going on, delete {lock})") from None
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()  # stale: its run was killed
     else:

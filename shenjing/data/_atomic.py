@@ -53,17 +53,14 @@ def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> None:
         f.write(data)
 
 
-def remove_stale_temporaries(path: Path) -> list[Path]:
+def remove_stale_temporaries(path: Path) -> None:
     """Delete the temporary files ``atomic_open`` left for ``path`` in writers that are no
-    longer running; returns what was removed. A live writer's file is left alone."""
-    removed = []
+    longer running. A live writer's file is left alone."""
     for candidate in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         pid_text = candidate.name[len(path.name) + 2:].split(".", 1)[0]
         if pid_text.isdigit() and not process_alive(int(pid_text)):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(FileNotFoundError):  # another writer removed it first
                 candidate.unlink()
-                removed.append(candidate)
-    return removed
 
 
 def process_alive(pid: int) -> bool:
