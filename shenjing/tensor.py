@@ -73,6 +73,11 @@ class Tensor:
         return self.data.dtype
 
     @property
+    def device(self) -> backend.Device:
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return backend.device_of(self.data)
+
+    @property
     def ndim(self) -> int:
         """The number of dimensions."""
         return self.data.ndim
@@ -137,6 +142,32 @@ class Tensor:
     def double(self) -> Tensor:
         """The tensor as float64."""
         return ops.astype(self, np.float64)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """This tensor on another device and/or in another dtype, as ``torch.Tensor.to``:
+        ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)``.
+
+        Returns ``self`` when nothing changes (unless ``copy=True``); the move and the cast
+        are ops, so the gradient flows back to this tensor.
+        """
+        copy = kwargs.pop("copy", False)
+        device, dtype = device_ops.parse_to("Tensor.to", args, kwargs)
+        out = self if device is None else device_ops.move(self, device)
+        if dtype is not None and dtype != out.dtype:
+            out = ops.astype(out, dtype)
+        if copy and out is self:
+            out = ops.astype(self, self.dtype)  # astype copies, and records the gradient
+        return out
+
+    def cuda(self, device: int | str | backend.Device | None = None) -> Tensor:
+        """This tensor on a GPU (``device`` picks which, as an index or a device)."""
+        if isinstance(device, int):
+            device = backend.Device("cuda", device)
+        return self.to(backend.Device(device or "cuda"))
+
+    def cpu(self) -> Tensor:
+        """This tensor in host memory (itself when it is there already)."""
+        return self.to("cpu")
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         array = self.numpy()
@@ -435,3 +466,4 @@ def _compare(op: Any, a: Tensor, b: Any) -> Tensor:
 function.make_tensor = Tensor._make
 
 from shenjing import ops  # noqa: E402  - ops build Tensors, so they import this module
+from shenjing.ops import transfer as device_ops  # noqa: E402

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd.function import Function
-from shenjing.backend import get_array_module
+from shenjing.backend import device_of, get_array_module, to_device
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -284,7 +284,10 @@ def _constant(op: str, name: str, value: Any, input: Tensor) -> Any:  # noqa: A0
             f"{op}: {name} must broadcast to the input's shape. Received: {name} shape "
             f"{value.shape}, input shape {input.shape}"
         )
-    return value.data.astype(input.dtype, copy=False)
+    data = value.data
+    if type(data) is not type(input.data):  # a host array given for a GPU loss
+        data = to_device(data, device_of(input.data))
+    return data.astype(input.dtype, copy=False)
 
 
 def _class_labels(op: str, scores: Tensor, target: Any) -> Any:

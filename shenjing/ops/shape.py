@@ -243,8 +243,8 @@ def _index_part(part: Any, xp: Any) -> tuple[Any, bool]:
     integer array (so that it may repeat positions)."""
     if isinstance(part, Tensor):
         part = part.data
-    elif isinstance(part, list):
-        part = xp.asarray(part)
+    if isinstance(part, list) or (is_array(part) and get_array_module(part) is not xp):
+        part = xp.asarray(part)  # a host index for a device tensor is copied over
     if is_array(part):
         return part, part.dtype.kind in "iu"
     return part, False

@@ -20,7 +20,7 @@ import numpy as np
 from shenjing.autograd import enable_grad
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph import tracing
-from shenjing.optim.fused import fusable, fused_params, worth_fusing
+from shenjing.optim.fused import follow_param, fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
 
 Array = Any  # a NumPy or CuPy ndarray
@@ -209,6 +209,8 @@ class Optimizer:
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = self.init_state(p.data, group)
+                else:
+                    follow_param(state, p.data)
                 self.update_param(p.data, p.grad.data, state, group)
         return loss
 
