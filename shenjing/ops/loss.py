@@ -384,7 +384,9 @@ def binary_cross_entropy(
         return BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
     loss = BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
     # A probability outside [0, 1] makes its log NaN: the reduced loss says when to look.
-    if not math.isfinite(loss.data):
+    # Only on the host: on a GPU the look would read the loss back every step (NaN then
+    # reaches fit's TerminateOnNaN instead).
+    if isinstance(loss.data, np.ndarray) and not math.isfinite(loss.data):
         _check_probabilities(op, input)
     return loss
 

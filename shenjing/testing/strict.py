@@ -67,6 +67,8 @@ def _wrap(obj: Any) -> Any:
         return tuple(_wrap(item) for item in obj)
     if isinstance(obj, list):
         return [_wrap(item) for item in obj]
+    if isinstance(obj, np.random.Generator):  # xp.random.default_rng(): draws on device
+        return _Function(obj)
     return obj
 
 

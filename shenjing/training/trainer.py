@@ -95,11 +95,18 @@ class Trainer:
             y = y.astype(np.float32)
         return x, y
 
+    def _device(self) -> Any:
+        """The device of the model's parameters (None on the CPU or without any yet)."""
+        for p in self.model.parameters():
+            return None if p.device.type == "cpu" else p.device
+        return None
+
     def _loader(self, x: Any, y: Any, batch_size: int, shuffle: bool, caller: str) -> Any:
         if isinstance(x, DataLoader):
             return x
         x, y = self._check_data(x, y, caller)
-        return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+        return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle,
+                          device=self._device())
 
     # ------------------------------------------------------------------------ steps
     def train_step(self, batch: tuple[Tensor, Tensor]) -> float:
@@ -156,8 +163,15 @@ class Trainer:
         callbacks: Iterable[Callback] = (),
         verbose: int = 1,
         initial_epoch: int = 0,
+        device: Any = None,
     ) -> History:
-        """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs."""
+        """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs.
+
+        ``device`` (``"cuda"``) moves the model there first (``model.to(device)``); the
+        batches follow the model's device.
+        """
+        if device is not None:
+            self.model.to(device)
         if validation_split and validation_data is None:
             if isinstance(x, DataLoader):
                 raise ValueError("fit: validation_split needs arrays, not a DataLoader")
@@ -247,9 +261,11 @@ class Trainer:
         x = x.data if isinstance(x, Tensor) else _as_array(x)
         self.model.eval()
         chunks = []
+        device = self._device()
         with no_grad():
             for start in range(0, len(x), batch_size):
-                chunks.append(self.model(Tensor(x[start:start + batch_size])).data)
+                batch = Tensor(x[start:start + batch_size])
+                chunks.append(self.model(batch.to(device) if device else batch).data)
         xp = get_array_module(chunks[0]) if chunks else np
         return xp.concatenate(chunks) if chunks else np.empty((0,))
 
