@@ -88,6 +88,18 @@ class BroadcastTo(Function):
         return unbroadcast(gy, self.x_shape)
 
 
+def _add_at(xp: Any, a: Any, index: Any, b: Any) -> None:
+    """a[index] += b with repeated positions summed: ``add.at`` (CuPy before 13 spells it
+    ``cupyx.scatter_add``)."""
+    add_at = getattr(xp.add, "at", None)
+    if add_at is None:
+        import cupyx  # only reached on CuPy, where it is installed
+
+        cupyx.scatter_add(a, index, b)
+    else:
+        add_at(a, index, b)
+
+
 class GetItem(Function):
     """y = x[index];  gx = zeros like x with gy written (or, for integer-array indices,
     added, so a repeated index gets the sum of its gradients) at x[index]."""
@@ -100,7 +112,7 @@ class GetItem(Function):
         xp = get_array_module(gy)
         gx = xp.zeros(self.x_shape, dtype=gy.dtype)
         if self.accumulate:
-            xp.add.at(gx, self.index, gy)
+            _add_at(xp, gx, self.index, gy)
         else:  # basic indexing and boolean masks select every element at most once
             gx[self.index] = gy
         return gx
