@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd import enable_grad
-from shenjing.backend import get_array_module, is_array
+from shenjing.backend import device_of, get_array_module, is_array
 from shenjing.graph import tracing
 from shenjing.optim.fused import follow_param, fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
@@ -233,7 +233,7 @@ class Optimizer:
         Each ``slot`` is one flat buffer per dtype and device, grown to the largest
         parameter; a parameter gets a view of its first ``like.size`` elements.
         """
-        key = (slot, like.dtype, getattr(like, "device", None))
+        key = (slot, like.dtype, device_of(like))  # not like.device: CuPy's is unhashable
         flat = self._scratch_arrays.get(key)
         if flat is None or flat.size < like.size:
             flat = get_array_module(like).empty(like.size, dtype=like.dtype)

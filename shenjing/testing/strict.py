@@ -155,16 +155,27 @@ def _inplace(op: Any) -> Any:
     return method
 
 
+class _Device:
+    """The device of a ``StrictArray``: id 0, unhashable as CuPy's."""
+
+    id = 0
+    __hash__ = None  # type: ignore[assignment]
+
+
 class StrictArray:
     """An ndarray on the pretend device: NumPy underneath, CuPy's refusals on top."""
 
     __slots__ = ("_a",)
     __array_ufunc__ = None  # np.exp(x): NumPy raises TypeError instead of converting
     __array_priority__ = 2000
-    device = "strict"
 
     def __init__(self, array: np.ndarray) -> None:
         self._a = array
+
+    @property
+    def device(self) -> _Device:
+        """Unhashable, like ``cupy.ndarray.device`` (a ``cupy.cuda.Device``)."""
+        return _Device()
 
     def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise TypeError(
