@@ -105,8 +105,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run saved in --out where it stopped")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--device", type=_device, default=None,
+                        help="where to train: cpu or cuda[:N] (cuda needs CuPy; default: cpu)")
     parser.set_defaults(run=run)
     return parser
+
+
+def _device(text: str) -> Any:
+    from shenjing.backend import Device  # light: the CLI imports the library lazily
+
+    try:
+        device = Device(text)
+        device.xp  # noqa: B018 - raises when the device's backend is not installed
+    except (ValueError, TypeError, RuntimeError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return device
 
 
 def _fraction(text: str) -> float:
@@ -265,7 +278,7 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
         model.fit(train.x, train.y, epochs=config["epochs"], batch_size=config["batch_size"],
                   validation_data=None if val is None else (val.x, val.y),
                   callbacks=[recorder, *callbacks], initial_epoch=start_epoch,
-                  verbose=0 if args.quiet else 1)
+                  verbose=0 if args.quiet else 1, device=args.device)
     except KeyboardInterrupt:
         recorder.save_last()
         _write_metrics(out, config, recorder, None, time.perf_counter() - started)

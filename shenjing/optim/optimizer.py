@@ -200,7 +200,8 @@ class Optimizer:
                 with_grad.append(p)
                 (small if worth_fusing(p.data) else large).append(p)
             alone = with_grad
-            if self._fusable and len(small) > 1 and not self.update_is_cheap(group):
+            if (self._fusable and len(small) > 1 and not self.update_is_cheap(group)
+                    and not self.has_device_kernel(get_array_module(small[0].data), group)):
                 layout = fused_params(self, index, small)
                 if layout is not None:
                     layout.step()
@@ -217,6 +218,11 @@ class Optimizer:
     def update_is_cheap(self, group: dict[str, Any]) -> bool:
         """Whether ``update_param`` is so few array calls (plain SGD's two) that laying the
         group's small parameters out flat would cost more in copies than it saves."""
+        return False
+
+    def has_device_kernel(self, xp: Any, group: dict[str, Any]) -> bool:
+        """Whether ``update_param`` runs as one fused kernel on array module ``xp`` (a
+        GPU), so that laying small parameters out flat would only add copies."""
         return False
 
     def minimize(self, loss: Tensor, var_list: Iterable[Tensor] | None = None) -> Any:

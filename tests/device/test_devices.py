@@ -136,3 +136,20 @@ def test_a_training_step_reads_nothing_back_to_the_host() -> None:
 
 def test_cuda_reports_what_it_sees() -> None:
     assert sj.cuda.is_available() == (sj.cuda.device_count() > 0)
+
+
+def test_cli_trains_on_the_device(device: str, tmp_path, capsys) -> None:
+    from shenjing.cli import main
+
+    code = main(["train", "--device", device, "--limit", "128", "--epochs", "1", "--quiet",
+                 "--out", str(tmp_path / "run")])
+    assert code == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_cli_rejects_an_unknown_device(capsys) -> None:
+    from shenjing.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--device", "tpu"])
+    assert "--device" in capsys.readouterr().err
