@@ -37,9 +37,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from shenjing.backend import is_array
+from shenjing.backend import get_array_module, is_array
 from shenjing.graph import tracing
 from shenjing.graph.graph import Graph
 from shenjing.graph.plan import Plan
@@ -163,7 +161,8 @@ class _Trace:
         else:
             if isinstance(gradient, SymbolicTensor):
                 raise TypeError("sj.compile: backward(gradient=...) must be a fixed array")
-            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+            xp = get_array_module(loss.data)  # the seed goes where the loss is
+            seed = xp.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
                               dtype=loss.dtype).reshape(loss.data.shape)
         candidates = [v for v in self.graph.variables if v.source is not None]
         flows = connected(loss, candidates)

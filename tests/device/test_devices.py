@@ -153,3 +153,14 @@ def test_cli_rejects_an_unknown_device(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["train", "--device", "tpu"])
     assert "--device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["mlp", "lenet5", "lstm"])
+def test_compiled_step_runs_on_the_device_as_eager(kind: str, device: str) -> None:
+    from benchmarks.bench_gpu import shenjing_step
+
+    eager, compiled = (shenjing_step(kind, 8, device, compiled=c) for c in (False, True))
+    for _ in range(3):
+        a, b = eager(), compiled()
+    assert b.device.type == device
+    np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5)
