@@ -131,24 +131,25 @@ def main() -> None:
         cupy.cuda.Device().synchronize()
         torch.cuda.synchronize()
 
-    rows = []
+    print(f"shenjing {sj.__version__}, CuPy {cupy.__version__}, torch {torch.__version__}, "
+          f"{cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}")
+    print(f"{'network':<24}{'shenjing GPU':>14}{'torch GPU':>12}{'ratio':>8}"
+          f"{'shenjing CPU 1 thread':>24}{'GPU/CPU':>9}   (training steps/s)", flush=True)
+
+    def row(name: str, ours: float, theirs: float, cpu: float | None = None) -> None:
+        tail = f"{cpu:>24.1f}{ours / cpu:>8.1f}x" if cpu else ""
+        print(f"{name:<24}{ours:>14.1f}{theirs:>12.1f}{ours / theirs:>7.2f}x{tail}", flush=True)
+
     for kind, batch in (("mlp", MLP_BATCH), ("lenet5", CNN_BATCH), ("lstm", RNN_BATCH)):
         ours = rate(shenjing_step(kind, batch, "cuda"), sync)
         theirs = rate(torch_step(torch, kind, batch), sync)
         # One-thread CPU speed: run with OPENBLAS_NUM_THREADS=1 (scripts/gpu_check.sh).
         cpu = (rate(shenjing_step(kind, batch, "cpu"), lambda: None, min_time=3.0)
                if kind == "lenet5" else None)
-        rows.append((f"{kind} b{batch} eager", ours, theirs, cpu))
+        row(f"{kind} b{batch} eager", ours, theirs, cpu)
         if kind == "mlp":
             compiled = rate(shenjing_step(kind, batch, "cuda", compiled=True), sync)
-            rows.append((f"{kind} b{batch} sj.compile", compiled, theirs, None))
-    print(f"shenjing {sj.__version__}, CuPy {cupy.__version__}, torch {torch.__version__}, "
-          f"{cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}")
-    print(f"{'network':<24}{'shenjing GPU':>14}{'torch GPU':>12}{'ratio':>8}"
-          f"{'shenjing CPU 1 thread':>24}{'GPU/CPU':>9}   (training steps/s)")
-    for name, ours, theirs, cpu in rows:
-        tail = f"{cpu:>24.1f}{ours / cpu:>8.1f}x" if cpu else ""
-        print(f"{name:<24}{ours:>14.1f}{theirs:>12.1f}{ours / theirs:>7.2f}x{tail}")
+            row(f"{kind} b{batch} sj.compile", compiled, theirs)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ export PYTHONPATH=$PWD
     -p no:xdist --maxfail=40 > "${OUT:-/tmp}/parity.log" 2>&1
   grep -E "^(FAILED|ERROR)" "${OUT:-/tmp}/parity.log" | head -40
   tail -3 "${OUT:-/tmp}/parity.log"
+  echo "== shenjing train --device cuda (smoke)"
+  timeout 90 "$py" -m shenjing.cli train --device cuda --limit 2048 --epochs 2 --quiet \
+    --out "${OUT:-/tmp}/train-run" 2>&1 | tail -3
   echo "== speed (training steps/s)"
   OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 timeout 140 \
     "$py" -m benchmarks.bench_gpu 2>&1 | tail -30
