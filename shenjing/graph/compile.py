@@ -37,6 +37,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph import tracing
 from shenjing.graph.graph import Graph
@@ -267,7 +269,9 @@ def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
                 layout.update.grads[k] += g
                 continue
         if mode == "set" or p.grad is None:
-            if g.base is not None or id(g) in handed_out or not g.flags.writeable:
+            # CuPy's flags have no ``writeable``: its arrays always are.
+            read_only = isinstance(g, np.ndarray) and not g.flags.writeable
+            if g.base is not None or id(g) in handed_out or read_only:
                 g = g.copy()
             handed_out.add(id(g))
             p.grad = Tensor._make(g, None)

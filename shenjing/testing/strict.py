@@ -155,6 +155,16 @@ def _inplace(op: Any) -> Any:
     return method
 
 
+class _Flags:
+    """What ``cupy.ndarray.flags`` offers (no ``writeable``: device arrays always are)."""
+
+    __slots__ = ("c_contiguous", "f_contiguous", "owndata")
+
+    def __init__(self, flags: Any) -> None:
+        self.c_contiguous, self.f_contiguous = flags.c_contiguous, flags.f_contiguous
+        self.owndata = flags.owndata
+
+
 class _Device:
     """The device of a ``StrictArray``: id 0, unhashable as CuPy's."""
 
@@ -171,6 +181,11 @@ class StrictArray:
 
     def __init__(self, array: np.ndarray) -> None:
         self._a = array
+
+    @property
+    def flags(self) -> _Flags:
+        """CuPy's flags: contiguity and ownership, no ``writeable``."""
+        return _Flags(self._a.flags)
 
     @property
     def device(self) -> _Device:
