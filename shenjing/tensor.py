@@ -109,9 +109,19 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared with the tensor on the CPU)."""
+        """The data as a NumPy array, shared with the tensor; as in PyTorch, a tensor on
+        a GPU raises (copy it over first with ``.cpu()``)."""
         data = self.data
-        return data if isinstance(data, np.ndarray) else data.get()
+        if isinstance(data, np.ndarray):
+            return data
+        raise TypeError(
+            f"numpy(): the tensor is on {self.device}; use .cpu() to copy it to host "
+            "memory first"
+        )
+
+    def _host(self) -> np.ndarray:
+        """The data in host memory (a copy when it lives on a device), for display."""
+        return backend.to_device(self.data, backend.Device("cpu"))
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
@@ -123,7 +133,7 @@ class Tensor:
 
     def tolist(self) -> Any:
         """The data as nested Python lists."""
-        return self.numpy().tolist()
+        return self._host().tolist()
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph: no ``grad_fn``, no gradient."""
@@ -406,7 +416,7 @@ class Tensor:
     # ------------------------------------------------------------------------ repr
     def __repr__(self) -> str:
         body = np.array2string(
-            self.numpy(), separator=", ", threshold=20, edgeitems=2, precision=4,
+            self._host(), separator=", ", threshold=20, edgeitems=2, precision=4,
             prefix="tensor(",
         )
         fields = [f"shape={self.shape}", f"dtype={self.dtype}"]

@@ -318,7 +318,7 @@ def probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarra
     with no_grad():
         for start in range(0, len(x), batch_size):
             batch = Tensor(x[start:start + batch_size]).to(device)
-            logits = model(batch).numpy().astype(np.float64)
+            logits = model(batch).cpu().numpy().astype(np.float64)
             logits -= logits.max(axis=1, keepdims=True)
             exp = np.exp(logits)
             chunks.append(exp / exp.sum(axis=1, keepdims=True))

@@ -299,7 +299,7 @@ class Trainer:
 def _as_array(value: Any) -> np.ndarray:
     """NumPy arrays, Tensors, lists and pandas objects alike, as an ndarray."""
     if isinstance(value, Tensor):
-        return value.numpy()
+        return value.detach().cpu().numpy()
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     array = np.asarray(value)

@@ -35,7 +35,7 @@ def test_tensor_to_follows_torchs_overloads(device: str) -> None:
     assert y.device.type == device and y.dtype == np.float64
     assert x.to(y).device == y.device and x.to(y).dtype == np.float64
     assert y.to(dtype=np.float32).device == y.device
-    np.testing.assert_array_equal(y.cpu().numpy(), x.numpy().astype(np.float64))
+    np.testing.assert_array_equal(y.cpu().cpu().numpy(), x.cpu().numpy().astype(np.float64))
     assert x.to("cpu", copy=True) is not x
     with pytest.raises(TypeError, match="Tensor.to"):
         x.to("cpu", "float32", "cpu")
@@ -45,7 +45,7 @@ def test_gradient_flows_back_across_a_move(device: str) -> None:
     x = sj.tensor([1.0, 2.0], requires_grad=True)
     (x.to(device) * 3.0).sum().backward()
     assert x.grad.device == "cpu"
-    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), [3.0, 3.0])
 
 
 def test_mixing_devices_names_both(device: str) -> None:
@@ -62,7 +62,7 @@ def test_creation_functions_take_device(device: str) -> None:
             device=device), sj.arange(3, device=device), sj.randn(3, device=device),
             sj.rand(2, device=device), sj.tensor([1.0], device=device)]
     assert all(t.device.type == device for t in made)
-    np.testing.assert_array_equal(made[4].numpy(), on_cpu.numpy())  # one seed, one draw
+    np.testing.assert_array_equal(made[4].cpu().numpy(), on_cpu.cpu().numpy())  # one seed, one draw
     assert sj.zeros_like(made[0]).device == made[0].device
 
 
@@ -93,7 +93,7 @@ def test_state_dict_and_save_come_to_the_host(device: str, tmp_path) -> None:
     target = nn.Linear(3, 2).to(device)
     target.load_state_dict(sj.load(tmp_path / "m.safetensors"))
     assert target.weight.device.type == device
-    np.testing.assert_array_equal(target.weight.numpy(), model.weight.numpy())
+    np.testing.assert_array_equal(target.weight.cpu().numpy(), model.weight.cpu().numpy())
 
 
 def test_data_loader_puts_batches_on_the_device(device: str) -> None:
@@ -163,4 +163,23 @@ def test_compiled_step_runs_on_the_device_as_eager(kind: str, device: str) -> No
     for _ in range(3):
         a, b = eager(), compiled()
     assert b.device.type == device
-    np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(b.cpu().numpy(), a.cpu().numpy(), rtol=1e-5)
+
+
+def test_numpy_of_a_device_tensor_raises_as_in_pytorch(device: str) -> None:
+    x = sj.ones(2, device=device)
+    with pytest.raises(TypeError, match=r"numpy\(\): the tensor is on .*\.cpu\(\)"):
+        x.numpy()
+    assert x.tolist() == [1.0, 1.0] and "tensor([1., 1.]" in repr(x)
+
+
+def test_optimizer_state_dict_loads_onto_device_parameters(device: str) -> None:
+    model = nn.Linear(3, 2)
+    opt = sj.optim.Adam(model.parameters(), lr=0.1)
+    model(sj.ones(4, 3)).sum().backward()
+    opt.step()
+    twin = nn.Linear(3, 2).to(device)
+    twin_opt = sj.optim.Adam(twin.parameters(), lr=0.1)
+    twin_opt.load_state_dict(opt.state_dict())
+    for state in twin_opt.state.values():
+        assert backend.device_of(state["exp_avg"]).type == device

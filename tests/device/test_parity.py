@@ -35,7 +35,7 @@ def test_op_forward_and_backward_match_cpu(row: OpInfo, shapes: tuple, device: s
     got = row.op(*on_device, **kwargs)
     assert got.device == sj.device(device) or got.device.type == device
     assert got.dtype == expected.dtype
-    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got.cpu().numpy(), expected.cpu().numpy(), rtol=1e-6, atol=1e-8)
     if not row.grad:
         return
     weights = np.random.default_rng(1).uniform(0.5, 1.5, size=expected.shape)
@@ -44,7 +44,7 @@ def test_op_forward_and_backward_match_cpu(row: OpInfo, shapes: tuple, device: s
     for x_cpu, x_dev in zip(on_cpu, on_device, strict=True):
         if x_cpu.requires_grad:
             assert x_dev.grad.device.type == device
-            np.testing.assert_allclose(x_dev.grad.numpy(), x_cpu.grad.numpy(),
+            np.testing.assert_allclose(x_dev.grad.cpu().numpy(), x_cpu.grad.cpu().numpy(),
                                        rtol=1e-6, atol=1e-8)
 
 
@@ -75,11 +75,11 @@ def _forward_backward(layer: nn.Module, x: np.ndarray, device: str | None) -> li
     y = layer(xt)
     y = y[0] if isinstance(y, tuple) else y
     (y * y).sum().backward()
-    grads = [y.numpy()]
+    grads = [y.cpu().numpy()]
     if xt.grad is not None:
-        grads.append(xt.grad.numpy())
-    grads += [p.grad.numpy() for p in layer.parameters() if p.grad is not None]
-    grads += [b.numpy() for b in layer.buffers()]
+        grads.append(xt.grad.cpu().numpy())
+    grads += [p.grad.cpu().numpy() for p in layer.parameters() if p.grad is not None]
+    grads += [b.cpu().numpy() for b in layer.buffers()]
     return grads
 
 
@@ -110,7 +110,7 @@ def _trajectory(name: str, kwargs: dict, device: str | None, steps: int = 10) ->
         for p, g in zip(params, least_squares_grads(*host), strict=True):
             p.grad = sj.tensor(sign * g, dtype="float64", device=device)
         opt.step()
-        host = [p.numpy().copy() for p in params]
+        host = [p.cpu().numpy().copy() for p in params]
         out.append(host)
     for state in opt.state.values():  # the state lives with the parameters
         for value in state.values():
