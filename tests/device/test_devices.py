@@ -183,3 +183,9 @@ def test_optimizer_state_dict_loads_onto_device_parameters(device: str) -> None:
     twin_opt.load_state_dict(opt.state_dict())
     for state in twin_opt.state.values():
         assert backend.device_of(state["exp_avg"]).type == device
+
+
+def test_lazy_dense_layers_are_built_on_their_inputs_device(device: str) -> None:
+    model = nn.Sequential(nn.Dense(3, activation="relu"), nn.Dense(2)).to(device)
+    assert model(sj.randn(4, 5, device=device)).device.type == device
+    assert all(p.device.type == device for p in model.parameters())
