@@ -169,8 +169,11 @@ class Tensor:
             out = ops.astype(self, self.dtype)  # astype copies, and records the gradient
         return out
 
-    def cuda(self, device: int | str | backend.Device | None = None) -> Tensor:
-        """This tensor on a GPU (``device`` picks which, as an index or a device)."""
+    def cuda(
+        self, device: int | str | backend.Device | None = None, non_blocking: bool = False
+    ) -> Tensor:
+        """This tensor on a GPU (``device`` picks which, as an index or a device);
+        ``non_blocking`` is accepted as in PyTorch (copies here are synchronous)."""
         if isinstance(device, int):
             device = backend.Device("cuda", device)
         return self.to(backend.Device(device or "cuda"))

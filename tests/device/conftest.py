@@ -34,4 +34,7 @@ def _strict_backend():
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "device" in metafunc.fixturenames:
-        metafunc.parametrize("device", DEVICES)
+        metafunc.parametrize("device", [
+            pytest.param(d, marks=pytest.mark.gpu) if d.startswith("cuda") else d
+            for d in DEVICES
+        ])
