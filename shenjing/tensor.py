@@ -73,6 +73,11 @@ class Tensor:
         return self.data.dtype
 
     @property
+    def device(self) -> backend.Device:
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return backend.device_of(self.data)
+
+    @property
     def ndim(self) -> int:
         """The number of dimensions."""
         return self.data.ndim
@@ -104,9 +109,19 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared with the tensor on the CPU)."""
+        """The data as a NumPy array, shared with the tensor; as in PyTorch, a tensor on
+        a GPU raises (copy it over first with ``.cpu()``)."""
         data = self.data
-        return data if isinstance(data, np.ndarray) else data.get()
+        if isinstance(data, np.ndarray):
+            return data
+        raise TypeError(
+            f"numpy(): the tensor is on {self.device}; use .cpu() to copy it to host "
+            "memory first"
+        )
+
+    def _host(self) -> np.ndarray:
+        """The data in host memory (a copy when it lives on a device), for display."""
+        return backend.to_device(self.data, backend.Device("cpu"))
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
@@ -118,7 +133,7 @@ class Tensor:
 
     def tolist(self) -> Any:
         """The data as nested Python lists."""
-        return self.numpy().tolist()
+        return self._host().tolist()
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph: no ``grad_fn``, no gradient."""
@@ -137,6 +152,35 @@ class Tensor:
     def double(self) -> Tensor:
         """The tensor as float64."""
         return ops.astype(self, np.float64)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """This tensor on another device and/or in another dtype, as ``torch.Tensor.to``:
+        ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)``.
+
+        Returns ``self`` when nothing changes (unless ``copy=True``); the move and the cast
+        are ops, so the gradient flows back to this tensor.
+        """
+        copy = kwargs.pop("copy", False)
+        device, dtype = device_ops.parse_to("Tensor.to", args, kwargs)
+        out = self if device is None else device_ops.move(self, device)
+        if dtype is not None and dtype != out.dtype:
+            out = ops.astype(out, dtype)
+        if copy and out is self:
+            out = ops.astype(self, self.dtype)  # astype copies, and records the gradient
+        return out
+
+    def cuda(
+        self, device: int | str | backend.Device | None = None, non_blocking: bool = False
+    ) -> Tensor:
+        """This tensor on a GPU (``device`` picks which, as an index or a device);
+        ``non_blocking`` is accepted as in PyTorch (copies here are synchronous)."""
+        if isinstance(device, int):
+            device = backend.Device("cuda", device)
+        return self.to(backend.Device(device or "cuda"))
+
+    def cpu(self) -> Tensor:
+        """This tensor in host memory (itself when it is there already)."""
+        return self.to("cpu")
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         array = self.numpy()
@@ -375,7 +419,7 @@ class Tensor:
     # ------------------------------------------------------------------------ repr
     def __repr__(self) -> str:
         body = np.array2string(
-            self.numpy(), separator=", ", threshold=20, edgeitems=2, precision=4,
+            self._host(), separator=", ", threshold=20, edgeitems=2, precision=4,
             prefix="tensor(",
         )
         fields = [f"shape={self.shape}", f"dtype={self.dtype}"]
@@ -443,3 +487,4 @@ def _compare(op: Any, a: Tensor, b: Any) -> Tensor:
 function.make_tensor = Tensor._make
 
 from shenjing import ops  # noqa: E402  - ops build Tensors, so they import this module
+from shenjing.ops import transfer as device_ops  # noqa: E402

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shenjing.autograd.grad_mode import GradMode
+from shenjing.backend import device_of
 
 if TYPE_CHECKING:
     from shenjing.tensor import Tensor
@@ -62,6 +63,8 @@ class Function:
             built = graph_hook(cls, inputs, params)
             if built is not None:
                 return built
+        if len(inputs) > 1:
+            _check_same_device(cls, inputs)
         fn = cls()
         if GradMode.enabled:
             needs = tuple([t.requires_grad for t in inputs])
@@ -75,3 +78,20 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _check_same_device(cls: type[Function], inputs: tuple[Tensor, ...]) -> None:
+    """Raise when an op's inputs live on different devices.
+
+    Only the array types are compared (a few pointer checks per op); the device is looked
+    up only when they differ, to name both in the error.
+    """
+    first = type(inputs[0].data)
+    for t in inputs[1:]:
+        if type(t.data) is not first:
+            a, b = device_of(inputs[0].data), device_of(t.data)
+            if a != b:
+                raise RuntimeError(
+                    f"{cls.__name__}: expected all tensors on the same device. Received: "
+                    f"tensors on {a} and {b}; move one with .to(device)"
+                )

@@ -365,9 +365,12 @@ def probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarra
     from shenjing.tensor import Tensor
 
     chunks = []
+    first = next(model.parameters(), None)  # batches go where the model is (a GPU)
+    device = "cpu" if first is None else first.device
     with no_grad():
         for start in range(0, len(x), batch_size):
-            logits = model(Tensor(x[start:start + batch_size])).numpy().astype(np.float64)
+            batch = Tensor(x[start:start + batch_size]).to(device)
+            logits = model(batch).cpu().numpy().astype(np.float64)
             logits -= logits.max(axis=1, keepdims=True)
             exp = np.exp(logits)
             chunks.append(exp / exp.sum(axis=1, keepdims=True))

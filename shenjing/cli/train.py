@@ -116,8 +116,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true",
                         help="start afresh in an --out that already holds a run, replacing it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--device", type=_device, default=None,
+                        help="where to train: cpu or cuda[:N] (cuda needs CuPy; default: cpu)")
     parser.set_defaults(run=run)
     return parser
+
+
+def _device(text: str) -> Any:
+    from shenjing.backend import Device  # light: the CLI imports the library lazily
+
+    try:
+        device = Device(text)
+        device.xp  # noqa: B018 - raises when the device's backend is not installed
+    except (ValueError, TypeError, RuntimeError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return device
 
 
 def _fraction(text: str) -> float:
@@ -306,7 +319,7 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
                       batch_size=config["batch_size"],
                       validation_data=None if val is None else (val.x, val.y),
                       callbacks=[nan_guard, recorder, *callbacks], initial_epoch=start_epoch,
-                      verbose=0 if args.quiet else 1)
+                      verbose=0 if args.quiet else 1, device=args.device)
     except KeyboardInterrupt:
         recorder.save_last()
         _write_metrics(out, config, recorder, None, time.perf_counter() - started)

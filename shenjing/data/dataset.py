@@ -24,7 +24,7 @@ __all__ = ["Dataset", "Subset", "TensorDataset", "random_split"]
 def _as_array(value: Any) -> np.ndarray:
     """A sample field as a NumPy array in shenjing's default dtype; Tensors keep theirs."""
     if isinstance(value, Tensor):
-        return value.numpy()
+        return value.detach().cpu().numpy()
     array = np.asarray(value)
     return array.astype(default_dtype(array.dtype), copy=False)
 

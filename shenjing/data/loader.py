@@ -33,6 +33,8 @@ class DataLoader:
         batch_size: samples per batch, a positive integer.
         shuffle: reshuffle the samples at the start of every epoch.
         drop_last: drop the last batch when it would be smaller than ``batch_size``.
+        device: where the batches go (``"cuda"``, a ``sj.device``); each batch is built
+            on the host and copied over in one transfer per field. None keeps the host.
 
     Example:
         >>> import numpy as np
@@ -48,6 +50,7 @@ class DataLoader:
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
+        device: Any = None,
     ) -> None:
         if (
             not isinstance(batch_size, (int, np.integer))
@@ -61,6 +64,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.device = None if device is None else backend.Device(device)
 
     def __len__(self) -> int:
         """The number of batches in one epoch."""
@@ -74,7 +78,10 @@ class DataLoader:
         order = backend.generator().permutation(n) if self.shuffle else np.arange(n)
         for k in range(len(self)):
             indices = order[k * self.batch_size : (k + 1) * self.batch_size]
-            yield tuple(from_numpy(a) for a in self._fetch(indices))
+            batch = self._fetch(indices)
+            if self.device is not None:
+                batch = [backend.to_device(a, self.device) for a in batch]
+            yield tuple(from_numpy(a) for a in batch)
 
     def _fetch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
         if isinstance(self.dataset, Dataset):
@@ -85,5 +92,6 @@ class DataLoader:
         return (
             f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
-            f"drop_last={self.drop_last})"
+            f"drop_last={self.drop_last}"
+            + ("" if self.device is None else f", device='{self.device}'") + ")"
         )

@@ -54,7 +54,7 @@ def add_function_op(
         alt = example
     scalar = not isinstance(example, np.ndarray)
     example, alt = _as_output_array(example, tensors), _as_output_array(alt, tensors)
-    if np.ndim(example) != np.ndim(alt) or example.dtype != alt.dtype:
+    if example.ndim != alt.ndim or example.dtype != alt.dtype:
         raise ValueError(
             f"{op_name}: the output's rank or dtype depends on the unknown (None) sizes of "
             f"its inputs ({_describe(tensors)}); give those sizes in the placeholders"
@@ -104,7 +104,7 @@ def _run_example(
 
 def _as_output_array(out: Any, tensors: tuple[SymbolicTensor, ...]) -> np.ndarray:
     """The op's result as an array of its own (NumPy returns scalars from reductions)."""
-    if not isinstance(out, np.ndarray):
+    if not is_array(out):  # a NumPy scalar (CuPy gives 0-d arrays)
         return np.asarray(out)
     if any(out is t.data or out is t.alt_data for t in tensors):
         return out.view()  # an example must identify one tensor only

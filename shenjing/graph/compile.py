@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.backend import is_array
+from shenjing.backend import get_array_module, is_array
 from shenjing.graph import tracing
 from shenjing.graph.graph import Graph
 from shenjing.graph.plan import Plan
@@ -163,7 +163,8 @@ class _Trace:
         else:
             if isinstance(gradient, SymbolicTensor):
                 raise TypeError("sj.compile: backward(gradient=...) must be a fixed array")
-            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+            xp = get_array_module(loss.data)  # the seed goes where the loss is
+            seed = xp.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
                               dtype=loss.dtype).reshape(loss.data.shape)
         candidates = [v for v in self.graph.variables if v.source is not None]
         flows = connected(loss, candidates)
@@ -268,7 +269,9 @@ def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
                 layout.update.grads[k] += g
                 continue
         if mode == "set" or p.grad is None:
-            if g.base is not None or id(g) in handed_out or not g.flags.writeable:
+            # CuPy's flags have no ``writeable``: its arrays always are.
+            read_only = isinstance(g, np.ndarray) and not g.flags.writeable
+            if g.base is not None or id(g) in handed_out or read_only:
                 g = g.copy()
             handed_out.add(id(g))
             p.grad = Tensor._make(g, None)

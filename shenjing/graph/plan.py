@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.backend import get_array_module
+from shenjing.backend import get_array_module, is_array
 from shenjing.graph.dims import Dim
 from shenjing.graph.symbolic import Operation, SymbolicTensor, TensorRef
 
@@ -209,7 +209,7 @@ class Plan:
             if resolver is not None:
                 params = resolver(values)
             out = forward(*[values[i] for i in in_slots], **params)
-            values[out_slot] = np.asarray(out) if scalar else out
+            values[out_slot] = np.asarray(out) if scalar and not is_array(out) else out
         fetched = [values[slot] for slot in self.fetch_slots]
         return fetched, [backward_pass.run(values) for backward_pass in self.passes]
 

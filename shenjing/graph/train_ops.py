@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from shenjing.backend import get_array_module
 from shenjing.graph.graph import Graph
 from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
 from shenjing.tensor import Tensor
@@ -91,8 +90,9 @@ def gradients(loss: SymbolicTensor, xs: Sequence[Any]) -> list[SymbolicTensor | 
                              attrs={"loss": loss, "wrt": wrt})
     by_x = {}
     for x in wrt:
-        by_x[id(x)] = graph.add_output(op, x.shape, np.zeros_like(x.data),
-                                       np.zeros_like(x.alt_data))
+        xp = get_array_module(x.data)
+        by_x[id(x)] = graph.add_output(op, x.shape, xp.zeros_like(x.data),
+                                       xp.zeros_like(x.alt_data))
     return [None if x is None else by_x.get(id(x)) for x in found]
 
 

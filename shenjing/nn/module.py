@@ -22,10 +22,18 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from shenjing.autograd import no_grad
-from shenjing.backend import DEFAULT_FLOAT, get_array_module
+from shenjing.backend import (
+    DEFAULT_FLOAT,
+    Device,
+    device_of,
+    get_array_module,
+    is_array,
+    to_device,
+)
 from shenjing.graph import tracing
 from shenjing.nn.keras import KerasMethods
 from shenjing.nn.parameter import Parameter
+from shenjing.ops.transfer import parse_to
 from shenjing.tensor import Tensor
 
 StateDict = OrderedDict[str, Any]  # name -> NumPy array (Tensor with keep_vars=True)
@@ -304,7 +312,9 @@ class Module(KerasMethods):
                 continue
             value = state_dict[key]
             value = value.data if isinstance(value, Tensor) else value
-            shape = tuple(np.shape(value))
+            if is_array(value):  # a GPU model loads a host state dict, and the reverse
+                value = to_device(value, device_of(target.data))
+            shape = tuple(value.shape if is_array(value) else np.shape(value))
             if shape != target.shape:
                 errors.append(
                     f"Size mismatch for {key!r}: the module has shape {target.shape}, the "
@@ -370,6 +380,37 @@ class Module(KerasMethods):
         fn(self)
         return self
 
+    # ---------------------------------------------------------------- devices
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Move every parameter and buffer to a device and/or cast the floating-point ones
+        to a dtype, in place, as ``torch.nn.Module.to``: ``to(device)``, ``to(dtype)``,
+        ``to(device, dtype)``, ``to(tensor)``. Returns self.
+
+        Each ``Parameter`` keeps its identity (only its ``.data`` and ``.grad`` change), so
+        an optimizer built before the move still updates the moved parameters; its state
+        follows on the next step (see ``Optimizer.step``).
+        """
+        device, dtype = parse_to(f"{type(self).__name__}.to", args, kwargs)
+        if dtype is not None and dtype.kind not in "fc":
+            raise TypeError(
+                f"{type(self).__name__}.to only accepts floating point dtypes. Received: {dtype}"
+            )
+        for t in [*self.parameters(), *self.buffers()]:
+            _move_in_place(t, device, dtype)
+            if t.grad is not None:
+                _move_in_place(t.grad, device, dtype)
+        return self
+
+    def cuda(self, device: int | str | Device | None = None) -> Module:
+        """Move every parameter and buffer to a GPU, in place. Returns self."""
+        if isinstance(device, int):
+            device = Device("cuda", device)
+        return self.to(Device(device or "cuda"))
+
+    def cpu(self) -> Module:
+        """Move every parameter and buffer to host memory, in place. Returns self."""
+        return self.to("cpu")
+
     def build(self, input_shape: tuple[int | None, ...], dtype: Any = None) -> Module:
         """Create the parameters of lazily sized layers (``Dense``) by running one forward
         pass on zeros of ``input_shape`` (a ``None`` batch size counts as 1) and ``dtype``
@@ -417,6 +458,17 @@ def _check_kind(value: Any, kind: type, role: str, name: str) -> None:
             f"Cannot assign {type(value).__name__} as {role} {name!r}: "
             f"{kind.__name__} or None expected"
         )
+
+
+def _move_in_place(t: Tensor, device: Device | None, dtype: np.dtype | None) -> None:
+    """Replace ``t.data`` by a copy on ``device`` / in ``dtype`` (floating data only),
+    leaving it as it was when nothing changes."""
+    data = t.data
+    if device is not None:
+        data = to_device(data, device)
+    if dtype is not None and data.dtype.kind in "fc" and data.dtype != dtype:
+        data = data.astype(dtype)
+    t.data = data
 
 
 def _snapshot(t: Tensor) -> np.ndarray:

@@ -26,8 +26,9 @@ class Dropout(Function):
             self.keep, self.scale = xp.zeros(x.shape, dtype=bool), 0.0
         else:
             # float32 uniforms are enough resolution for a keep/drop coin and half the cost.
-            uniforms = generator().random(x.shape, dtype=np.float32)
-            self.keep, self.scale = xp.asarray(uniforms >= p), 1.0 / (1.0 - p)
+            # Drawn by x's own module's generator: on a GPU the mask never crosses the bus.
+            uniforms = generator(xp).random(x.shape, dtype=np.float32)
+            self.keep, self.scale = uniforms >= p, 1.0 / (1.0 - p)
         y = x * self.keep
         y *= self.scale
         return y

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.tensor import Tensor, as_tensor
@@ -61,7 +63,10 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
             f"Received: shape={weight.shape}"
         )
     rows = weight.shape[0]
-    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+    # Checked on the host only: on a GPU it would read back every batch (PyTorch's CUDA
+    # kernel asserts instead, and takes down the process).
+    on_host = isinstance(indices, np.ndarray)
+    if on_host and indices.size and (indices.min() < 0 or indices.max() >= rows):
         bad = indices.min() if indices.min() < 0 else indices.max()
         raise IndexError(f"embedding: index {int(bad)} is out of range for {rows} embeddings")
     if padding_idx is not None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd.function import Function
-from shenjing.backend import get_array_module
+from shenjing.backend import device_of, get_array_module, to_device
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -284,7 +284,10 @@ def _constant(op: str, name: str, value: Any, input: Tensor) -> Any:  # noqa: A0
             f"{op}: {name} must broadcast to the input's shape. Received: {name} shape "
             f"{value.shape}, input shape {input.shape}"
         )
-    return value.data.astype(input.dtype, copy=False)
+    data = value.data
+    if type(data) is not type(input.data):  # a host array given for a GPU loss
+        data = to_device(data, device_of(input.data))
+    return data.astype(input.dtype, copy=False)
 
 
 def _class_labels(op: str, scores: Tensor, target: Any) -> Any:
@@ -381,7 +384,9 @@ def binary_cross_entropy(
         return BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
     loss = BinaryCrossEntropy.apply(input, target, w=w, reduction=reduction)
     # A probability outside [0, 1] makes its log NaN: the reduced loss says when to look.
-    if not math.isfinite(loss.data):
+    # Only on the host: on a GPU the look would read the loss back every step (NaN then
+    # reaches fit's TerminateOnNaN instead).
+    if isinstance(loss.data, np.ndarray) and not math.isfinite(loss.data):
         _check_probabilities(op, input)
     return loss
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 from shenjing.backend import get_array_module
+from shenjing.ops import _cuda_kernels as cuda_kernels
 from shenjing.ops._recurrence import (
     Recurrence,
     caller_layout,
@@ -168,8 +169,13 @@ class LSTMSequence(Recurrence):
         # The (N, 4H) rows seen gate-major, as a (4, N, H) view.
         recurrent_gm = recurrent.reshape(batch, 4, hidden).transpose(1, 0, 2)
         i_times_g = xp.empty((batch, hidden), dtype=x.dtype)
+        fused = cuda_kernels.available(xp)  # on a GPU: one kernel per step's gates
         for t in range(steps):
             xp.matmul(stacked[t], weights_t, out=recurrent)
+            if fused:
+                cuda_kernels.lstm_step_forward(xp, recurrent, cs[t], gates[t], cs[t + 1],
+                                               tanh_c[t], hs[t + 1])
+                continue
             z = gates[t]
             sigmoid_of_negated_(recurrent_gm, out=z)  # and from rows to gate-major
             i, f, g, o = z
@@ -197,7 +203,14 @@ class LSTMSequence(Recurrence):
         gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # δ_{t+1} W_hh, then gh_t
         gc = xp.zeros((batch, hidden), dtype=gy.dtype)  # gc_{t+1} ⊙ f_{t+1}, then gc_t
         last = 0 if self._needs_state_grad() else 1
+        fused = cuda_kernels.available(xp)  # on a GPU: one kernel per step's deltas
         for t in range(steps - 1, -1, -1):
+            if fused:
+                cuda_kernels.lstm_step_backward(xp, gates[t], tanh_c[t], cs[t], gy_h[t],
+                                                gy_c[t], gh, gc, deltas[t], t >= last)
+                if t >= last:
+                    xp.matmul(deltas[t], self.w_hh, out=gh)
+                continue
             z, tc = gates[t], tanh_c[t]
             i, f, g, o = z
             gh += gy_h[t]

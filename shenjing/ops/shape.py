@@ -88,6 +88,18 @@ class BroadcastTo(Function):
         return unbroadcast(gy, self.x_shape)
 
 
+def _add_at(xp: Any, a: Any, index: Any, b: Any) -> None:
+    """a[index] += b with repeated positions summed: ``add.at`` (CuPy before 13 spells it
+    ``cupyx.scatter_add``)."""
+    add_at = getattr(xp.add, "at", None)
+    if add_at is None:
+        import cupyx  # only reached on CuPy, where it is installed
+
+        cupyx.scatter_add(a, index, b)
+    else:
+        add_at(a, index, b)
+
+
 class GetItem(Function):
     """y = x[index];  gx = zeros like x with gy written (or, for integer-array indices,
     added, so a repeated index gets the sum of its gradients) at x[index]."""
@@ -100,7 +112,7 @@ class GetItem(Function):
         xp = get_array_module(gy)
         gx = xp.zeros(self.x_shape, dtype=gy.dtype)
         if self.accumulate:
-            xp.add.at(gx, self.index, gy)
+            _add_at(xp, gx, self.index, gy)
         else:  # basic indexing and boolean masks select every element at most once
             gx[self.index] = gy
         return gx
@@ -243,8 +255,8 @@ def _index_part(part: Any, xp: Any) -> tuple[Any, bool]:
     integer array (so that it may repeat positions)."""
     if isinstance(part, Tensor):
         part = part.data
-    elif isinstance(part, list):
-        part = xp.asarray(part)
+    if isinstance(part, list) or (is_array(part) and get_array_module(part) is not xp):
+        part = xp.asarray(part)  # a host index for a device tensor is copied over
     if is_array(part):
         return part, part.dtype.kind in "iu"
     return part, False

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from shenjing.backend import get_array_module
+from shenjing.optim import _cuda_kernels as cuda_kernels
 from shenjing.optim.optimizer import Array, Optimizer, ParamsLike, check_betas, check_common
 
 
@@ -68,6 +69,9 @@ class Adam(Optimizer):
         check_common(group)
         check_betas(group["betas"])
 
+    def has_device_kernel(self, xp: Any, group: dict[str, Any]) -> bool:
+        return cuda_kernels.available(xp) and not group["amsgrad"]
+
     def init_state(self, param: Array, group: dict[str, Any]) -> dict[str, Any]:
         xp = get_array_module(param)
         state = {"step": 0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
@@ -87,7 +91,14 @@ class Adam(Optimizer):
         g = self._effective_grad(param, grad, weight_decay, group["maximize"])
         state["step"] += 1
         t = state["step"]
-        exp_avg, exp_avg_sq, tmp = state["exp_avg"], state["exp_avg_sq"], self._scratch(param)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        step_size = lr / (1 - beta1**t)
+        if self.has_device_kernel(xp, group) and step_size != 0:
+            root_correction = math.sqrt(1 - beta2**t)
+            cuda_kernels.adam(xp, param, g, exp_avg, exp_avg_sq, beta1, beta2,
+                              1 / (root_correction * step_size), group["eps"] / step_size)
+            return
+        tmp = self._scratch(param)
 
         exp_avg *= beta1
         xp.multiply(g, 1 - beta1, out=tmp)
@@ -101,7 +112,6 @@ class Adam(Optimizer):
             exp_avg_sq = state["max_exp_avg_sq"]
         # θ −= s·m / (√v / r + ε), with s = γ/(1 − β₁ᵗ) and r = √(1 − β₂ᵗ), as
         # θ −= m / (√v·(1/(r·s)) + ε/s): one pass fewer over the arrays.
-        step_size = lr / (1 - beta1**t)
         if step_size == 0:  # lr = 0 (e.g. the end of a cosine schedule): θ stays
             return
         root_correction = math.sqrt(1 - beta2**t)

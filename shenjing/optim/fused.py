@@ -27,13 +27,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shenjing.backend import get_array_module, is_array
+from shenjing.backend import device_of, get_array_module, is_array, to_device
 from shenjing.tensor import Tensor
 
 FUSE_BELOW = 1 << 14
 """Parameters with fewer elements than this share a flat update; larger ones are updated
 on their own (measured: Adam's dozen calls cost about as much as its arithmetic on
 ~16k float32 elements)."""
+
+
+def follow_param(state: dict[str, Any] | None, data: Any) -> None:
+    """Move a parameter's optimizer state to the parameter's device, if ``Module.to``
+    moved the parameter after the state was made (so the state lives with it)."""
+    if state is None:
+        return
+    for key, item in state.items():
+        if is_array(item) and type(item) is not type(data):
+            state[key] = to_device(item, device_of(data))
 
 
 def worth_fusing(value: Any) -> bool:
@@ -194,7 +204,8 @@ class FusedParams:
             if state.get(p) is not param_state:
                 return False
             data = p.data
-            if data is not view and (data.shape != view.shape or data.dtype != view.dtype):
+            if data is not view and (data.shape != view.shape or data.dtype != view.dtype
+                                     or type(data) is not type(view)):  # moved devices
                 return False
         return self.update.state_intact()
 
@@ -232,6 +243,8 @@ def fused_params(optimizer: Any, group_index: int, params: list[Tensor]) -> Fuse
     layout = layouts.get(key)
     if layout is not None and layout.intact():
         return layout
+    for p in params:
+        follow_param(optimizer.state.get(p), p.data)
     if not mergeable([p.data for p in params], [optimizer.state.get(p) for p in params]):
         layouts.pop(key, None)
         return None

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd import enable_grad
-from shenjing.backend import get_array_module, is_array
+from shenjing.backend import device_of, get_array_module, is_array
 from shenjing.graph import tracing
-from shenjing.optim.fused import fusable, fused_params, worth_fusing
+from shenjing.optim.fused import follow_param, fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
 
 Array = Any  # a NumPy or CuPy ndarray
@@ -200,7 +200,8 @@ class Optimizer:
                 with_grad.append(p)
                 (small if worth_fusing(p.data) else large).append(p)
             alone = with_grad
-            if self._fusable and len(small) > 1 and not self.update_is_cheap(group):
+            if (self._fusable and len(small) > 1 and not self.update_is_cheap(group)
+                    and not self.has_device_kernel(get_array_module(small[0].data), group)):
                 layout = fused_params(self, index, small)
                 if layout is not None:
                     layout.step()
@@ -209,12 +210,19 @@ class Optimizer:
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = self.init_state(p.data, group)
+                else:
+                    follow_param(state, p.data)
                 self.update_param(p.data, p.grad.data, state, group)
         return loss
 
     def update_is_cheap(self, group: dict[str, Any]) -> bool:
         """Whether ``update_param`` is so few array calls (plain SGD's two) that laying the
         group's small parameters out flat would cost more in copies than it saves."""
+        return False
+
+    def has_device_kernel(self, xp: Any, group: dict[str, Any]) -> bool:
+        """Whether ``update_param`` runs as one fused kernel on array module ``xp`` (a
+        GPU), so that laying small parameters out flat would only add copies."""
         return False
 
     def minimize(self, loss: Tensor, var_list: Iterable[Tensor] | None = None) -> Any:
@@ -231,7 +239,7 @@ class Optimizer:
         Each ``slot`` is one flat buffer per dtype and device, grown to the largest
         parameter; a parameter gets a view of its first ``like.size`` elements.
         """
-        key = (slot, like.dtype, getattr(like, "device", None))
+        key = (slot, like.dtype, device_of(like))  # not like.device: CuPy's is unhashable
         flat = self._scratch_arrays.get(key)
         if flat is None or flat.size < like.size:
             flat = get_array_module(like).empty(like.size, dtype=like.dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shenjing.backend import get_array_module
+from shenjing.optim import _cuda_kernels as cuda_kernels
 from shenjing.optim.optimizer import (
     Array,
     Optimizer,
@@ -79,6 +80,9 @@ class SGD(Optimizer):
     def update_is_cheap(self, group: dict[str, Any]) -> bool:
         return group["momentum"] == 0 and group["weight_decay"] == 0 and not group["maximize"]
 
+    def has_device_kernel(self, xp: Any, group: dict[str, Any]) -> bool:
+        return cuda_kernels.available(xp) and group["momentum"] != 0
+
     def update_param(
         self, param: Array, grad: Array, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
@@ -90,6 +94,10 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = g.astype(param.dtype, copy=True)
+            elif self.has_device_kernel(xp, group):
+                cuda_kernels.sgd_momentum(xp, param, g, buf, lr, momentum, dampening,
+                                          group["nesterov"])
+                return
             else:
                 buf *= momentum
                 if dampening == 0:

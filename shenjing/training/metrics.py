@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from shenjing.backend import get_array_module
 
 
@@ -27,12 +29,14 @@ class Metric:
     def update(self, output: Any, target: Any) -> None:
         """Add one batch."""
         values = self.per_sample(output, target)
-        self.total += float(values.sum())
+        # Summed where the values live, in float64: a GPU batch is read back only by
+        # result(), not once per update.
+        self.total = values.sum(dtype=np.float64) + self.total
         self.count += values.size
 
     def result(self) -> float:
         """The mean over everything added since the last reset."""
-        return self.total / self.count if self.count else float("nan")
+        return float(self.total) / self.count if self.count else float("nan")
 
     def reset(self) -> None:
         """Forget everything added."""

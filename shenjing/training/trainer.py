@@ -98,13 +98,20 @@ class Trainer:
             y = y.astype(np.float32)
         return x, y
 
+    def _device(self) -> Any:
+        """The device of the model's parameters (None on the CPU or without any yet)."""
+        for p in self.model.parameters():
+            return None if p.device.type == "cpu" else p.device
+        return None
+
     def _loader(self, x: Any, y: Any, batch_size: int, shuffle: bool, caller: str) -> Any:
         if isinstance(x, DataLoader):
             checks.check_not_empty(caller, "the DataLoader", len(x))
             return x
         checks.check_batch_size(caller, batch_size)
         x, y = self._check_data(x, y, caller)
-        return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+        return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle,
+                          device=self._device())
 
     # ------------------------------------------------------------------------ steps
     def train_step(self, batch: tuple[Tensor, Tensor]) -> float:
@@ -161,14 +168,18 @@ class Trainer:
         callbacks: Iterable[Callback] = (),
         verbose: int = 1,
         initial_epoch: int = 0,
+        device: Any = None,
     ) -> History:
         """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs.
 
         ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch ("auto"
         is 1), as in Keras. Data with no samples, or with NaN or infinite values, is
-        refused with a ValueError before training starts.
+        refused with a ValueError before training starts. ``device`` (``"cuda"``) moves
+        the model there first (``model.to(device)``); the batches follow the model's device.
         """
         verbose = checks.resolve_verbose("fit", verbose)
+        if device is not None:
+            self.model.to(device)
         if validation_split and validation_data is None:
             if isinstance(x, DataLoader):
                 raise ValueError("fit: validation_split needs arrays, not a DataLoader")
@@ -268,9 +279,11 @@ class Trainer:
         checks.check_not_empty(caller, "x", len(x))
         self.model.eval()
         chunks = []
+        device = self._device()
         with no_grad():
             for start in range(0, len(x), batch_size):
-                chunks.append(self.model(Tensor(x[start:start + batch_size])).data)
+                batch = Tensor(x[start:start + batch_size])
+                chunks.append(self.model(batch.to(device) if device else batch).data)
         xp = get_array_module(chunks[0]) if chunks else np
         return xp.concatenate(chunks) if chunks else np.empty((0,))
 
@@ -315,7 +328,7 @@ def _as_array(value: Any, caller: str = "fit", name: str = "x") -> np.ndarray:
     if value is None:
         raise ValueError(f"{caller}: {name} is missing. Received: None")
     if isinstance(value, Tensor):
-        return value.numpy()
+        return value.detach().cpu().numpy()
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     array = np.asarray(value)

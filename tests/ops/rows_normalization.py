@@ -38,8 +38,9 @@ def _ref(x, weight=None, bias=None, training=True):
 
 def _eval_op(x, weight, bias):
     mean, var = _running_stats(x.shape[1])
-    return sj.batch_norm(x, sj.tensor(mean, dtype=x.dtype), sj.tensor(var, dtype=x.dtype),
-                         weight, bias, training=False)
+    mean = sj.tensor(mean, dtype=x.dtype, device=x.device)
+    var = sj.tensor(var, dtype=x.dtype, device=x.device)
+    return sj.batch_norm(x, mean, var, weight, bias, training=False)
 
 
 def _torch_train(x, weight=None, bias=None):

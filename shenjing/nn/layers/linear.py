@@ -175,6 +175,7 @@ class Dense(Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.in_features is None:
             self.build(x.shape)
+            self.to(x.device)  # the weights are made where the first input lives
         _check_features("Dense", x, self.in_features)
         y = F.linear(x, self.weight, self.bias)
         return y if self.activation is None else self.activation(y)
