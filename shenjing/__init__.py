@@ -17,6 +17,23 @@ from shenjing.autograd import (
     no_grad,
 )
 from shenjing.backend import get_rng_state, manual_seed, set_rng_state
+from shenjing.dtypes import (  # PyTorch's dtype names
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
 from shenjing.creation import (
     arange,
     from_numpy,

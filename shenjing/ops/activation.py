@@ -15,7 +15,7 @@ import numpy as np
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._erf import erf
-from shenjing.ops._util import normalize_axis, sigmoid_of_negated_, unbroadcast
+from shenjing.ops._util import normalize_axis, resolve_dim, sigmoid_of_negated_, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -364,25 +364,31 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     )
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``axis``; stable for any magnitude.
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``dim`` (``axis`` is an alias); stable
+    for any magnitude.
 
     Example:
         >>> import shenjing as sj
         >>> sj.softmax(sj.tensor([1000.0, 1000.0])).tolist()
         [0.5, 0.5]
     """
+    if axis is not None:
+        dim, _ = resolve_dim("softmax", None if dim == -1 else dim, False, axis)
     x = _floating("softmax", x)
-    return Softmax.apply(x, axis=_single_axis("softmax", x, axis))
+    return Softmax.apply(x, axis=_single_axis("softmax", x, dim))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along ``axis``, computed stably.
+def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along ``dim`` (``axis`` is an alias),
+    computed stably.
 
     Example:
         >>> import shenjing as sj
         >>> [round(v, 4) for v in sj.log_softmax(sj.tensor([0.0, 0.0])).tolist()]
         [-0.6931, -0.6931]
     """
+    if axis is not None:
+        dim, _ = resolve_dim("log_softmax", None if dim == -1 else dim, False, axis)
     x = _floating("log_softmax", x)
-    return LogSoftmax.apply(x, axis=_single_axis("log_softmax", x, axis))
+    return LogSoftmax.apply(x, axis=_single_axis("log_softmax", x, dim))

@@ -13,12 +13,12 @@ from typing import Any
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module, is_array
-from shenjing.ops._util import normalize_axis, unbroadcast
+from shenjing.ops._util import normalize_axis, resolve_dim, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
-    "broadcast_to", "concat", "flatten", "getitem", "pad", "reshape", "split", "squeeze",
-    "stack", "transpose", "unsqueeze",
+    "broadcast_to", "concat", "expand", "flatten", "getitem", "pad", "permute", "repeat",
+    "reshape", "split", "squeeze", "stack", "transpose", "unsqueeze",
 ]
 
 Shape = Sequence[int]
@@ -86,6 +86,21 @@ class BroadcastTo(Function):
 
     def backward(self, gy: Any) -> Any:
         return unbroadcast(gy, self.x_shape)
+
+
+class Tile(Function):
+    """y = x repeated ``reps[i]`` times along axis i (PyTorch's ``repeat``, NumPy's
+    ``tile``);  gx = Σ of gy over the copies: gy viewed as (r₀, n₀, r₁, n₁, ...) and
+    summed over every r."""
+
+    def forward(self, x: Any, reps: tuple[int, ...]) -> Any:
+        self.x_shape, self.reps = x.shape, reps
+        return get_array_module(x).tile(x, reps)
+
+    def backward(self, gy: Any) -> Any:
+        split_shape = [n for pair in zip(self.reps, self.x_shape, strict=True) for n in pair]
+        copies = tuple(range(0, len(split_shape), 2))
+        return gy.reshape(split_shape).sum(axis=copies)
 
 
 class GetItem(Function):
@@ -185,51 +200,132 @@ def reshape(x: Tensor, shape: int | Shape) -> Tensor:
     return Reshape.apply(x, shape=shape)
 
 
-def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
-    """The axes of ``x`` permuted: output axis i is input axis ``axes[i]``; reversed when
-    ``axes`` is None (so a matrix is transposed)."""
-    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
-
-
-def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-    """Axes ``start_axis`` to ``end_axis`` (inclusive) merged into one.
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``x`` with dimensions ``dim0`` and ``dim1`` swapped, as PyTorch's ``transpose``.
 
     Example:
         >>> import shenjing as sj
-        >>> sj.flatten(sj.zeros(2, 3, 4), start_axis=1).shape
+        >>> sj.transpose(sj.zeros(2, 3, 4), 0, 2).shape
+        (4, 3, 2)
+    """
+    ndim = x.ndim
+    if not ndim:  # PyTorch accepts dims 0 and -1 on a 0-d tensor
+        normalize_axis("transpose", dim0, 0)
+        normalize_axis("transpose", dim1, 0)
+        return Reshape.apply(x, shape=())
+    order = list(range(ndim))
+    a = normalize_axis("transpose", dim0, ndim)[0]
+    b = normalize_axis("transpose", dim1, ndim)[0]
+    order[a], order[b] = order[b], order[a]
+    return Transpose.apply(x, axes=tuple(order))
+
+
+def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
+    """The dimensions of ``x`` in the order ``dims``: output dim i is input dim
+    ``dims[i]``, as PyTorch's ``permute``.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.permute(sj.zeros(2, 3, 4), (2, 0, 1)).shape
+        (4, 2, 3)
+    """
+    dims = tuple(dims)
+    normalized = [normalize_axis("permute", d, x.ndim) for d in dims]
+    if len(dims) != x.ndim or len({d for d, in normalized}) != x.ndim:
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims "
+                         f"of a tensor of shape {x.shape}")
+    return Transpose.apply(x, axes=tuple(d for d, in normalized))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Dims ``start_dim`` to ``end_dim`` (inclusive) merged into one.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.flatten(sj.zeros(2, 3, 4), start_dim=1).shape
         (2, 12)
     """
     if x.ndim == 0:
+        normalize_axis("flatten", (start_dim, end_dim) if start_dim != end_dim else start_dim, 0)
         return Reshape.apply(x, shape=(1,))
-    start = normalize_axis("flatten", start_axis, x.ndim)[0]
-    end = normalize_axis("flatten", end_axis, x.ndim)[0]
+    start = normalize_axis("flatten", start_dim, x.ndim)[0]
+    end = normalize_axis("flatten", end_dim, x.ndim)[0]
     if start > end:
         raise ValueError(
-            f"flatten: start_axis must not come after end_axis. Received: "
-            f"start_axis={start_axis}, end_axis={end_axis} for a tensor of rank {x.ndim}"
+            f"flatten: start_dim must not come after end_dim. Received: "
+            f"start_dim={start_dim}, end_dim={end_dim} for a tensor of rank {x.ndim}"
         )
     shape = x.shape
     merged = math.prod(shape[start : end + 1])
     return Reshape.apply(x, shape=(*shape[:start], merged, *shape[end + 1 :]))
 
 
-def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
-    """``x`` without its size-1 axes (only those in ``axis`` when given). As in PyTorch, a
-    listed axis whose size is not 1 is left in place."""
+def squeeze(x: Tensor, dim: int | Sequence[int] | None = None, *, axis: Any = None) -> Tensor:
+    """``x`` without its size-1 dims (only those in ``dim`` when given). As in PyTorch, a
+    listed dim whose size is not 1 is left in place."""
+    if axis is not None:
+        dim, _ = resolve_dim("squeeze", dim, False, axis)
     shape = x.shape
-    if axis is None:
+    if dim is None:
         kept = [n for n in shape if n != 1]
     else:
-        axes = normalize_axis("squeeze", axis, x.ndim)
+        axes = normalize_axis("squeeze", dim, x.ndim)
         kept = [n for i, n in enumerate(shape) if n != 1 or i not in axes]
     return Reshape.apply(x, shape=tuple(kept))
 
 
-def unsqueeze(x: Tensor, axis: int) -> Tensor:
-    """``x`` with a new size-1 axis at position ``axis`` of the result (-1 appends it)."""
-    position = normalize_axis("unsqueeze", axis, x.ndim + 1)[0]
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """``x`` with a new size-1 dim at position ``dim`` of the result (-1 appends it)."""
+    position = normalize_axis("unsqueeze", dim, x.ndim + 1)[0]
     shape = x.shape
     return Reshape.apply(x, shape=(*shape[:position], 1, *shape[position:]))
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    """``x`` broadcast to ``sizes`` (ints or one tuple), as PyTorch's ``expand``: -1 keeps
+    that dim's size; new dims go in front.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.expand(sj.zeros(3, 1), -1, 4).shape
+        (3, 4)
+    """
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"number of dims. Received: sizes={sizes}, shape={x.shape}")
+    shape = []
+    for i, n in enumerate(sizes):
+        if n == -1:
+            if i < lead:
+                raise ValueError(f"expand: -1 is not allowed for a new leading dim. "
+                                 f"Received: sizes={sizes}")
+            n = x.shape[i - lead]
+        shape.append(n)
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """``x`` copied ``sizes[i]`` times along dim i, as PyTorch's ``repeat`` (NumPy's
+    ``tile``); extra sizes add leading dims.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.repeat(sj.tensor([1.0, 2.0]), 2, 2).tolist()
+        [[1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0]]
+    """
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < x.ndim or any(not isinstance(n, int) or n < 0 for n in sizes):
+        raise ValueError(f"repeat: needs one non-negative count per dim (at least "
+                         f"{x.ndim}). Received: sizes={sizes}")
+    reps = tuple(sizes)
+    data = x  # leading new dims: make them size 1 first, so reps and shape line up
+    if len(reps) > x.ndim:
+        data = Reshape.apply(x, shape=(1,) * (len(reps) - x.ndim) + x.shape)
+    return Tile.apply(data, reps=reps)
 
 
 def broadcast_to(x: Tensor, shape: Shape) -> Tensor:
@@ -251,8 +347,12 @@ def _index_part(part: Any, xp: Any) -> tuple[Any, bool]:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """``x[index]`` as NumPy indexes: ints, slices (negative steps too), None, Ellipsis,
-    integer arrays or lists (positions may repeat) and boolean masks.
+    """``x[index]`` as PyTorch indexes: ints, slices (negative steps too), None, Ellipsis,
+    integer tensors or lists (positions may repeat) and boolean masks.
+
+    Where PyTorch and NumPy differ, PyTorch wins: an int is a plain selection, never an
+    advanced index, so ``x[0, :, idx]`` has shape (x.shape[1], len(idx)) (NumPy puts the
+    idx dim first).
 
     Example:
         >>> import shenjing as sj
@@ -266,9 +366,39 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         parts = [_index_part(part, xp) for part in index]
         index = tuple(part for part, _ in parts)
         accumulate = any(is_int_array for _, is_int_array in parts)
+        if accumulate and any(_is_int(part) for part in index):
+            # Select the ints first, then index the rest: PyTorch's order.
+            x = GetItem.apply(x, index=_ints_only(index), accumulate=False)
+            index = tuple(_without_ints(index))
     else:
         index, accumulate = _index_part(index, xp)
-    return GetItem.apply(x, index=index, accumulate=accumulate)
+    try:
+        return GetItem.apply(x, index=index, accumulate=accumulate)
+    except IndexError as err:
+        raise IndexError(f"getitem: {err}. Received: shape={x.shape}") from None
+
+
+def _is_int(part: Any) -> bool:
+    return isinstance(part, int) and not isinstance(part, bool)
+
+
+def _ints_only(index: tuple) -> tuple:
+    """The index with every entry but ints, None and Ellipsis made a full slice (a
+    boolean mask spans as many dims as it has)."""
+    selected = []
+    for part in index:
+        if _is_int(part) or part is None or part is Ellipsis:
+            selected.append(part)
+        else:
+            ndim = part.ndim if is_array(part) and part.dtype.kind == "b" else 1
+            selected.extend([slice(None)] * ndim)
+    return tuple(selected)
+
+
+def _without_ints(index: tuple) -> list:
+    """The rest of the index once ``_ints_only`` has run: ints gone (their dims are),
+    None now a size-1 dim to keep."""
+    return [slice(None) if part is None else part for part in index if not _is_int(part)]
 
 
 def _tensors(op: str, tensors: Sequence[Any]) -> list[Tensor]:
@@ -319,6 +449,8 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0)
         >>> [t.shape for t in sj.split(sj.zeros(5, 2), 2)]
         [(2, 2), (2, 2), (1, 2)]
     """
+    if not x.ndim:
+        raise ValueError("split: a 0-d tensor cannot be split. Received: shape=()")
     position = normalize_axis("split", axis, x.ndim)[0]
     length = x.shape[position]
     if isinstance(split_size_or_sections, int):

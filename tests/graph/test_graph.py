@@ -79,7 +79,7 @@ def test_shapes_through_ops_with_unknown_sizes():
             "sum0": x.sum(axis=0).shape,
             "sum2": x.sum(axis=2).shape,
             "mean": x.mean().shape,
-            "flatten": x.flatten(start_axis=1).shape,
+            "flatten": x.flatten(start_dim=1).shape,
             "flatten_all": x.flatten().shape,
             "transpose": x.transpose(2, 0, 1).shape,
             "slice": x[:, 1].shape,
@@ -103,7 +103,7 @@ def test_sizes_computed_from_unknown_dimensions_follow_the_fed_batch():
     with g.as_default():
         x = sj.placeholder((None, 2, 3))
         mean = x.mean()
-        flat = x.flatten(start_axis=1)
+        flat = x.flatten(start_dim=1)
         merged = x.reshape(x.shape[0] * 2, 3)
     rng = np.random.default_rng(0)
     with sj.Session(g) as sess:
