@@ -99,6 +99,7 @@ class Pow(Function):
     The zeros are PyTorch's: they keep x ** 0 and 0 ** b from giving nan gradients.
     """
 
+    @np.errstate(divide="ignore")  # 0 ** -1 is inf, silently, as in PyTorch
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         self.y = _binary("pow", operator.pow, a, b)

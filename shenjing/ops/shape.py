@@ -366,7 +366,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         parts = [_index_part(part, xp) for part in index]
         index = tuple(part for part, _ in parts)
         accumulate = any(is_int_array for _, is_int_array in parts)
-        if accumulate and any(_is_int(part) for part in index):
+        if any(_is_int(part) for part in index) and any(is_array(part) for part in index):
             # Select the ints first, then index the rest: PyTorch's order.
             x = GetItem.apply(x, index=_ints_only(index), accumulate=False)
             index = tuple(_without_ints(index))
