@@ -291,40 +291,33 @@ def _lift(a: Any, b: Any) -> tuple[Tensor, Tensor]:
                 return a, b
             return _promoted(a, b)
         if isinstance(b, _SCALARS):
-            return _with_scalar(a, b), _scalar(b, a)
+            dtype = _scalar_dtype(b, a.data.dtype)
+            return _cast_to(a, dtype), _constant(b, dtype, a)
         return _promoted(a, as_tensor(b))
     if isinstance(b, Tensor):
         if isinstance(a, _SCALARS):
-            return _scalar(a, b), _with_scalar(b, a)
+            dtype = _scalar_dtype(a, b.data.dtype)
+            return _constant(a, dtype, b), _cast_to(b, dtype)
         return _promoted(as_tensor(a), b)
     return _promoted(as_tensor(a), as_tensor(b))
 
 
-_SCALARS = (bool, int, float, np.number, np.bool_)
+_SCALARS = (float, int, np.number, np.bool_)  # bool is an int
 
 
-def _scalar_category(value: Any) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        return 0
-    return 1 if isinstance(value, (int, np.integer)) else 2
-
-
-def _scalar_dtype(value: Any, like: Tensor) -> Any:
-    """The dtype a scalar ``value`` and the tensor ``like`` meet in."""
-    dtype = like.data.dtype
-    category = _scalar_category(value)
-    if category <= _CATEGORY[dtype.kind]:
+def _scalar_dtype(value: Any, dtype: np.dtype) -> np.dtype:
+    """The dtype a scalar ``value`` and a tensor of ``dtype`` meet in."""
+    if dtype.kind in "fc":  # the common case: every real scalar takes the tensor's dtype
         return dtype
-    return DEFAULT_FLOAT if category == 2 else np.dtype(np.int64)
+    if isinstance(value, (float, np.floating)):
+        return DEFAULT_FLOAT
+    if dtype.kind == "b" and not isinstance(value, (bool, np.bool_)):
+        return np.dtype(np.int64)
+    return dtype
 
 
-def _scalar(value: Any, like: Tensor) -> Tensor:
-    xp = get_array_module(like.data)
-    return Tensor._make(xp.asarray(value, dtype=_scalar_dtype(value, like)), None)
-
-
-def _with_scalar(t: Tensor, value: Any) -> Tensor:
-    return _cast_to(t, _scalar_dtype(value, t))
+def _constant(value: Any, dtype: np.dtype, like: Tensor) -> Tensor:
+    return Tensor._make(get_array_module(like.data).asarray(value, dtype=dtype), None)
 
 
 def _promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:

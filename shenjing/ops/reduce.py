@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd.function import Function
+from shenjing.autograd.grad_mode import no_grad
 from shenjing.backend import get_array_module
 from shenjing.ops._util import normalize_axis, resolve_dim
 from shenjing.ops.elementwise import maximum, minimum, sqrt
@@ -140,6 +141,22 @@ class MaxDim(Function):
             gy = xp.expand_dims(gy, self.axis)
         xp.put_along_axis(gx, self.kept_indices, gy, self.axis)
         return gx, None
+
+
+class ArgExtreme(Function):
+    """y = the index of the largest (or smallest) element along ``axis`` (of the flattened
+    tensor when None), the first among ties, as int64. Not differentiable: the public
+    functions apply it under ``no_grad``, so it has no backward."""
+
+    def forward(self, x: Any, largest: bool, axis: int | None, keepdims: bool) -> Any:
+        find = x.argmax if largest else x.argmin
+        if axis is None:
+            index = find()
+            if keepdims:
+                index = index.reshape((1,) * x.ndim)
+        else:
+            index = find(axis=axis, keepdims=keepdims)
+        return get_array_module(x).asarray(index, dtype=np.int64)
 
 
 class Var(Function):
@@ -314,15 +331,12 @@ def _extreme(
 def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     """The arg-max (or arg-min) over ``dim`` (the flattened tensor when None), int64."""
     axes = _nonempty(op, x, dim)
-    data = x.data
-    find = data.argmax if op in ("max", "argmax") else data.argmin
-    if dim is None or not x.ndim:
-        index = find()
-        if keepdim:
-            index = index.reshape((1,) * x.ndim)
-    else:
-        index = find(axis=axes[0], keepdims=keepdim)
-    return Tensor._make(get_array_module(data).asarray(index, dtype=np.int64), None)
+    # NOTE: under no_grad, so the int64 result never joins the autograd graph; a graph
+    # being built still records it, so the indices follow the fed values.
+    with no_grad():
+        return ArgExtreme.apply(x, largest=op in ("max", "argmax"),
+                                axis=None if dim is None or not x.ndim else axes[0],
+                                keepdims=keepdim)
 
 
 def argmax(
