@@ -17,6 +17,18 @@ from shenjing.autograd import (
     no_grad,
 )
 from shenjing.backend import get_rng_state, manual_seed, set_rng_state
+from shenjing.creation import (
+    arange,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from shenjing.dtypes import (  # PyTorch's dtype names
     bool,
     double,
@@ -33,18 +45,6 @@ from shenjing.dtypes import (  # PyTorch's dtype names
     long,
     short,
     uint8,
-)
-from shenjing.creation import (
-    arange,
-    from_numpy,
-    full,
-    ones,
-    ones_like,
-    rand,
-    randn,
-    tensor,
-    zeros,
-    zeros_like,
 )
 from shenjing.graph import (  # graph mode, sessions and the compiled path
     Graph,

@@ -51,6 +51,11 @@ def broadcast_error(op: str, *shapes: tuple[int, ...]) -> ValueError:
     return ValueError(f"{op}: shapes {listed} cannot be broadcast together")
 
 
+class AxisError(IndexError, ValueError):
+    """A dim out of range for a tensor's rank: an ``IndexError`` as in PyTorch, and a
+    ``ValueError`` as shenjing raised before (NumPy's ``AxisError`` is both too)."""
+
+
 def resolve_dim(
     op: str, dim: Any, keepdim: bool, axis: Any = None, keepdims: bool | None = None
 ) -> tuple[Any, bool]:
@@ -76,7 +81,7 @@ def normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tupl
     As in PyTorch, a 0-d tensor accepts axis 0 and -1, which name no axis: ().
 
     Raises:
-        ValueError: naming the op, the axis and the rank when an axis is out of range.
+        AxisError: naming the op, the axis and the rank when an axis is out of range.
     """
     if axis is None:
         return tuple(range(ndim))
@@ -85,7 +90,7 @@ def normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tupl
     low = -max(ndim, 1)
     for a in axes:
         if not isinstance(a, int) or isinstance(a, bool) or not low <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}")
+            raise AxisError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}")
         if ndim:
             normalized.append(a % ndim)
     if not ndim:

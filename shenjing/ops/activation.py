@@ -249,10 +249,13 @@ def _floating(op: str, x: Any) -> Tensor:
     return x
 
 
-def _single_axis(op: str, x: Tensor, axis: int) -> int:
+def _single_axis(op: str, x: Tensor, axis: int) -> int | None:
+    """``axis`` as a non-negative int; None for a 0-d tensor, whose one element is the
+    whole slice (PyTorch accepts dim 0 or -1 there)."""
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: axis must be an integer. Received: {axis!r}")
-    return normalize_axis(op, int(axis), x.ndim)[0]
+    axes = normalize_axis(op, int(axis), x.ndim)
+    return axes[0] if axes else None
 
 
 def step(x: Tensor) -> Tensor:

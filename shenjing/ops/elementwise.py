@@ -18,8 +18,8 @@ from shenjing.ops._util import broadcast_error, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
-    "abs", "add", "astype", "clip", "clone", "div", "exp", "log", "maximum", "minimum", "mul", "neg",
-    "pow", "sqrt", "sub", "where",
+    "abs", "add", "astype", "clip", "clone", "div", "exp", "log", "maximum", "minimum", "mul",
+    "neg", "pow", "sqrt", "sub", "where",
 ]
 
 

@@ -145,8 +145,9 @@ def test_dim_and_axis_keepdim_and_keepdims_agree() -> None:
     lambda x: x.sum(0), lambda x: x.sum(-1), lambda x: x.mean(-1), lambda x: x.squeeze(-1),
     lambda x: x.squeeze(0), lambda x: x.unsqueeze(0), lambda x: x.unsqueeze(-1),
     lambda x: x.amax(0), lambda x: x.logsumexp(-1), lambda x: x.flatten(),
+    lambda x: x.softmax(0), lambda x: x.log_softmax(-1),
 ], ids=["sum0", "sum-1", "mean-1", "squeeze-1", "squeeze0", "unsqueeze0", "unsqueeze-1",
-        "amax0", "logsumexp-1", "flatten"])
+        "amax0", "logsumexp-1", "flatten", "softmax0", "log_softmax-1"])
 def test_0d_tensors_accept_dims_0_and_minus_1(torch, call) -> None:
     x, t = _pair(torch, 3.0)
     ours, theirs = call(x), call(t)
@@ -160,6 +161,13 @@ def test_0d_tensors_accept_dims_0_and_minus_1(torch, call) -> None:
 def test_0d_tensors_reject_dim_1() -> None:
     with pytest.raises(ValueError, match=r"sum: axis 1 is out of range for a tensor of rank 0"):
         sj.tensor(3.0).sum(1)
+
+
+@pytest.mark.parametrize("call", [lambda x: x.sum(3), lambda x: x.transpose(0, -3),
+                                  lambda x: x.max(2), lambda x: x.unsqueeze(4)])
+def test_a_dim_out_of_range_is_an_index_error_as_in_pytorch(call) -> None:
+    with pytest.raises(IndexError, match=r"out of range for a tensor of rank"):
+        call(sj.zeros(2, 3))
 
 
 @pytest.mark.parametrize("shapes", [((0,), (0,)), ((2, 0), (0,)), ((0,), (0, 3)),
