@@ -249,13 +249,13 @@ def _floating(op: str, x: Any) -> Tensor:
     return x
 
 
-def _single_axis(op: str, x: Tensor, axis: int) -> int | None:
-    """``axis`` as a non-negative int; None for a 0-d tensor, whose one element is the
-    whole slice (PyTorch accepts dim 0 or -1 there)."""
+def _single_axis(op: str, x: Tensor, axis: int) -> int:
+    """``axis`` as a non-negative int; 0 for a 0-d tensor, which the caller views as one
+    element of shape (1,) (PyTorch accepts dim 0 or -1 there)."""
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: axis must be an integer. Received: {axis!r}")
     axes = normalize_axis(op, int(axis), x.ndim)
-    return axes[0] if axes else None
+    return axes[0] if axes else 0
 
 
 def step(x: Tensor) -> Tensor:
@@ -379,7 +379,10 @@ def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     if axis is not None:
         dim, _ = resolve_dim("softmax", None if dim == -1 else dim, False, axis)
     x = _floating("softmax", x)
-    return Softmax.apply(x, axis=_single_axis("softmax", x, dim))
+    axis = _single_axis("softmax", x, dim)
+    if not x.ndim:
+        return Softmax.apply(x.reshape(1), axis=axis).reshape(())
+    return Softmax.apply(x, axis=axis)
 
 
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
@@ -394,4 +397,7 @@ def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     if axis is not None:
         dim, _ = resolve_dim("log_softmax", None if dim == -1 else dim, False, axis)
     x = _floating("log_softmax", x)
-    return LogSoftmax.apply(x, axis=_single_axis("log_softmax", x, dim))
+    axis = _single_axis("log_softmax", x, dim)
+    if not x.ndim:
+        return LogSoftmax.apply(x.reshape(1), axis=axis).reshape(())
+    return LogSoftmax.apply(x, axis=axis)
