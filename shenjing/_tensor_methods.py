@@ -136,6 +136,18 @@ class TensorMethods:
         return ops.clone(self)
 
     # ---------------------------------------------------------------------- sizes
+    def size(self: Tensor, dim: int | None = None) -> Any:
+        """The shape as a tuple, or with ``dim`` the size of that dim, as PyTorch's
+        ``size``; ``numel()`` is the number of elements."""
+        if dim is None:
+            return self.shape
+        from shenjing.ops._util import normalize_axis
+
+        axes = normalize_axis("size", dim, self.ndim)
+        if not axes:
+            raise IndexError(f"size: a 0-d tensor has no dim {dim}")
+        return self.shape[axes[0]]
+
     def dim(self: Tensor) -> int:
         """The number of dims (as ``ndim``)."""
         return self.data.ndim

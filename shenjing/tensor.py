@@ -81,11 +81,6 @@ class Tensor(TensorMethods):
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
-
-    @property
     def is_leaf(self) -> bool:
         """True when no recorded op made this tensor."""
         return self.grad_fn is None

@@ -377,6 +377,9 @@ def test_views_sizes_and_copies(torch) -> None:
     assert x.reshape_as(sj.zeros(24)).shape == (24,)
     assert x.expand_as(sj.zeros(5, 2, 3, 4)).shape == (5, 2, 3, 4)
     assert x.dim() == t.dim() and x.numel() == t.numel()
+    assert x.size() == tuple(t.size()) and x.size(-1) == t.size(-1) == 4
+    with pytest.raises(IndexError, match=r"size: axis 3 is out of range"):
+        x.size(3)
     with pytest.raises(TypeError, match=r"view\(dtype\) is not supported"):
         x.view(sj.int32)
     with pytest.raises(ValueError, match=r"expand: -1 is not allowed for a new leading dim"):
