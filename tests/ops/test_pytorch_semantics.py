@@ -359,6 +359,8 @@ def test_comparison_methods_match_pytorch(torch, op) -> None:
             other, sj.Tensor) else other)
         assert ours.dtype == np.bool_
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        as_function = getattr(sj, op)(sj.tensor(a), other)
+        np.testing.assert_array_equal(as_function.numpy(), theirs.numpy())
 
 
 def test_equal_compares_shape_and_values() -> None:
@@ -366,6 +368,7 @@ def test_equal_compares_shape_and_values() -> None:
     assert x.equal(sj.tensor([1.0, 2.0])) is True
     assert x.equal(sj.tensor([1.0, 3.0])) is False
     assert x.equal(sj.tensor([[1.0, 2.0]])) is False
+    assert sj.equal(x, sj.tensor([1.0, 2.0])) is True
 
 
 def test_views_sizes_and_copies(torch) -> None:
