@@ -336,13 +336,6 @@ def _cast_to(t: Tensor, dtype: Any) -> Tensor:
     return t if t.data.dtype == dtype else Cast.apply(t, dtype=dtype)
 
 
-def _floating(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """Integer or bool operands of true division become the default float, as in PyTorch."""
-    if a.data.dtype.kind in "fc":
-        return a, b
-    return _cast_to(a, DEFAULT_FLOAT), _cast_to(b, DEFAULT_FLOAT)
-
-
 def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
     return Add.apply(*_lift(a, b))
@@ -360,7 +353,10 @@ def mul(a: Any, b: Any) -> Tensor:
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b elementwise, broadcasting; true division, so integers give floats."""
-    return Div.apply(*_floating(*_lift(a, b)))
+    a, b = _lift(a, b)
+    if a.data.dtype.kind not in "fc":  # true division of integers gives floats
+        a, b = _cast_to(a, DEFAULT_FLOAT), _cast_to(b, DEFAULT_FLOAT)
+    return Div.apply(a, b)
 
 
 def neg(x: Tensor) -> Tensor:

@@ -308,15 +308,17 @@ def _extreme(
     op: str, fn: type[Function], result: Any, x: Tensor, dim: Any, keepdim: bool,
     axis: Any, keepdims: bool | None,
 ) -> Any:
-    if isinstance(dim, Tensor):
-        return maximum(x, dim) if op == "max" else minimum(x, dim)
     if axis is not None or keepdims is not None:
         dim, keepdim = resolve_dim(op, dim, keepdim, axis, keepdims)
-    if dim is None:
+    if dim is None:  # the whole tensor: checked inline, as the common case
         if keepdim:
             raise TypeError(f"{op}: keepdim=True needs a dim. Received: dim=None")
+        if not x.data.size:
+            raise IndexError(f"{op}: cannot reduce an empty tensor. Received: shape={x.shape}")
         whole = Max if op == "max" else Min
-        return whole.apply(x, axis=_nonempty(op, x, None), keepdims=False)
+        return whole.apply(x, axis=tuple(range(x.data.ndim)), keepdims=False)
+    if isinstance(dim, Tensor):
+        return maximum(x, dim) if op == "max" else minimum(x, dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int (use amax/amin for several). "
                         f"Received: dim={dim!r}")
