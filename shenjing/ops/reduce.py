@@ -241,9 +241,17 @@ def mean(
     """Arithmetic mean over ``dim`` (every axis when None); nan over no elements."""
     if axis is not None or keepdims is not None:
         dim, keepdim = resolve_dim("mean", dim, keepdim, axis, keepdims)
+    _check_floating("mean", x)
     axes = normalize_axis("mean", dim, x.ndim)
     count = math.prod([x.shape[a] for a in axes])
     return Mean.apply(x, axis=axes, keepdims=keepdim, count=count)
+
+
+def _check_floating(op: str, x: Tensor) -> None:
+    """PyTorch refuses to guess a mean's or a variance's dtype for integer input."""
+    if x.data.dtype.kind not in "fc":
+        raise TypeError(f"{op}: input dtype must be floating point (cast with .float()). "
+                        f"Received: dtype={x.dtype}")
 
 
 def amax(
@@ -403,6 +411,7 @@ def _var(
     if axis is not None or keepdims is not None:
         dim, keepdim = resolve_dim(op, dim, keepdim, axis, keepdims)
     dim, correction = _correction(op, dim, unbiased, correction)
+    _check_floating(op, x)
     axes = normalize_axis(op, dim, x.ndim)
     count = math.prod([x.shape[a] for a in axes])
     if count - correction <= 0:
@@ -458,4 +467,6 @@ def logsumexp(
     """
     if axis is not None or keepdims is not None:
         dim, keepdim = resolve_dim("logsumexp", dim, keepdim, axis, keepdims)
+    if x.data.dtype.kind not in "fc":  # integers give the default float, as in PyTorch
+        x = x.float()
     return LogSumExp.apply(x, axis=normalize_axis("logsumexp", dim, x.ndim), keepdims=keepdim)

@@ -130,6 +130,21 @@ def test_a_mean_over_no_elements_is_nan_without_a_warning(torch) -> None:
     assert math.isnan(sj.zeros(0).mean().item())
 
 
+@pytest.mark.parametrize("op", ["mean", "var", "std", "var_mean", "std_mean"])
+def test_mean_and_variance_of_integers_raise_as_in_pytorch(op) -> None:
+    with pytest.raises(TypeError, match=rf"{op}: input dtype must be floating point"):
+        getattr(sj, op)(sj.tensor([1, 2]))
+
+
+def test_integer_sums_and_logsumexp_take_pytorchs_dtypes(torch) -> None:
+    for dtype in ("bool", "int32", "int64"):
+        data = np.array([1, 0, 1]).astype(dtype)
+        ours, theirs = sj.tensor(data, dtype=dtype).sum(), torch.tensor(data).sum()
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    ours, theirs = sj.tensor([1, 2]).logsumexp(0), torch.tensor([1, 2]).logsumexp(0)
+    assert ours.dtype == np.float32 and ours.item() == pytest.approx(theirs.item())
+
+
 def test_dim_and_axis_keepdim_and_keepdims_agree() -> None:
     x = sj.randn(2, 3, 4)
     for op in ("sum", "mean", "amax", "amin", "logsumexp"):
