@@ -136,11 +136,14 @@ class MaxDim(Function):
 
     def backward(self, gy: Any) -> tuple[Any, None]:
         xp = get_array_module(gy)
-        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
         if not self.keepdims:
             gy = xp.expand_dims(gy, self.axis)
-        xp.put_along_axis(gx, self.kept_indices, gy, self.axis)
-        return gx, None
+        # NOTE: a one-hot mask along the axis rather than put_along_axis, which not every
+        # CuPy version has.
+        ndim = len(self.x_shape)
+        positions = xp.arange(self.x_shape[self.axis]).reshape(
+            [-1 if i == self.axis else 1 for i in range(ndim)])
+        return (positions == self.kept_indices) * gy, None
 
 
 class ArgExtreme(Function):
