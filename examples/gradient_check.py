@@ -67,7 +67,7 @@ def main() -> None:
     x = sj.tensor(rng.normal(size=(5, sizes[0])), dtype="float64", requires_grad=True)
     target = sj.tensor(rng.integers(0, sizes[-1], 5))
     params = make_params(sizes, rng)
-    count = sum(p.size for p in params) + x.size
+    count = sum(p.numel() for p in params) + x.numel()
     print(f"network {sizes}: checking {count} gradient entries")
 
     passed = sj.gradcheck(network_loss(Cube), [x, target, *params])

@@ -30,6 +30,23 @@ from shenjing.creation import (
     zeros,
     zeros_like,
 )
+from shenjing.dtypes import (  # PyTorch's dtype names
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
 from shenjing.graph import (  # graph mode, sessions and the compiled path
     Graph,
     Session,

@@ -8,19 +8,22 @@ from typing import Any
 import numpy as np
 
 from shenjing import backend
+from shenjing._tensor_methods import TensorMethods
 from shenjing.autograd import engine, function
 from shenjing.autograd.function import Function
 
 Scalar = int | float | bool
+Dim = int | Sequence[int] | None
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array that records the ops applied to it.
 
     ``data`` is the underlying array (NumPy, or CuPy on a GPU). A tensor with
     ``requires_grad=True`` and no ``grad_fn`` is a *leaf*: ``backward()`` accumulates
     the gradient of its caller with respect to it into ``.grad``. Tensors made by ops
-    keep the op that made them in ``grad_fn``.
+    keep the op that made them in ``grad_fn``. PyTorch's casts, comparisons and views
+    (``long()``, ``eq``, ``view``, ``expand``, ...) come from ``TensorMethods``.
 
     Example:
         >>> import shenjing as sj
@@ -83,11 +86,6 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
-
-    @property
     def is_leaf(self) -> bool:
         """True when no recorded op made this tensor."""
         return self.grad_fn is None
@@ -95,7 +93,7 @@ class Tensor:
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name
         """The tensor with its dimensions reversed."""
-        return ops.transpose(self)
+        return ops.permute(self, range(self.ndim - 1, -1, -1))
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether ``backward()`` should fill this tensor's ``.grad``; returns self."""
@@ -147,11 +145,11 @@ class Tensor:
 
     def float(self) -> Tensor:
         """The tensor as float32."""
-        return ops.astype(self, np.float32)
+        return self._cast(np.float32)
 
     def double(self) -> Tensor:
         """The tensor as float64."""
-        return ops.astype(self, np.float64)
+        return self._cast(np.float64)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """This tensor on another device and/or in another dtype, as ``torch.Tensor.to``:
@@ -343,50 +341,95 @@ class Tensor:
         """Hyperbolic tangent elementwise."""
         return ops.tanh(self)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        """exp(x) normalised to sum to one along ``axis``."""
-        return ops.softmax(self, axis=axis)
+    def softmax(self, dim: int = -1, *, axis: int | None = None) -> Tensor:
+        """exp(x) normalised to sum to one along ``dim``."""
+        return ops.softmax(self, dim, axis=axis)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """log(softmax(x)) along ``axis``, computed stably."""
-        return ops.log_softmax(self, axis=axis)
+    def log_softmax(self, dim: int = -1, *, axis: int | None = None) -> Tensor:
+        """log(softmax(x)) along ``dim``, computed stably."""
+        return ops.log_softmax(self, dim, axis=axis)
 
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes when None)."""
-        return ops.sum(self, axis=axis, keepdims=keepdims)
+    # Reductions take PyTorch's dim/keepdim; NumPy's axis/keepdims are aliases.
+    def sum(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Sum over ``dim`` (all axes when None)."""
+        return ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis`` (all axes when None)."""
-        return ops.mean(self, axis=axis, keepdims=keepdims)
+    def mean(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Mean over ``dim`` (all axes when None)."""
+        return ops.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Largest element over ``axis``; the gradient goes to the maxima."""
-        return ops.max(self, axis=axis, keepdims=keepdims)
+    def max(
+        self, dim: Any = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Any:
+        """The largest element; ``(values, indices)`` over ``dim``; or, given a tensor,
+        the elementwise maximum (PyTorch's three forms, see ``shenjing.max``)."""
+        return ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Smallest element over ``axis``; the gradient goes to the minima."""
-        return ops.min(self, axis=axis, keepdims=keepdims)
+    def min(
+        self, dim: Any = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Any:
+        """The smallest element; ``(values, indices)`` over ``dim``; or, given a tensor,
+        the elementwise minimum (see ``shenjing.min``)."""
+        return ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Largest element over ``dim`` (one or several axes); ties share the gradient."""
+        return ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Smallest element over ``dim`` (one or several axes); ties share the gradient."""
+        return ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def var(
-        self,
-        axis: int | Sequence[int] | None = None,
-        keepdims: bool = False,
-        correction: int = 0,
+        self, dim: Dim | bool = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: float | None = None, axis: Dim = None, keepdims: bool | None = None,
     ) -> Tensor:
-        """Variance over ``axis``, dividing by N - correction."""
-        return ops.var(self, axis=axis, keepdims=keepdims, correction=correction)
+        """Variance over ``dim``, dividing by N - correction (unbiased by default)."""
+        return ops.var(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                       keepdims=keepdims)
 
-    def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """log(sum(exp(x))) over ``axis``, computed stably."""
-        return ops.logsumexp(self, axis=axis, keepdims=keepdims)
+    def std(
+        self, dim: Dim | bool = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: float | None = None, axis: Dim = None, keepdims: bool | None = None,
+    ) -> Tensor:
+        """Standard deviation over ``dim`` (unbiased by default)."""
+        return ops.std(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                       keepdims=keepdims)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        """Index of the largest element (no gradient)."""
-        return Tensor._make(self.data.argmax(axis=axis), None)
+    def logsumexp(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """log(sum(exp(x))) over ``dim``, computed stably."""
+        return ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis: int | None = None) -> Tensor:
-        """Index of the smallest element (no gradient)."""
-        return Tensor._make(self.data.argmin(axis=axis), None)
+    def argmax(
+        self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Index of the largest element over ``dim`` (of the flattened tensor when None)."""
+        return ops.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(
+        self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Index of the smallest element over ``dim`` (of the flattened tensor when None)."""
+        return ops.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape: Any) -> Tensor:
         """The same elements in a new shape; one dimension may be -1."""
@@ -394,27 +437,32 @@ class Tensor:
             shape = tuple(shape[0])
         return ops.reshape(self, shape)
 
-    def transpose(self, *axes: Any) -> Tensor:
-        """Permute the dimensions (reverse them when no axes are given)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.transpose(self, axes or None)
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """The tensor with dimensions ``dim0`` and ``dim1`` swapped (PyTorch's meaning;
+        ``permute`` takes a full order)."""
+        return ops.transpose(self, dim0, dim1)
 
-    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-        """Merge dimensions ``start_axis`` to ``end_axis`` into one."""
-        return ops.flatten(self, start_axis, end_axis)
+    def permute(self, *dims: Any) -> Tensor:
+        """The dimensions in the order ``dims`` (ints, or one tuple)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return ops.permute(self, dims)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dimensions ``start_dim`` to ``end_dim`` into one."""
+        return ops.flatten(self, start_dim, end_dim)
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         """The tensor repeated along new or size-1 dimensions to ``shape``."""
         return ops.broadcast_to(self, shape)
 
-    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
-        """Remove size-1 dimensions."""
-        return ops.squeeze(self, axis)
+    def squeeze(self, dim: Dim = None, *, axis: Dim = None) -> Tensor:
+        """Remove size-1 dimensions (only ``dim`` when given)."""
+        return ops.squeeze(self, dim, axis=axis)
 
-    def unsqueeze(self, axis: int) -> Tensor:
-        """Insert a size-1 dimension at ``axis``."""
-        return ops.unsqueeze(self, axis)
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert a size-1 dimension at ``dim``."""
+        return ops.unsqueeze(self, dim)
 
     # ------------------------------------------------------------------------ repr
     def __repr__(self) -> str:
@@ -486,5 +534,7 @@ def _compare(op: Any, a: Tensor, b: Any) -> Tensor:
 
 function.make_tensor = Tensor._make
 
-from shenjing import ops  # noqa: E402  - ops build Tensors, so they import this module
+from shenjing import _tensor_methods, ops  # noqa: E402  - ops build Tensors, so they import this module
 from shenjing.ops import transfer as device_ops  # noqa: E402
+
+_tensor_methods.ops = ops

@@ -343,7 +343,7 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
 
 def _print_plan(config: dict[str, Any], model: Any, train: common.Split,
                 val: common.Split | None, test: common.Split, start: int, resumed: bool) -> None:
-    params = sum(p.size for p in model.parameters())
+    params = sum(p.numel() for p in model.parameters())
     sizes = f"{len(train.x)} training, " + (f"{len(val.x)} validation, " if val else "")
     verb = f"Resuming at epoch {start + 1} of" if resumed else "Training"
     print(f"{verb} {config['model']} ({params:,} parameters) on "

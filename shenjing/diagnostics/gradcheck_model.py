@@ -206,7 +206,7 @@ def gradcheck_model(
             if target.ndim == 1 and output.ndim == 2 and output.shape[1] == 1:
                 target = target.reshape(-1, 1)
             value = loss_fn(output, target)
-            if value.size != 1:
+            if value.numel() != 1:
                 raise ValueError(
                     f"gradcheck_model: the loss must be a scalar. Received: shape={value.shape}"
                 )
@@ -246,9 +246,9 @@ def _check_parameter(
     """Perturb (a random subset of) one parameter's elements; the row of the worst one."""
     data = param.data
     analytic = np.zeros(param.shape) if param.grad is None else param.grad.numpy()
-    flat_indices = np.arange(param.size)
-    if max_elements is not None and param.size > max_elements:
-        flat_indices = np.sort(rng.choice(param.size, max_elements, replace=False))
+    flat_indices = np.arange(param.numel())
+    if max_elements is not None and param.numel() > max_elements:
+        flat_indices = np.sort(rng.choice(param.numel(), max_elements, replace=False))
     worst = (-1.0, (), 0.0, 0.0)
     floor = atol / rtol
     for flat in flat_indices:

@@ -154,7 +154,7 @@ class _Trace:
     # -------------------------------------------------------------- recording
     def record_backward(self, loss: SymbolicTensor, gradient: Any) -> None:
         if gradient is None:
-            if loss.size != 1:
+            if loss.numel() != 1:
                 raise RuntimeError(
                     f"backward() without a gradient needs a scalar output. Received: "
                     f"{loss.name!r} of shape {loss.shape}. Pass gradient= with that shape."

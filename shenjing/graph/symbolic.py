@@ -127,8 +127,7 @@ class SymbolicTensor(Tensor):
         """The number of dimensions (always known)."""
         return len(self._shape)
 
-    @property
-    def size(self) -> int:
+    def numel(self) -> int:
         """The number of elements (unknown, i.e. ``None``, if a dimension is)."""
         return math.prod(self._shape)
 

@@ -132,7 +132,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot & Bengio (2010): U(−a, a) with a = gain · √(6 / (fan_in + fan_out))."""
     _check("xavier_uniform_", tensor)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return _fill(tensor, backend.generator().uniform(-bound, bound, size=tensor.shape))
@@ -142,7 +142,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot & Bengio (2010): N(0, std²) with std = gain · √(2 / (fan_in + fan_out))."""
     _check("xavier_normal_", tensor)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return _fill(tensor, backend.generator().normal(0.0, std, size=tensor.shape))
@@ -158,7 +158,7 @@ def kaiming_uniform_(
     """
     _check("kaiming_uniform_", tensor)
     fan = _fan(tensor, mode)
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return _fill(tensor, backend.generator().uniform(-bound, bound, size=tensor.shape))
@@ -170,7 +170,7 @@ def kaiming_normal_(
     """He et al. (2015): N(0, std²) with std = gain / √fan (see ``kaiming_uniform_``)."""
     _check("kaiming_normal_", tensor)
     fan = _fan(tensor, mode)
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return _fill(tensor, backend.generator().normal(0.0, std, size=tensor.shape))

@@ -242,7 +242,7 @@ class Module(KerasMethods):
         ``trainable_only``). Keras's name: PyTorch's ``PReLU`` already uses
         ``num_parameters`` for an attribute."""
         return sum(
-            p.size for p in self.parameters() if p.requires_grad or not trainable_only
+            p.numel() for p in self.parameters() if p.requires_grad or not trainable_only
         )
 
     # -------------------------------------------------------------- state dict

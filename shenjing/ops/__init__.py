@@ -6,10 +6,12 @@ function, named as in PyTorch, that checks its arguments, lifts Python numbers a
 """
 
 from shenjing.ops.activation import *  # noqa: F403
+from shenjing.ops.compare import *  # noqa: F403
 from shenjing.ops.conv import *  # noqa: F403
 from shenjing.ops.dropout import *  # noqa: F403
 from shenjing.ops.elementwise import *  # noqa: F403
 from shenjing.ops.embedding import *  # noqa: F403
+from shenjing.ops.indexing import *  # noqa: F403
 from shenjing.ops.linalg import *  # noqa: F403
 from shenjing.ops.loss import *  # noqa: F403
 from shenjing.ops.normalization import *  # noqa: F403

@@ -51,20 +51,50 @@ def broadcast_error(op: str, *shapes: tuple[int, ...]) -> ValueError:
     return ValueError(f"{op}: shapes {listed} cannot be broadcast together")
 
 
+class AxisError(IndexError, ValueError):
+    """A dim out of range for a tensor's rank: an ``IndexError`` as in PyTorch, and a
+    ``ValueError`` as shenjing raised before (NumPy's ``AxisError`` is both too)."""
+
+
+def resolve_dim(
+    op: str, dim: Any, keepdim: bool, axis: Any = None, keepdims: bool | None = None
+) -> tuple[Any, bool]:
+    """PyTorch's ``dim``/``keepdim`` with NumPy's ``axis``/``keepdims`` as aliases.
+
+    Raises:
+        TypeError: when an alias and its PyTorch name are both given, differently.
+    """
+    if axis is not None:
+        if dim is not None and dim != axis:
+            raise TypeError(f"{op}: got dim={dim!r} and axis={axis!r}; give one of them")
+        dim = axis
+    if keepdims is not None:
+        if keepdim and not keepdims:
+            raise TypeError(f"{op}: got keepdim=True and keepdims=False; give one of them")
+        keepdim = keepdims
+    return dim, keepdim
+
+
 def normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
     """``axis`` as a sorted tuple of non-negative axes; None means every axis.
 
+    As in PyTorch, a 0-d tensor accepts axis 0 and -1, which name no axis: ().
+
     Raises:
-        ValueError: naming the op, the axis and the rank when an axis is out of range.
+        AxisError: naming the op, the axis and the rank when an axis is out of range.
     """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     normalized = []
+    low = -max(ndim, 1)
     for a in axes:
-        if not isinstance(a, int) or not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}")
-        normalized.append(a % ndim if ndim else 0)
+        if not isinstance(a, int) or isinstance(a, bool) or not low <= a < max(ndim, 1):
+            raise AxisError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}")
+        if ndim:
+            normalized.append(a % ndim)
+    if not ndim:
+        return ()
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(normalized))

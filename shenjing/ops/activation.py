@@ -15,7 +15,7 @@ import numpy as np
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._erf import erf
-from shenjing.ops._util import normalize_axis, sigmoid_of_negated_, unbroadcast
+from shenjing.ops._util import normalize_axis, resolve_dim, sigmoid_of_negated_, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -250,9 +250,12 @@ def _floating(op: str, x: Any) -> Tensor:
 
 
 def _single_axis(op: str, x: Tensor, axis: int) -> int:
+    """``axis`` as a non-negative int; 0 for a 0-d tensor, which the caller views as one
+    element of shape (1,) (PyTorch accepts dim 0 or -1 there)."""
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: axis must be an integer. Received: {axis!r}")
-    return normalize_axis(op, int(axis), x.ndim)[0]
+    axes = normalize_axis(op, int(axis), x.ndim)
+    return axes[0] if axes else 0
 
 
 def step(x: Tensor) -> Tensor:
@@ -364,25 +367,37 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     )
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``axis``; stable for any magnitude.
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``dim`` (``axis`` is an alias); stable
+    for any magnitude.
 
     Example:
         >>> import shenjing as sj
         >>> sj.softmax(sj.tensor([1000.0, 1000.0])).tolist()
         [0.5, 0.5]
     """
+    if axis is not None:
+        dim, _ = resolve_dim("softmax", None if dim == -1 else dim, False, axis)
     x = _floating("softmax", x)
-    return Softmax.apply(x, axis=_single_axis("softmax", x, axis))
+    axis = _single_axis("softmax", x, dim)
+    if not x.ndim:
+        return Softmax.apply(x.reshape(1), axis=axis).reshape(())
+    return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along ``axis``, computed stably.
+def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along ``dim`` (``axis`` is an alias),
+    computed stably.
 
     Example:
         >>> import shenjing as sj
         >>> [round(v, 4) for v in sj.log_softmax(sj.tensor([0.0, 0.0])).tolist()]
         [-0.6931, -0.6931]
     """
+    if axis is not None:
+        dim, _ = resolve_dim("log_softmax", None if dim == -1 else dim, False, axis)
     x = _floating("log_softmax", x)
-    return LogSoftmax.apply(x, axis=_single_axis("log_softmax", x, axis))
+    axis = _single_axis("log_softmax", x, dim)
+    if not x.ndim:
+        return LogSoftmax.apply(x.reshape(1), axis=axis).reshape(())
+    return LogSoftmax.apply(x, axis=axis)

@@ -1,7 +1,8 @@
 """Elementwise arithmetic: each output element depends on the matching input elements.
 
 Binary ops broadcast like NumPy; their backward sums the gradient back to each input's
-shape with ``unbroadcast``.
+shape with ``unbroadcast``. Their operands' dtypes meet by PyTorch's promotion rule, kept
+in one place, ``_lift``.
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+import numpy as np
+
 from shenjing.autograd.function import Function
-from shenjing.backend import get_array_module
+from shenjing.backend import DEFAULT_FLOAT, get_array_module
 from shenjing.ops._util import broadcast_error, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
-    "abs", "add", "astype", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg",
-    "pow", "sqrt", "sub", "where",
+    "abs", "add", "astype", "clip", "clone", "div", "exp", "log", "maximum", "minimum", "mul",
+    "neg", "pow", "sqrt", "sub", "where",
 ]
 
 
@@ -90,29 +93,35 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a ** b for a tensor exponent;  ga = gy * b * a ** (b - 1), gb = gy * y * log(a).
+    """y = a ** b for a tensor exponent;  ga = gy * b * a ** (b - 1) (0 where b = 0),
+    gb = gy * y * log(a) (0 where a = 0 and b >= 0).
 
-    The exponent's gradient needs log(a), so it is only defined for a > 0.
+    The zeros are PyTorch's: they keep x ** 0 and 0 ** b from giving nan gradients.
     """
 
+    @np.errstate(divide="ignore")  # 0 ** -1 is inf, silently, as in PyTorch
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         self.y = _binary("pow", operator.pow, a, b)
         return self.y
 
+    @np.errstate(divide="ignore", invalid="ignore")
     def backward(self, gy: Any) -> tuple[Any, Any]:
         a, b, y = self.a, self.b, self.y
+        xp = get_array_module(a)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(gy * b * a ** (b - 1), a.shape)
+            ga = unbroadcast(xp.where(b == 0, 0.0, gy * b * a ** (b - 1)).astype(gy.dtype),
+                             a.shape)
         if self.needs_input_grad[1]:
-            xp = get_array_module(a)
-            gb = unbroadcast(gy * y * xp.log(a), b.shape)
+            at_zero = (a == 0) & (b >= 0)
+            gb = unbroadcast(xp.where(at_zero, 0.0, gy * y * xp.log(a)).astype(gy.dtype),
+                             b.shape)
         return ga, gb
 
 
 class PowScalar(Function):
-    """y = x ** p for a constant p;  gx = gy * p * x ** (p - 1)."""
+    """y = x ** p for a constant p;  gx = gy * p * x ** (p - 1) (0 for p = 0, as PyTorch)."""
 
     def forward(self, x: Any, exponent: float) -> Any:
         self.x, self.exponent = x, exponent
@@ -122,6 +131,8 @@ class PowScalar(Function):
         p = self.exponent
         if p == 2:
             return gy * (2 * self.x)
+        if p == 0:
+            return get_array_module(gy).zeros_like(gy)
         return gy * (p * self.x ** (p - 1))
 
 
@@ -235,6 +246,16 @@ class Where(Function):
         return None, ga, gb
 
 
+class Clone(Function):
+    """y = a copy of x;  gx = gy."""
+
+    def forward(self, x: Any) -> Any:
+        return x.copy()
+
+    def backward(self, gy: Any) -> Any:
+        return gy
+
+
 class Cast(Function):
     """y = x converted to ``dtype``;  gx = gy converted back to x's dtype."""
 
@@ -249,12 +270,70 @@ class Cast(Function):
 # ----------------------------------------------------------------- the functions
 
 
+# PyTorch's categories for type promotion: bool < integer < floating < complex.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
 def _lift(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands as tensors; a Python number takes the other operand's dtype."""
+    """Both operands as tensors of one dtype, by PyTorch's promotion rule.
+
+    - A Python or NumPy scalar of the same or a lower category takes the tensor's dtype
+      (int64 + 1 is int64, float32 + np.float64(2) is float32); of a higher category it
+      brings that category's default (int64 + 1.5 is float32, bool + 1 is int64).
+    - Of two tensors, a higher category wins with its own dtype (int64 + float16 is
+      float16); within a category a 0-d tensor gives way to one with dims (float32 [n] +
+      float64 0-d is float32), else NumPy's promotion applies (float32 + float64 is
+      float64).
+    """
     if isinstance(a, Tensor):
-        return a, as_tensor(b, a)
-    b = as_tensor(b)
-    return as_tensor(a, b), b
+        if isinstance(b, Tensor):
+            if a.data.dtype == b.data.dtype:  # the hot path: nothing to decide
+                return a, b
+            return _promoted(a, b)
+        if isinstance(b, _SCALARS):
+            dtype = _scalar_dtype(b, a.data.dtype)
+            return _cast_to(a, dtype), _constant(b, dtype, a)
+        return _promoted(a, as_tensor(b))
+    if isinstance(b, Tensor):
+        if isinstance(a, _SCALARS):
+            dtype = _scalar_dtype(a, b.data.dtype)
+            return _constant(a, dtype, b), _cast_to(b, dtype)
+        return _promoted(as_tensor(a), b)
+    return _promoted(as_tensor(a), as_tensor(b))
+
+
+_SCALARS = (float, int, np.number, np.bool_)  # bool is an int
+
+
+def _scalar_dtype(value: Any, dtype: np.dtype) -> np.dtype:
+    """The dtype a scalar ``value`` and a tensor of ``dtype`` meet in."""
+    if dtype.kind in "fc":  # the common case: every real scalar takes the tensor's dtype
+        return dtype
+    if isinstance(value, (float, np.floating)):
+        return DEFAULT_FLOAT
+    if dtype.kind == "b" and not isinstance(value, (bool, np.bool_)):
+        return np.dtype(np.int64)
+    return dtype
+
+
+def _constant(value: Any, dtype: np.dtype, like: Tensor) -> Tensor:
+    return Tensor._make(get_array_module(like.data).asarray(value, dtype=dtype), None)
+
+
+def _promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    da, db = a.data.dtype, b.data.dtype
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb:
+        dtype = da if ca > cb else db
+    elif (a.ndim == 0) != (b.ndim == 0):
+        dtype = db if a.ndim == 0 else da
+    else:
+        dtype = np.promote_types(da, db)
+    return _cast_to(a, dtype), _cast_to(b, dtype)
+
+
+def _cast_to(t: Tensor, dtype: Any) -> Tensor:
+    return t if t.data.dtype == dtype else Cast.apply(t, dtype=dtype)
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -273,8 +352,11 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """a / b elementwise, broadcasting."""
-    return Div.apply(*_lift(a, b))
+    """a / b elementwise, broadcasting; true division, so integers give floats."""
+    a, b = _lift(a, b)
+    if a.data.dtype.kind not in "fc":  # true division of integers gives floats
+        a, b = _cast_to(a, DEFAULT_FLOAT), _cast_to(b, DEFAULT_FLOAT)
+    return Div.apply(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -285,6 +367,8 @@ def neg(x: Tensor) -> Tensor:
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - the math's name
     """a ** b; b may be a Python number (a constant) or a tensor."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        if isinstance(b, float) and a.data.dtype.kind not in "fc":
+            a = _cast_to(a, DEFAULT_FLOAT)  # int ** 0.5 is a float32, as in PyTorch
         return PowScalar.apply(a, exponent=b)
     return Pow.apply(*_lift(a, b))
 
@@ -338,3 +422,8 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
 def astype(x: Tensor, dtype: Any) -> Tensor:
     """x converted to ``dtype``."""
     return Cast.apply(x, dtype=dtype)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of ``x`` that stays in the graph (the gradient passes straight through)."""
+    return Clone.apply(x)

@@ -6,6 +6,7 @@ These are where a network spends its time, so each does one GEMM per product: le
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from shenjing.autograd.function import Function
@@ -48,8 +49,9 @@ class MatMul(Function):
             ga = unbroadcast(gy @ b.swapaxes(-1, -2), a.shape).reshape(self.a.shape)
         if self.needs_input_grad[1]:
             if b.ndim == 2:  # b shared by every batch: one GEMM over the batch-folded rows
-                rows = a.shape[-1]
-                gb = a.reshape(-1, rows).T @ gy.reshape(-1, gy.shape[-1])
+                # NOTE: explicit sizes, not -1, which NumPy cannot infer when k = 0.
+                folded = math.prod(a.shape[:-1])
+                gb = a.reshape(folded, a.shape[-1]).T @ gy.reshape(folded, gy.shape[-1])
             else:
                 gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape)
             gb = gb.reshape(self.b.shape)

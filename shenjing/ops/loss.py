@@ -392,7 +392,7 @@ def binary_cross_entropy(
 
 
 def _check_probabilities(op: str, p: Tensor) -> None:
-    low, high = (float(p.data.min()), float(p.data.max())) if p.size else (0.0, 1.0)
+    low, high = (float(p.data.min()), float(p.data.max())) if p.numel() else (0.0, 1.0)
     if low < 0 or high > 1:
         raise ValueError(
             f"{op}: input must hold probabilities in [0, 1]. Received: values from "

@@ -2,7 +2,8 @@
 
 None of these does arithmetic, so each backward moves the gradient back to where its
 element came from: a reshape undoes the reshape, a slice writes into zeros, a broadcast
-sums. ``flatten``, ``squeeze`` and ``unsqueeze`` are reshapes; ``split`` is slicing.
+sums. ``flatten``, ``squeeze`` and ``unsqueeze`` are reshapes; ``split`` is slicing
+(``GetItem``, in indexing.py).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from shenjing.autograd.function import Function
-from shenjing.backend import get_array_module, is_array
-from shenjing.ops._util import normalize_axis, unbroadcast
+from shenjing.backend import get_array_module
+from shenjing.ops._util import normalize_axis, resolve_dim, unbroadcast
+from shenjing.ops.indexing import GetItem
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
-    "broadcast_to", "concat", "flatten", "getitem", "pad", "reshape", "split", "squeeze",
-    "stack", "transpose", "unsqueeze",
+    "broadcast_to", "concat", "expand", "flatten", "pad", "permute", "repeat", "reshape",
+    "split", "squeeze", "stack", "transpose", "unsqueeze",
 ]
 
 Shape = Sequence[int]
@@ -88,34 +90,19 @@ class BroadcastTo(Function):
         return unbroadcast(gy, self.x_shape)
 
 
-def _add_at(xp: Any, a: Any, index: Any, b: Any) -> None:
-    """a[index] += b with repeated positions summed: ``add.at`` (CuPy before 13 spells it
-    ``cupyx.scatter_add``)."""
-    add_at = getattr(xp.add, "at", None)
-    if add_at is None:
-        import cupyx  # only reached on CuPy, where it is installed
+class Tile(Function):
+    """y = x repeated ``reps[i]`` times along axis i (PyTorch's ``repeat``, NumPy's
+    ``tile``);  gx = Σ of gy over the copies: gy viewed as (r₀, n₀, r₁, n₁, ...) and
+    summed over every r."""
 
-        cupyx.scatter_add(a, index, b)
-    else:
-        add_at(a, index, b)
-
-
-class GetItem(Function):
-    """y = x[index];  gx = zeros like x with gy written (or, for integer-array indices,
-    added, so a repeated index gets the sum of its gradients) at x[index]."""
-
-    def forward(self, x: Any, index: Any, accumulate: bool) -> Any:
-        self.x_shape, self.index, self.accumulate = x.shape, index, accumulate
-        return x[index]
+    def forward(self, x: Any, reps: tuple[int, ...]) -> Any:
+        self.x_shape, self.reps = x.shape, reps
+        return get_array_module(x).tile(x, reps)
 
     def backward(self, gy: Any) -> Any:
-        xp = get_array_module(gy)
-        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
-        if self.accumulate:
-            _add_at(xp, gx, self.index, gy)
-        else:  # basic indexing and boolean masks select every element at most once
-            gx[self.index] = gy
-        return gx
+        split_shape = [n for pair in zip(self.reps, self.x_shape, strict=True) for n in pair]
+        copies = tuple(range(0, len(split_shape), 2))
+        return gy.reshape(split_shape).sum(axis=copies)
 
 
 class Concat(Function):
@@ -197,90 +184,138 @@ def reshape(x: Tensor, shape: int | Shape) -> Tensor:
     return Reshape.apply(x, shape=shape)
 
 
-def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
-    """The axes of ``x`` permuted: output axis i is input axis ``axes[i]``; reversed when
-    ``axes`` is None (so a matrix is transposed)."""
-    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
-
-
-def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-    """Axes ``start_axis`` to ``end_axis`` (inclusive) merged into one.
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``x`` with dimensions ``dim0`` and ``dim1`` swapped, as PyTorch's ``transpose``.
 
     Example:
         >>> import shenjing as sj
-        >>> sj.flatten(sj.zeros(2, 3, 4), start_axis=1).shape
+        >>> sj.transpose(sj.zeros(2, 3, 4), 0, 2).shape
+        (4, 3, 2)
+    """
+    ndim = x.ndim
+    if not ndim:  # PyTorch accepts dims 0 and -1 on a 0-d tensor
+        normalize_axis("transpose", dim0, 0)
+        normalize_axis("transpose", dim1, 0)
+        return Reshape.apply(x, shape=())
+    order = list(range(ndim))
+    a = normalize_axis("transpose", dim0, ndim)[0]
+    b = normalize_axis("transpose", dim1, ndim)[0]
+    order[a], order[b] = order[b], order[a]
+    return Transpose.apply(x, axes=tuple(order))
+
+
+def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
+    """The dimensions of ``x`` in the order ``dims``: output dim i is input dim
+    ``dims[i]``, as PyTorch's ``permute``.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.permute(sj.zeros(2, 3, 4), (2, 0, 1)).shape
+        (4, 2, 3)
+    """
+    dims = tuple(dims)
+    normalized = [normalize_axis("permute", d, x.ndim) for d in dims]
+    if len(dims) != x.ndim or len({d for d, in normalized}) != x.ndim:
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims "
+                         f"of a tensor of shape {x.shape}")
+    return Transpose.apply(x, axes=tuple(d for d, in normalized))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Dims ``start_dim`` to ``end_dim`` (inclusive) merged into one.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.flatten(sj.zeros(2, 3, 4), start_dim=1).shape
         (2, 12)
     """
     if x.ndim == 0:
+        normalize_axis("flatten", (start_dim, end_dim) if start_dim != end_dim else start_dim, 0)
         return Reshape.apply(x, shape=(1,))
-    start = normalize_axis("flatten", start_axis, x.ndim)[0]
-    end = normalize_axis("flatten", end_axis, x.ndim)[0]
+    start = normalize_axis("flatten", start_dim, x.ndim)[0]
+    end = normalize_axis("flatten", end_dim, x.ndim)[0]
     if start > end:
         raise ValueError(
-            f"flatten: start_axis must not come after end_axis. Received: "
-            f"start_axis={start_axis}, end_axis={end_axis} for a tensor of rank {x.ndim}"
+            f"flatten: start_dim must not come after end_dim. Received: "
+            f"start_dim={start_dim}, end_dim={end_dim} for a tensor of rank {x.ndim}"
         )
     shape = x.shape
     merged = math.prod(shape[start : end + 1])
     return Reshape.apply(x, shape=(*shape[:start], merged, *shape[end + 1 :]))
 
 
-def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
-    """``x`` without its size-1 axes (only those in ``axis`` when given). As in PyTorch, a
-    listed axis whose size is not 1 is left in place."""
+def squeeze(x: Tensor, dim: int | Sequence[int] | None = None, *, axis: Any = None) -> Tensor:
+    """``x`` without its size-1 dims (only those in ``dim`` when given). As in PyTorch, a
+    listed dim whose size is not 1 is left in place."""
+    if axis is not None:
+        dim, _ = resolve_dim("squeeze", dim, False, axis)
     shape = x.shape
-    if axis is None:
+    if dim is None:
         kept = [n for n in shape if n != 1]
     else:
-        axes = normalize_axis("squeeze", axis, x.ndim)
+        axes = normalize_axis("squeeze", dim, x.ndim)
         kept = [n for i, n in enumerate(shape) if n != 1 or i not in axes]
     return Reshape.apply(x, shape=tuple(kept))
 
 
-def unsqueeze(x: Tensor, axis: int) -> Tensor:
-    """``x`` with a new size-1 axis at position ``axis`` of the result (-1 appends it)."""
-    position = normalize_axis("unsqueeze", axis, x.ndim + 1)[0]
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """``x`` with a new size-1 dim at position ``dim`` of the result (-1 appends it)."""
+    position = normalize_axis("unsqueeze", dim, x.ndim + 1)[0]
     shape = x.shape
     return Reshape.apply(x, shape=(*shape[:position], 1, *shape[position:]))
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    """``x`` broadcast to ``sizes`` (ints or one tuple), as PyTorch's ``expand``: -1 keeps
+    that dim's size; new dims go in front.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.expand(sj.zeros(3, 1), -1, 4).shape
+        (3, 4)
+    """
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"number of dims. Received: sizes={sizes}, shape={x.shape}")
+    shape = []
+    for i, n in enumerate(sizes):
+        if n == -1:
+            if i < lead:
+                raise ValueError(f"expand: -1 is not allowed for a new leading dim. "
+                                 f"Received: sizes={sizes}")
+            n = x.shape[i - lead]
+        shape.append(n)
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """``x`` copied ``sizes[i]`` times along dim i, as PyTorch's ``repeat`` (NumPy's
+    ``tile``); extra sizes add leading dims.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.repeat(sj.tensor([1.0, 2.0]), 2, 2).tolist()
+        [[1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0]]
+    """
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < x.ndim or any(not isinstance(n, int) or n < 0 for n in sizes):
+        raise ValueError(f"repeat: needs one non-negative count per dim (at least "
+                         f"{x.ndim}). Received: sizes={sizes}")
+    reps = tuple(sizes)
+    data = x  # leading new dims: make them size 1 first, so reps and shape line up
+    if len(reps) > x.ndim:
+        data = Reshape.apply(x, shape=(1,) * (len(reps) - x.ndim) + x.shape)
+    return Tile.apply(data, reps=reps)
 
 
 def broadcast_to(x: Tensor, shape: Shape) -> Tensor:
     """``x`` repeated, as NumPy broadcasts, to ``shape``: new axes are added in front and
     size-1 axes stretched."""
     return BroadcastTo.apply(x, shape=tuple(shape))
-
-
-def _index_part(part: Any, xp: Any) -> tuple[Any, bool]:
-    """One entry of an index as the array module ``xp`` takes it, and whether it is an
-    integer array (so that it may repeat positions)."""
-    if isinstance(part, Tensor):
-        part = part.data
-    if isinstance(part, list) or (is_array(part) and get_array_module(part) is not xp):
-        part = xp.asarray(part)  # a host index for a device tensor is copied over
-    if is_array(part):
-        return part, part.dtype.kind in "iu"
-    return part, False
-
-
-def getitem(x: Tensor, index: Any) -> Tensor:
-    """``x[index]`` as NumPy indexes: ints, slices (negative steps too), None, Ellipsis,
-    integer arrays or lists (positions may repeat) and boolean masks.
-
-    Example:
-        >>> import shenjing as sj
-        >>> x = sj.tensor([1.0, 2.0, 3.0], requires_grad=True)
-        >>> x[[0, 0, 2]].sum().backward()
-        >>> x.grad.tolist()
-        [2.0, 0.0, 1.0]
-    """
-    xp = get_array_module(x.data)
-    if isinstance(index, tuple):
-        parts = [_index_part(part, xp) for part in index]
-        index = tuple(part for part, _ in parts)
-        accumulate = any(is_int_array for _, is_int_array in parts)
-    else:
-        index, accumulate = _index_part(index, xp)
-    return GetItem.apply(x, index=index, accumulate=accumulate)
 
 
 def _tensors(op: str, tensors: Sequence[Any]) -> list[Tensor]:
@@ -331,6 +366,8 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0)
         >>> [t.shape for t in sj.split(sj.zeros(5, 2), 2)]
         [(2, 2), (2, 2), (1, 2)]
     """
+    if not x.ndim:
+        raise ValueError("split: a 0-d tensor cannot be split. Received: shape=()")
     position = normalize_axis("split", axis, x.ndim)[0]
     length = x.shape[position]
     if isinstance(split_size_or_sections, int):

@@ -48,12 +48,12 @@ def summary(model: Any, input_shape: tuple[int, ...] | None = None) -> str:
     for name, module in model.named_modules():
         if module is model or any(True for _ in module.children()):
             continue
-        count = sum(p.size for p in module.parameters())
+        count = sum(p.numel() for p in module.parameters())
         shape = shapes.get(id(module))
         rows.append((f"{name} ({type(module).__name__})", str(shape) if shape else "?",
                      f"{count:,}"))
-    total = sum(p.size for p in model.parameters())
-    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
     rule = "-" * sum(widths)
     lines = [type(model).__name__, rule]

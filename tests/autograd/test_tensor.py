@@ -39,7 +39,7 @@ def test_constructors_give_the_requested_shapes_and_dtypes() -> None:
 
 def test_properties() -> None:
     x = sj.tensor(np.ones((2, 3)), requires_grad=True, name="x")
-    assert (x.shape, x.ndim, x.size, x.name, x.is_leaf) == ((2, 3), 2, 6, "x", True)
+    assert (x.shape, x.ndim, x.size(), x.name, x.is_leaf) == ((2, 3), 2, (2, 3), "x", True)
     assert x.T.shape == (3, 2)
     assert sj.tensor([[2.5]]).item() == 2.5
     d = (x * 2.0).detach()

@@ -79,9 +79,11 @@ def test_shapes_through_ops_with_unknown_sizes():
             "sum0": x.sum(axis=0).shape,
             "sum2": x.sum(axis=2).shape,
             "mean": x.mean().shape,
-            "flatten": x.flatten(start_axis=1).shape,
+            "flatten": x.flatten(start_dim=1).shape,
             "flatten_all": x.flatten().shape,
-            "transpose": x.transpose(2, 0, 1).shape,
+            "transpose": x.permute(2, 0, 1).shape,
+            "swap": x.transpose(0, 2).shape,
+            "max_dim": x.max(1).values.shape,
             "slice": x[:, 1].shape,
             "matmul": (x @ sj.ones(4, 5)).shape,
             "concat0": sj.concat([x, x], axis=0).shape,
@@ -91,7 +93,8 @@ def test_shapes_through_ops_with_unknown_sizes():
         }
     assert shapes == {
         "sum0": (3, 4), "sum2": (None, 3), "mean": (), "flatten": (None, 12),
-        "flatten_all": (None,), "transpose": (4, None, 3), "slice": (None, 4),
+        "flatten_all": (None,), "transpose": (4, None, 3), "swap": (4, 3, None),
+        "max_dim": (None, 4), "slice": (None, 4),
         "matmul": (None, 3, 5), "concat0": (None, 3, 4), "concat1": (None, 6, 4),
         "unsqueeze": (None, 1, 3, 4), "softmax": (None, 3, 4),
     }
@@ -103,7 +106,7 @@ def test_sizes_computed_from_unknown_dimensions_follow_the_fed_batch():
     with g.as_default():
         x = sj.placeholder((None, 2, 3))
         mean = x.mean()
-        flat = x.flatten(start_axis=1)
+        flat = x.flatten(start_dim=1)
         merged = x.reshape(x.shape[0] * 2, 3)
     rng = np.random.default_rng(0)
     with sj.Session(g) as sess:
@@ -113,6 +116,22 @@ def test_sizes_computed_from_unknown_dimensions_follow_the_fed_batch():
             np.testing.assert_allclose(got_mean, value.mean(), rtol=1e-6)
             np.testing.assert_array_equal(got_flat, value.reshape(n, 6))
             np.testing.assert_array_equal(got_merged, value.reshape(n * 2, 3))
+
+
+def test_max_over_a_dim_and_argmax_follow_the_fed_values():
+    g = sj.Graph()
+    with g.as_default():
+        x = sj.placeholder((None, 4))
+        values, indices = x.max(1)
+        first = x.argmax()
+    rng = np.random.default_rng(1)
+    with sj.Session(g) as sess:
+        for n in (2, 6):
+            value = rng.standard_normal((n, 4)).astype(np.float32)
+            got_values, got_indices, got_first = sess.run([values, indices, first], {x: value})
+            np.testing.assert_array_equal(got_values, value.max(axis=1))
+            np.testing.assert_array_equal(got_indices, value.argmax(axis=1))
+            assert got_first == value.argmax()
 
 
 def test_dtypes_are_inferred_as_eager_mode_gives_them():

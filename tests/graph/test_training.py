@@ -145,7 +145,7 @@ def test_large_and_small_parameters_together_train_as_in_eager_mode():
     def model_and_data():  # noqa: ANN202
         sj.manual_seed(3)
         model = nn.Sequential(nn.Linear(200, 100), nn.Tanh(), nn.Linear(100, 2))
-        assert model[0].weight.size >= FUSE_BELOW > model[2].weight.size
+        assert model[0].weight.numel() >= FUSE_BELOW > model[2].weight.numel()
         rng = np.random.default_rng(2)
         data = [(rng.standard_normal((8, 200)).astype(np.float32), rng.integers(0, 2, 8))
                 for _ in range(5)]

@@ -86,7 +86,7 @@ def test_output_shape_and_parameter_count(spec: Spec) -> None:
     y = layer(sj.tensor(_input(spec)))
     assert y.shape == spec.output_shape
     assert y.dtype == np.float32
-    assert sum(p.size for p in layer.parameters()) == spec.num_params
+    assert sum(p.numel() for p in layer.parameters()) == spec.num_params
 
 
 @pytest.mark.torch

@@ -144,7 +144,7 @@ def test_output_shape(spec: LayerSpec) -> None:
 def test_parameter_count(spec: LayerSpec) -> None:
     layer = spec.make()
     assert layer.count_params() == spec.num_params
-    assert sum(p.size for p in layer.parameters()) == spec.num_params
+    assert sum(p.numel() for p in layer.parameters()) == spec.num_params
     torch = pytest.importorskip("torch")
     assert sum(p.numel() for p in spec.make_torch(torch).parameters()) == spec.num_params
 

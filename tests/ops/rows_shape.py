@@ -76,6 +76,12 @@ def _torch_stack(*xs, axis=0):
     return torch.stack(xs, dim=axis)
 
 
+def _torch_index(values):
+    import torch
+
+    return torch.tensor(values)
+
+
 def _split_ref(x, sections, axis):
     return np.concatenate(np.split(x, np.cumsum(sections)[:-1], axis=axis)[::-1], axis=axis)
 
@@ -89,10 +95,60 @@ ROWS = [
            [((3, 4),), ((2, 3, 4),)], torch_ref=lambda x: x.reshape(2, -1)),
     OpInfo("reshape-scalar", lambda x: x.reshape(1, 1), lambda x: x.reshape(1, 1), [((),)]),
     *[
-        OpInfo(f"transpose-{axes}".replace(" ", ""), lambda x, axes=axes: sj.transpose(x, axes),
-               lambda x, axes=axes: np.transpose(x, axes), [(shape,)])
-        for shape, axes in TRANSPOSES
+        OpInfo(f"permute-{axes}".replace(" ", ""), lambda x, axes=axes: sj.permute(x, axes),
+               lambda x, axes=axes: np.transpose(x, axes), [(shape,)],
+               torch_ref=lambda x, axes=axes: x.permute(*axes))
+        for shape, axes in TRANSPOSES if axes is not None
     ],
+    *[
+        OpInfo(f"transpose-{d0}-{d1}", lambda x, d0=d0, d1=d1: x.transpose(d0, d1),
+               lambda x, d0=d0, d1=d1: np.swapaxes(x, d0, d1), [((2, 3, 4),)],
+               torch_ref=lambda x, d0=d0, d1=d1: x.transpose(d0, d1))
+        for d0, d1 in [(0, 2), (-1, 1), (1, 1)]
+    ],
+    OpInfo("transpose-0d", lambda x: sj.transpose(x, 0, -1), lambda x: x, [((),)],
+           torch_ref=lambda x: x.transpose(0, -1)),
+    OpInfo("mT", lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), [((2, 3, 4),), ((3, 4),)],
+           torch_ref=lambda x: x.mT),
+    OpInfo("expand", lambda x: x.expand(2, -1, 4), lambda x: np.broadcast_to(x, (2, 3, 4)),
+           [((3, 1),), ((1, 3, 1),)], torch_ref=lambda x: x.expand(2, -1, 4)),
+    OpInfo("expand-tuple", lambda x: sj.expand(x, (3, 4)), lambda x: np.broadcast_to(x, (3, 4)),
+           [((4,),)], torch_ref=lambda x: x.expand((3, 4))),
+    *[
+        OpInfo(f"repeat-{reps}".replace(" ", ""), lambda x, reps=reps: x.repeat(*reps),
+               lambda x, reps=reps: np.tile(x, reps), shapes,
+               torch_ref=lambda x, reps=reps: x.repeat(*reps))
+        for reps, shapes in [((2, 3), [((2, 3),), ((4,),)]), ((2, 1, 3), [((2, 3),)]),
+                             ((0, 2), [((3,),)])]
+    ],
+    OpInfo("view", lambda x: x.view(4, -1), lambda x: x.reshape(4, -1), [((2, 3, 4),)],
+           torch_ref=lambda x: x.view(4, -1)),
+    OpInfo("clone", lambda x: x.clone(), lambda x: x.copy(), [((2, 3),), ((),)],
+           torch_ref=lambda x: x.clone()),
+    OpInfo("flatten-dims", lambda x: x.flatten(start_dim=1, end_dim=-2),
+           lambda x: x.reshape(2, 12, 5), [((2, 3, 4, 5),)],
+           torch_ref=lambda x: x.flatten(start_dim=1, end_dim=-2)),
+    OpInfo("squeeze-0d", lambda x: x.squeeze(-1), lambda x: x, [((),)],
+           torch_ref=lambda x: x.squeeze(-1)),
+    OpInfo("unsqueeze-0d", lambda x: x.unsqueeze(-1), lambda x: x.reshape(1), [((),)],
+           torch_ref=lambda x: x.unsqueeze(-1)),
+    OpInfo("sum-0d-dim", lambda x: x.sum(0), lambda x: x, [((),)],
+           torch_ref=lambda x: x.sum(0)),
+    OpInfo("index-int-slice-tensor",
+           lambda x: x[0, :, sj.tensor([2, 0, 2])], lambda x: x[0][:, [2, 0, 2]],
+           [((2, 3, 4),)], torch_ref=lambda x: x[0, :, _torch_index([2, 0, 2])]),
+    OpInfo("index-tensor-int-tensor",
+           lambda x: x[sj.tensor([1, 0]), 1, sj.tensor([3, 3])],
+           lambda x: x[:, 1][[1, 0], [3, 3]], [((2, 3, 4),)],
+           torch_ref=lambda x: x[_torch_index([1, 0]), 1, _torch_index([3, 3])]),
+    OpInfo("index-none-ellipsis-int-tensor",
+           lambda x: x[None, ..., 1, sj.tensor([0, 2])], lambda x: x[None, ..., 1, :][..., [0, 2]],
+           [((2, 3, 4),)],
+           torch_ref=lambda x: x[None, ..., 1, _torch_index([0, 2])]),
+    OpInfo("index-mask", lambda x: x[sj.tensor([True, False, True])], lambda x: x[[0, 2]],
+           [((3, 4),)], torch_ref=lambda x: x[_torch_index([True, False, True])]),
+    OpInfo("index-negative", lambda x: x[-1, sj.tensor([-1, 0])], lambda x: x[-1, [-1, 0]],
+           [((3, 4),)], torch_ref=lambda x: x[-1, _torch_index([-1, 0])]),
     OpInfo("T", lambda x: x.T, lambda x: x.T, [((3, 4),)], torch_ref=lambda x: x.T),
     OpInfo("flatten", sj.flatten, lambda x: x.reshape(-1), [((2, 3, 4),), ((5,),)],
            torch_ref=lambda x: x.flatten()),

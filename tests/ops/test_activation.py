@@ -15,7 +15,7 @@ from shenjing.ops import _erf
 def _grad_of_sum(fn, x: sj.Tensor, **kwargs) -> np.ndarray:
     """d(Σ w·fn(x))/dx for fixed weights w, so softmax's gradient is not trivially zero."""
     y = fn(x, **kwargs)
-    weights = sj.tensor(np.linspace(0.5, 1.5, y.size).reshape(y.shape), dtype=x.dtype)
+    weights = sj.tensor(np.linspace(0.5, 1.5, y.numel()).reshape(y.shape), dtype=x.dtype)
     (y * weights).sum().backward()
     return x.grad.numpy()
 

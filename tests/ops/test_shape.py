@@ -117,26 +117,30 @@ def test_concat_and_stack_errors_name_every_shape() -> None:
 
 def test_transpose_broadcast_pad_flatten_unsqueeze_errors() -> None:
     x = sj.zeros(2, 3)
-    with pytest.raises(ValueError, match=r"transpose: axes \(0, 0\) .*shape \(2, 3\)"):
-        x.transpose(0, 0)
+    with pytest.raises(ValueError, match=r"permute: dims \(0, 0\) .*shape \(2, 3\)"):
+        x.permute(0, 0)
+    with pytest.raises(ValueError, match=r"transpose: axis 2 is out of range .*rank 2"):
+        x.transpose(0, 2)
     with pytest.raises(ValueError, match=r"broadcast_to: .*shape \(2, 3\) to shape \(4, 3\)"):
         x.broadcast_to((4, 3))
     with pytest.raises(ValueError, match=r"pad: .*pad_width=\(1, 2, 3\).*shape \(2, 3\)"):
         sj.pad(x, (1, 2, 3))
     with pytest.raises(ValueError, match=r"pad: .*pad_width=-1"):
         sj.pad(x, -1)
-    with pytest.raises(ValueError, match=r"flatten: start_axis .*start_axis=1, end_axis=0"):
+    with pytest.raises(ValueError, match=r"flatten: start_dim .*start_dim=1, end_dim=0"):
         x.flatten(1, 0)
     with pytest.raises(ValueError, match=r"unsqueeze: axis 3 is out of range .*rank 3"):
         x.unsqueeze(3)
 
 
-def test_transpose_method_forms_and_inverse_gradient() -> None:
+def test_permute_method_forms_and_inverse_gradient() -> None:
     x = sj.randn(2, 3, 4, requires_grad=True)
-    y = x.transpose(2, 0, 1)
+    y = x.permute(2, 0, 1)
     assert y.shape == (4, 2, 3)
-    assert x.transpose((2, 0, 1)).shape == (4, 2, 3)
+    assert x.permute((2, 0, 1)).shape == (4, 2, 3)
     assert x.T.shape == (4, 3, 2)
+    with pytest.raises(TypeError):  # PyTorch's transpose swaps exactly two dims
+        x.transpose(2, 0, 1)
     weights = np.random.default_rng(0).normal(size=y.shape).astype(np.float32)
     (y * sj.tensor(weights)).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), weights.transpose(1, 2, 0))

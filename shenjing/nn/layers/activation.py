@@ -181,29 +181,29 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``axis``."""
+    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``dim`` (``axis=`` is an alias)."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, dim: int = -1, *, axis: int | None = None) -> None:
         super().__init__()
-        self.axis = axis
+        self.dim = dim if axis is None else axis
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.softmax(x, axis=self.axis)
+        return F.softmax(x, self.dim)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    """log(softmax(x)) along ``axis``, computed stably."""
+    """log(softmax(x)) along ``dim`` (``axis=`` is an alias), computed stably."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, dim: int = -1, *, axis: int | None = None) -> None:
         super().__init__()
-        self.axis = axis
+        self.dim = dim if axis is None else axis
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.log_softmax(x, axis=self.axis)
+        return F.log_softmax(x, self.dim)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
 

@@ -212,16 +212,16 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Merges axes ``start_axis`` to ``end_axis`` into one; by default (N, C, H, W) →
-    (N, C·H·W), keeping the batch axis."""
+    """Merges dims ``start_dim`` to ``end_dim`` into one; by default (N, C, H, W) →
+    (N, C·H·W), keeping the batch dim (PyTorch's defaults)."""
 
-    def __init__(self, start_axis: int = 1, end_axis: int = -1) -> None:
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
-        self.start_axis = start_axis
-        self.end_axis = end_axis
+        self.start_dim = start_dim
+        self.end_dim = end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.flatten(self.start_axis, self.end_axis)
+        return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
-        return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,0 +1,52 @@
+"""PyTorch's dtype names, as NumPy dtypes: ``sj.float32``, ``sj.long``, ``sj.half``, ...
+
+Each name is a ``numpy.dtype``, so it works as ``dtype=`` anywhere and compares equal to
+a tensor's ``.dtype``. ``type_name`` gives the legacy class names that ``Tensor.type()``
+returns (``'shenjing.FloatTensor'`` where PyTorch says ``'torch.FloatTensor'``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8",
+    "int16", "int32", "int64", "long", "short", "uint8",
+]
+
+float16 = half = np.dtype(np.float16)
+float32 = float = np.dtype(np.float32)  # noqa: A001 - PyTorch's name
+float64 = double = np.dtype(np.float64)
+uint8 = np.dtype(np.uint8)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+int32 = int = np.dtype(np.int32)  # noqa: A001 - PyTorch's name
+int64 = long = np.dtype(np.int64)
+bool = np.dtype(np.bool_)  # noqa: A001 - PyTorch's name
+
+_TYPE_NAMES = {
+    float16: "HalfTensor", float32: "FloatTensor", float64: "DoubleTensor",
+    uint8: "ByteTensor", int8: "CharTensor", int16: "ShortTensor", int32: "IntTensor",
+    int64: "LongTensor", bool: "BoolTensor",
+}
+_BY_NAME = {f"{prefix}.{name}": dtype for dtype, name in _TYPE_NAMES.items()
+            for prefix in ("shenjing", "torch")}
+
+
+def type_name(dtype: Any) -> str:
+    """The legacy tensor class name of ``dtype``, e.g. ``'shenjing.FloatTensor'``."""
+    name = _TYPE_NAMES.get(np.dtype(dtype))
+    if name is None:
+        raise TypeError(f"type(): no tensor type name for dtype {dtype}")
+    return f"shenjing.{name}"
+
+
+def from_type_name(name: str) -> np.dtype:
+    """The dtype behind a legacy class name (``'shenjing.FloatTensor'`` or PyTorch's
+    ``'torch.FloatTensor'``)."""
+    if name not in _BY_NAME:
+        raise TypeError(f"type(): unknown tensor type {name!r}; expected one of "
+                        f"{sorted(n for n in _BY_NAME if n.startswith('shenjing'))}")
+    return _BY_NAME[name]
