@@ -257,13 +257,17 @@ def _lift(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     return as_tensor(a, b), b
 
 
-def add(a: Any, b: Any) -> Tensor:
-    """a + b, broadcasting."""
+def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """a + alpha·b, broadcasting (``alpha`` as in PyTorch)."""
+    if alpha != 1:
+        b = mul(b, alpha)
     return Add.apply(*_lift(a, b))
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    """a - b, broadcasting."""
+def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """a - alpha·b, broadcasting."""
+    if alpha != 1:
+        b = mul(b, alpha)
     return Sub.apply(*_lift(a, b))
 
 
@@ -272,9 +276,18 @@ def mul(a: Any, b: Any) -> Tensor:
     return Mul.apply(*_lift(a, b))
 
 
-def div(a: Any, b: Any) -> Tensor:
-    """a / b elementwise, broadcasting."""
-    return Div.apply(*_lift(a, b))
+def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """a / b elementwise, broadcasting; ``rounding_mode`` 'trunc' or 'floor' rounds the
+    quotient (with no gradient, and keeping integer dtypes) as PyTorch's ``div`` does.
+    True division of integers gives float32, as in PyTorch."""
+    if rounding_mode is not None:
+        from shenjing.ops.rounding import rounded_div  # rounding builds on this module
+
+        return rounded_div(a, b, rounding_mode)
+    a, b = _lift(a, b)
+    if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
+        a, b = astype(a, "float32"), astype(b, "float32")
+    return Div.apply(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -326,8 +339,13 @@ def minimum(a: Any, b: Any) -> Tensor:
     return Minimum.apply(*_lift(a, b))
 
 
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """a where cond is true, b elsewhere."""
+def where(cond: Any, a: Any = None, b: Any = None) -> Any:
+    """a where cond is true, b elsewhere; ``where(cond)`` alone is ``nonzero(cond,
+    as_tuple=True)``, as in PyTorch."""
+    if a is None and b is None:
+        from shenjing.ops.indexing import nonzero  # indexing builds on this module
+
+        return nonzero(cond, as_tuple=True)
     a, b = _lift(a, b)
     cond = as_tensor(cond)
     if cond.dtype.kind != "b":
