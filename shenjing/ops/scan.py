@@ -14,6 +14,7 @@ from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops import _return_types
 from shenjing.ops._util import normalize_axis
+from shenjing.ops.indexing import Gather
 from shenjing.ops.product import _integers_to_int64
 from shenjing.tensor import Tensor, as_tensor
 
@@ -47,22 +48,6 @@ def running_extreme_indices(x: Any, axis: int, largest: bool) -> Any:
     positions = xp.arange(x.shape[axis]).reshape(shape)
     # The latest j ≤ i with xⱼ = yⱼ has yⱼ = yᵢ: nothing after it moved the extreme.
     return xp.maximum.accumulate(xp.where(x == y, positions, 0), axis=axis)
-
-
-class TakeAlong(Function):
-    """yᵢ = x[indicesᵢ] along ``axis``;  gxₖ = Σ of gyᵢ over the i with indicesᵢ = k."""
-
-    def forward(self, x: Any, indices: Any, axis: int) -> Any:
-        self.x_shape, self.indices, self.axis = x.shape, indices, axis
-        return get_array_module(x).take_along_axis(x, indices, axis=axis)
-
-    def backward(self, gy: Any) -> Any:
-        xp = get_array_module(gy)
-        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
-        index = list(xp.indices(self.indices.shape, sparse=True))
-        index[self.axis] = self.indices
-        xp.add.at(gx, tuple(index), gy)
-        return gx
 
 
 class LogCumSumExp(Function):
@@ -115,7 +100,7 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> tuple[Tensor, 
     axis = normalize_axis(op, dim, x.ndim)[0]
     flat = x.reshape(1) if x.ndim == 0 else x  # a 0-d tensor is scanned as one element
     indices = running_extreme_indices(flat.data, axis, largest).astype(np.int64)
-    values = TakeAlong.apply(flat, indices=indices, axis=axis)
+    values = Gather.apply(flat, index=indices, axis=axis)
     if x.ndim == 0:
         values, indices = values.reshape(()), indices.reshape(())
     return values, Tensor._make(indices, None)
