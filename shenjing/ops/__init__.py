@@ -26,9 +26,11 @@ from shenjing.ops.explog import *  # noqa: F403
 from shenjing.ops.indexing import *  # noqa: F403
 from shenjing.ops.logical import *  # noqa: F403
 from shenjing.ops.product import *  # noqa: F403
+from shenjing.ops.reorder import *  # noqa: F403
 from shenjing.ops.rounding import *  # noqa: F403
 from shenjing.ops.scan import *  # noqa: F403
 from shenjing.ops.sorting import *  # noqa: F403
+from shenjing.ops.triangle import *  # noqa: F403
 from shenjing.ops.trig import *  # noqa: F403
 
 # isort: on
