@@ -22,6 +22,7 @@ from shenjing.ops.shape import *  # noqa: F403
 # The ops PyTorch users reach for beyond the core (issue 12), each module one idea.
 from shenjing.ops.bitwise import *  # noqa: F403
 from shenjing.ops.blend import *  # noqa: F403
+from shenjing.ops.einsum import *  # noqa: F403
 from shenjing.ops.explog import *  # noqa: F403
 from shenjing.ops.indexing import *  # noqa: F403
 from shenjing.ops.logical import *  # noqa: F403
