@@ -434,8 +434,10 @@ def _compare(op: Any, a: Tensor, b: Any) -> Tensor:
 
 function.make_tensor = Tensor._make
 
-# The methods of the ops added for PyTorch users, attached to Tensor (issue 12).
-from shenjing import (
-    _tensor_ops_methods,  # noqa: E402, F401
-    ops,  # noqa: E402  - ops build Tensors, so they import this module
-)
+# isort: off
+from shenjing import ops  # noqa: E402  - ops build Tensors, so they import this module
+
+# The methods of the ops added for PyTorch users (issue 12), attached to Tensor.
+from shenjing import _tensor_ops_methods  # noqa: E402, F401
+
+# isort: on
