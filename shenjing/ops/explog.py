@@ -151,15 +151,14 @@ class Erfinv(Function):
     @_poles_are_inf
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
-        self.y = y = _giles_erfinv(x, xp)
+        y = _giles_erfinv(x, xp)
         for _ in range(2):
             # Newton: y ← y − (erf(y) − x) / erf'(y); finite only strictly inside (−1, 1).
             step = (_erf(y) - x) / (_TWO_OVER_SQRT_PI * xp.exp(-y * y))
-            y -= xp.where(xp.isfinite(y), step, 0)
-        y[x == 1] = xp.inf
-        y[x == -1] = -xp.inf
-        y[xp.abs(x) > 1] = xp.nan
-        return y
+            y = y - xp.where(xp.isfinite(y), step, 0)
+        y = xp.where(xp.abs(x) == 1, x * xp.inf, y)
+        self.y = xp.where(xp.abs(x) > 1, xp.nan, y).astype(x.dtype)
+        return self.y
 
     def backward(self, gy: Any) -> Any:
         y = self.y
