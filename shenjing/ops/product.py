@@ -98,14 +98,14 @@ def prod(
         return Prod.apply(x, axis=None, keepdims=False)
     if not isinstance(dim, int):
         raise TypeError(f"prod: dim must be one int or None. Received: {dim!r}")
-    axis = normalize_axis("prod", dim, x.ndim)[0] if x.ndim else None
+    axis = normalize_axis("prod", dim, max(x.ndim, 1))[0] if x.ndim else None
     return Prod.apply(x, axis=axis, keepdims=keepdim and axis is not None)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
     """The running product along ``dim``: yᵢ = x₀·x₁·…·xᵢ."""
     x = _integers_to_int64(as_tensor(input), dtype)
-    axis = normalize_axis("cumprod", dim, x.ndim)[0]
+    axis = normalize_axis("cumprod", dim, max(x.ndim, 1))[0]
     if x.ndim == 0:  # a 0-d tensor is scanned as one element
         return CumProd.apply(x.reshape(1), axis=0).reshape(())
     return CumProd.apply(x, axis=axis)

@@ -78,7 +78,7 @@ class LogCumSumExp(Function):
 
 
 def _scan(op: str, fn: type[Function], x: Tensor, dim: int, **params: Any) -> Any:
-    axis = normalize_axis(op, dim, x.ndim)[0]
+    axis = normalize_axis(op, dim, max(x.ndim, 1))[0]  # a 0-d tensor takes dim 0 or -1
     if x.ndim == 0:  # a 0-d tensor is scanned as one element
         return fn.apply(x.reshape(1), axis=0, **params).reshape(())
     return fn.apply(x, axis=axis, **params)
@@ -97,7 +97,7 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A0
 
 def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> tuple[Tensor, Tensor]:  # noqa: A002
     x = as_tensor(input)
-    axis = normalize_axis(op, dim, x.ndim)[0]
+    axis = normalize_axis(op, dim, max(x.ndim, 1))[0]
     flat = x.reshape(1) if x.ndim == 0 else x  # a 0-d tensor is scanned as one element
     indices = running_extreme_indices(flat.data, axis, largest).astype(np.int64)
     values = Gather.apply(flat, index=indices, axis=axis)
