@@ -15,6 +15,7 @@ from typing import Any
 from shenjing import creation, ops
 from shenjing.autograd.grad_mode import GradMode, no_grad
 from shenjing.backend import get_array_module
+from shenjing.ops import reorder
 from shenjing.tensor import Tensor
 
 # Methods that are the op of the same name with the tensor as its first argument.
@@ -30,7 +31,7 @@ SAME_AS_OP = [
     "minimum", "mode", "movedim", "narrow", "neg", "nonzero", "prod", "reciprocal",
     "remainder", "roll", "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce",
     "sign", "sin", "sinh", "sort", "square", "take", "tan", "tensor_split", "topk", "tril",
-    "triu", "trunc", "unflatten", "unfold",
+    "triu", "trunc", "unflatten",
 ]
 
 
@@ -63,6 +64,12 @@ def mul(self: Tensor, other: Any) -> Tensor:
 def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """self / other, rounded by ``rounding_mode`` ('trunc' or 'floor') when given."""
     return ops.div(self, other, rounding_mode=rounding_mode)
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """The windows of ``size`` elements every ``step`` along ``dimension``, as a new last
+    dim (the window index takes that dimension's place)."""
+    return reorder.unfold(self, dimension, size, step)
 
 
 def split(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
@@ -130,18 +137,18 @@ OPERATORS = {
 
 
 def _attach() -> None:
-    for name in SAME_AS_OP:
-        if name in vars(Tensor):
-            raise RuntimeError(f"Tensor.{name} already exists")  # a clash between merges
-        setattr(Tensor, name, _same_as(name))
-    for method in (add, sub, mul, div, split):
-        setattr(Tensor, method.__name__, method)
-    for name, compute in IN_PLACE.items():
-        setattr(Tensor, name, _in_place(name, compute))
+    methods: dict[str, Callable[..., Any]] = {name: _same_as(name) for name in SAME_AS_OP}
+    methods.update({m.__name__: m for m in (add, sub, mul, div, unfold, split)})
+    methods.update({name: _in_place(name, compute) for name, compute in IN_PLACE.items()})
     for name, op in OPERATORS.items():
-        setattr(Tensor, name, lambda self, other, op=op: op(self, other))
-        setattr(Tensor, "__r" + name[2:], _reflected(op))
-    Tensor.__invert__ = lambda self: ops.bitwise_not(self)
+        methods[name] = lambda self, other, op=op: op(self, other)
+        methods["__r" + name[2:]] = _reflected(op)
+    methods["__invert__"] = lambda self: ops.bitwise_not(self)
+    for name, method in methods.items():
+        # Loud, not silent, if a method of the same name was added to tensor.py meanwhile.
+        if name in vars(Tensor):
+            raise RuntimeError(f"Tensor.{name} is defined twice: in tensor.py and in {__name__}")
+        setattr(Tensor, name, method)
 
 
 _attach()

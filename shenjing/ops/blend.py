@@ -6,6 +6,7 @@ from typing import Any
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops._promote import floating
 from shenjing.ops._util import broadcast_error, unbroadcast
 from shenjing.ops.elementwise import clip
 from shenjing.tensor import Tensor, as_tensor
@@ -64,6 +65,9 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     x = as_tensor(input)
+    if x.dtype.kind in "biu" and any(isinstance(b, float) or (
+            isinstance(b, Tensor) and b.dtype.kind == "f") for b in (min, max)):
+        x = floating(x)  # PyTorch promotes an integer tensor clamped by a float
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
         return clip(x, min, max)
     xp = get_array_module(x.data)

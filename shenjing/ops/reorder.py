@@ -18,9 +18,11 @@ from shenjing.ops._util import normalize_axis
 from shenjing.ops.shape import broadcast_to, concat, getitem, reshape, transpose
 from shenjing.tensor import Tensor, as_tensor
 
+# ``unfold`` (sliding windows) is only ``Tensor.unfold``, as in PyTorch: there is no
+# torch.unfold, and F.unfold is a different op (im2col).
 __all__ = [
     "cat", "chunk", "flip", "meshgrid", "movedim", "narrow", "roll", "tensor_split",
-    "unflatten", "unfold",
+    "unflatten",
 ]
 
 
@@ -147,9 +149,9 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa:
 
 
 def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:  # noqa: A002
-    """The windows of ``size`` elements taken every ``step`` along ``dimension``
-    (``Tensor.unfold``): that dim becomes the window index, and a last dim of ``size``
-    holds each window."""
+    """``Tensor.unfold``: the windows of ``size`` elements taken every ``step`` along
+    ``dimension``; that dim becomes the window index, and a last dim of ``size`` holds
+    each window."""
     x = as_tensor(input)
     if x.ndim == 0:  # one element: a single window of it, or nothing (PyTorch's shapes)
         normalize_axis("unfold", dimension, 0)

@@ -136,7 +136,7 @@ ROWS = [
            torch_ref=lambda x: x.roll((1, -2), (0, -1))),
     OpInfo("roll_flat", lambda x: sj.roll(x, 5), lambda x: np.roll(x, 5), MATRIX,
            torch_ref=lambda x: x.roll(5)),
-    OpInfo("unfold", lambda x: sj.unfold(x, -1, 2, 1), lambda x: _unfold_ref(x, -1, 2, 1),
+    OpInfo("unfold", lambda x: x.unfold(-1, 2, 1), lambda x: _unfold_ref(x, -1, 2, 1),
            MATRIX, torch_ref=lambda x: x.unfold(-1, 2, 1)),
     OpInfo("unfold_strided", lambda x: x.unfold(0, 2, 2), lambda x: _unfold_ref(x, 0, 2, 2),
            [((5, 3),), ((4, 2, 3),)], torch_ref=lambda x: x.unfold(0, 2, 2)),

@@ -174,6 +174,11 @@ def test_clamp_with_tensor_bounds_and_crossed_bounds_as_torch() -> None:
         sj.clamp(sj.tensor(x))
 
 
+def test_clamping_integers_by_floats_gives_float32_as_torch() -> None:
+    _same(sj.clamp(sj.tensor([1, 5]), 0.5, 2.5), torch.clamp(torch.tensor([1, 5]), 0.5, 2.5))
+    _same(sj.clamp(sj.tensor([1, 5]), max=2), torch.clamp(torch.tensor([1, 5]), max=2))
+
+
 def test_lerp_refuses_integers() -> None:
     with pytest.raises(TypeError, match="lerp"):
         sj.lerp(sj.tensor([1]), sj.tensor([2]), 0.5)
