@@ -201,6 +201,8 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002 - Py
         [[2.0], [3.0]]
     """
     x, index = as_tensor(input), _index_tensor("gather", index)
+    if x.ndim == 0 and index.ndim == 0:  # one element, as in PyTorch
+        return gather(x.reshape(1), dim, index.reshape(1)).reshape(())
     axis = _check_along("gather", x, index, dim, None)
     return Gather.apply(x, index=index.data % max(x.shape[axis], 1), axis=axis)
 
@@ -212,6 +214,10 @@ def _scatter(op: str, input: Any, dim: int, index: Any, src: Any, reduce: str,  
         src = Tensor._make(get_array_module(x.data).full(index.shape, src, dtype=x.dtype), None)
     if src.dtype != x.dtype:
         raise TypeError(f"{op}: src must have input's dtype {x.dtype}. Received: {src.dtype}")
+    if x.ndim == 0 and index.ndim == 0:  # one element, as in PyTorch
+        one = _scatter(op, x.reshape(1), dim, index.reshape(1), src.reshape(1), reduce,
+                       include_self)
+        return one.reshape(())
     axis = _check_along(op, x, index, dim, src)
     return ScatterReduce.apply(x, src, index=index.data % max(x.shape[axis], 1), axis=axis,
                                reduce=reduce, include_self=include_self)

@@ -170,3 +170,10 @@ def test_einsum_takes_a_list_and_checks_the_equation() -> None:
         sj.einsum("ijk", a)
     with pytest.raises(ValueError, match="einsum: index 'j' has sizes 3 and 2"):
         sj.einsum("ij,jk", a, sj.ones(2, 2))
+
+
+def test_gather_and_scatter_of_0d_tensors() -> None:
+    x, i = sj.tensor(5.0), sj.tensor(0)
+    _same(sj.gather(x, 0, i), torch.gather(torch.tensor(5.0), 0, torch.tensor(0)))
+    _same(sj.scatter_add(x, 0, i, sj.tensor(2.0)),
+          torch.scatter_add(torch.tensor(5.0), 0, torch.tensor(0), torch.tensor(2.0)))
