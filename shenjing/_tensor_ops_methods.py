@@ -24,7 +24,7 @@ SAME_AS_OP = [
     "atanh", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
     "bitwise_right_shift", "bitwise_xor", "ceil", "chunk", "clamp", "copysign", "cos",
     "cosh", "count_nonzero", "cummax", "cummin", "cumprod", "cumsum", "diag", "diagonal",
-    "erf", "erfinv", "exp2", "expm1", "flip", "floor", "floor_divide", "fmod", "frac",
+    "erf", "erfinv", "exp2", "expm1", "floor", "floor_divide", "fmod", "frac",
     "gather", "index_select", "isclose", "isfinite", "isinf", "isnan", "lerp", "log1p",
     "log2", "log10", "logaddexp", "logcumsumexp", "logical_and", "logical_not",
     "logical_or", "logical_xor", "masked_fill", "masked_select", "maximum", "median",
@@ -64,6 +64,11 @@ def mul(self: Tensor, other: Any) -> Tensor:
 def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """self / other, rounded by ``rounding_mode`` ('trunc' or 'floor') when given."""
     return ops.div(self, other, rounding_mode=rounding_mode)
+
+
+def flip(self: Tensor, *dims: Any) -> Tensor:
+    """The tensor reversed along ``dims``, given as ints or as one sequence."""
+    return ops.flip(self, dims[0] if len(dims) == 1 else dims)
 
 
 def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
@@ -138,7 +143,7 @@ OPERATORS = {
 
 def _attach() -> None:
     methods: dict[str, Callable[..., Any]] = {name: _same_as(name) for name in SAME_AS_OP}
-    methods.update({m.__name__: m for m in (add, sub, mul, div, unfold, split)})
+    methods.update({m.__name__: m for m in (add, sub, mul, div, flip, unfold, split)})
     methods.update({name: _in_place(name, compute) for name, compute in IN_PLACE.items()})
     for name, op in OPERATORS.items():
         methods[name] = lambda self, other, op=op: op(self, other)

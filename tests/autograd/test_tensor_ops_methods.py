@@ -42,6 +42,7 @@ def test_methods_with_pairs_and_keywords() -> None:
     assert x.masked_fill(x > 1.5, 0.0).tolist() == [[0.0, 1.0, 0.0]]
     assert x.nonzero().shape == (3, 2)
     assert x.count_nonzero().item() == 3
+    assert x.flip(0, 1).tolist() == x.flip((0, 1)).tolist() == [[2.0, 1.0, 3.0]]
 
 
 def test_operators_are_defined_with_reflected_forms() -> None:
