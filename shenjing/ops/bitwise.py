@@ -2,7 +2,7 @@
 
 They are the ``& | ^ ~ << >>`` operators of ``Tensor``. Like PyTorch's, they refuse
 floating-point tensors, keep the operands' integer (or boolean) dtype, and carry no
-gradient, so they are plain array calls, not recorded graph nodes.
+gradient (see ``_nograd.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shenjing.backend import get_array_module
+from shenjing.ops._nograd import without_gradient
 from shenjing.ops._util import broadcast_error
 from shenjing.ops.elementwise import _lift
 from shenjing.tensor import Tensor, as_tensor
@@ -33,7 +34,7 @@ def _bitwise(op: str, ufunc: str, a: Any, b: Any, shift: bool = False) -> Tensor
     _check(op, a, b, shift=shift)
     xp = get_array_module(a.data)
     try:
-        return Tensor._make(getattr(xp, ufunc)(a.data, b.data), None)
+        return without_gradient(getattr(xp, ufunc), a, b)
     except ValueError:
         raise broadcast_error(op, a.shape, b.shape) from None
 
@@ -57,7 +58,7 @@ def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
     """~x: every bit flipped (logical not for booleans); ~x = −x − 1 for signed integers."""
     x = as_tensor(input)
     _check("bitwise_not", x)
-    return Tensor._make(get_array_module(x.data).invert(x.data), None)
+    return without_gradient(get_array_module(x.data).invert, x)
 
 
 def bitwise_left_shift(input: Any, other: Any) -> Tensor:  # noqa: A002

@@ -14,6 +14,7 @@ import numpy as np
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops._nograd import without_gradient
 from shenjing.ops._util import normalize_axis
 from shenjing.ops.elementwise import where
 from shenjing.ops.shape import broadcast_to, getitem, reshape
@@ -268,7 +269,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002
     x, index = as_tensor(input), _index_tensor("take", index)
     flat = reshape(x, (-1,))
     _check_range("take", index, x.size, "a tensor of {} elements")
-    return getitem(flat, Tensor._make(index.data, None))
+    return getitem(flat, index)
 
 
 def _mask(op: str, x: Tensor, mask: Any) -> Tensor:
@@ -306,18 +307,24 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:  # noqa: A002
                          "broadcast together") from None
     if x.shape != shape:
         x = broadcast_to(x, shape)
-    xp = get_array_module(mask.data)
-    return getitem(x, Tensor._make(xp.broadcast_to(mask.data, shape), None))
+    if mask.shape != shape:
+        mask = broadcast_to(mask, shape)
+    return getitem(x, mask)
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:  # noqa: A002
     """The indices of the nonzero elements: an (n, ndim) int64 tensor, or with
     ``as_tuple`` one 1-D tensor per dimension (a 0-d tensor counts as 1-D then)."""
     x = as_tensor(input)
-    xp = get_array_module(x.data)
     if as_tuple:
-        found = xp.nonzero(xp.atleast_1d(x.data))
-        return tuple(Tensor._make(i.astype(np.int64), None) for i in found)
+        found = without_gradient(_positions, x.reshape(1) if x.ndim == 0 else x)
+        return tuple(found[:, d] for d in range(max(x.ndim, 1)))
+    return without_gradient(_positions, x)
+
+
+def _positions(x: Any) -> Any:
+    """The (n, ndim) indices of the nonzero elements of x; (n, 0) for a 0-d x."""
+    xp = get_array_module(x)
     if x.ndim == 0:
-        return Tensor._make(xp.zeros((int(x.data != 0), 0), dtype=np.int64), None)
-    return Tensor._make(xp.argwhere(x.data).astype(np.int64), None)
+        return xp.zeros((int(x != 0), 0), dtype=np.int64)
+    return xp.argwhere(x).astype(np.int64)

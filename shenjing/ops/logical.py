@@ -2,7 +2,8 @@
 and the reductions all, any and count_nonzero.
 
 Every result is boolean (count_nonzero: int64), so none carries a gradient; like
-comparisons they are plain array calls. Nonzero counts as true, as in PyTorch.
+comparisons they are graph nodes without a gradient (see ``_nograd.py``). Nonzero counts
+as true, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from shenjing.backend import get_array_module
+from shenjing.ops._nograd import without_gradient
 from shenjing.ops._util import broadcast_error, normalize_axis
 from shenjing.ops.elementwise import _lift
 from shenjing.tensor import Tensor, as_tensor
@@ -26,7 +28,7 @@ __all__ = [
 def _logical(op: str, a: Any, b: Any) -> Tensor:
     a, b = _lift(a, b)
     try:
-        return Tensor._make(getattr(get_array_module(a.data), op)(a.data, b.data), None)
+        return without_gradient(getattr(get_array_module(a.data), op), a, b)
     except ValueError:
         raise broadcast_error(op, a.shape, b.shape) from None
 
@@ -49,12 +51,12 @@ def logical_xor(input: Any, other: Any) -> Tensor:  # noqa: A002
 def logical_not(input: Tensor) -> Tensor:  # noqa: A002
     """True where x is zero."""
     x = as_tensor(input)
-    return Tensor._make(get_array_module(x.data).logical_not(x.data), None)
+    return without_gradient(get_array_module(x.data).logical_not, x)
 
 
 def _test(ufunc: str, input: Any) -> Tensor:  # noqa: A002
     x = as_tensor(input)
-    return Tensor._make(getattr(get_array_module(x.data), ufunc)(x.data), None)
+    return without_gradient(getattr(get_array_module(x.data), ufunc), x)
 
 
 def isnan(input: Tensor) -> Tensor:  # noqa: A002
@@ -82,10 +84,9 @@ def isclose(
     a, b = _lift(input, other)
     xp = get_array_module(a.data)
     try:
-        close = xp.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+        return without_gradient(xp.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     except ValueError:
         raise broadcast_error("isclose", a.shape, b.shape) from None
-    return Tensor._make(close, None)
 
 
 def allclose(
@@ -100,8 +101,8 @@ def _reduce_truth(op: str, input: Any, dim: Any, keepdim: bool) -> Tensor:  # no
     axes = normalize_axis(op, dim, x.ndim) if dim is not None else None
     if dim is None and keepdim:
         axes = tuple(range(x.ndim))
-    y = getattr(get_array_module(x.data), op)(x.data, axis=axes, keepdims=keepdim)
-    return Tensor._make(y, None)
+    return without_gradient(getattr(get_array_module(x.data), op), x, axis=axes,
+                            keepdims=keepdim)
 
 
 def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
@@ -118,5 +119,8 @@ def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tens
     """The number of nonzero elements over ``dim`` (all when None), as int64."""
     x = as_tensor(input)
     axes = normalize_axis("count_nonzero", dim, x.ndim) if dim is not None else None
-    xp = get_array_module(x.data)
-    return Tensor._make(xp.count_nonzero(x.data, axis=axes).astype(np.int64), None)
+    return without_gradient(_count_nonzero, x, axis=axes)
+
+
+def _count_nonzero(x: Any, axis: tuple[int, ...] | None) -> Any:
+    return get_array_module(x).count_nonzero(x, axis=axis).astype(np.int64)

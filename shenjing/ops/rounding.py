@@ -14,6 +14,7 @@ import numpy as np
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops._nograd import without_gradient
 from shenjing.ops._promote import floating
 from shenjing.ops._util import broadcast_error, unbroadcast
 from shenjing.ops.elementwise import _lift
@@ -157,7 +158,7 @@ def _rounded(x: Any, mode: str, decimals: int = 0) -> Tensor:
     """An integer or boolean tensor rounds to itself: a copy with no gradient."""
     x = as_tensor(x)
     if x.dtype.kind not in "fc":
-        return Tensor._make(x.data.copy(), None)
+        return without_gradient(_copy, x)
     return Rounded.apply(x, mode=mode, decimals=decimals)
 
 
@@ -195,7 +196,7 @@ def sign(input: Tensor) -> Tensor:  # noqa: A002
     """−1, 0 or 1 by the sign of x, in x's dtype (booleans stay booleans)."""
     x = as_tensor(input)
     if x.dtype.kind == "b":
-        return Tensor._make(x.data.copy(), None)
+        return without_gradient(_copy, x)
     return Sign.apply(x)
 
 
@@ -222,7 +223,19 @@ def rounded_div(input: Any, other: Any, rounding_mode: str) -> Tensor:  # noqa: 
 def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
     """⌊a / b⌋ elementwise, as ``a // b``; like PyTorch's, it has no gradient."""
     a, b = _division_operands("floor_divide", input, other)
-    return Tensor._make(RoundedDiv().forward(a.data, b.data, mode="floor"), None)
+    return without_gradient(_floor_quotient, a, b)
+
+
+def _copy(x: Any) -> Any:
+    return x.copy()
+
+
+@_float_division
+def _floor_quotient(a: Any, b: Any) -> Any:
+    try:
+        return get_array_module(a).floor_divide(a, b)
+    except ValueError:
+        raise broadcast_error("floor_divide", a.shape, b.shape) from None
 
 
 def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002

@@ -13,6 +13,7 @@ import numpy as np
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops import _return_types
+from shenjing.ops._nograd import without_gradient
 from shenjing.ops._util import normalize_axis
 from shenjing.ops.indexing import Gather
 from shenjing.ops.product import _integers_to_int64
@@ -47,7 +48,7 @@ def running_extreme_indices(x: Any, axis: int, largest: bool) -> Any:
     shape[axis] = x.shape[axis]
     positions = xp.arange(x.shape[axis]).reshape(shape)
     # The latest j ≤ i with xⱼ = yⱼ has yⱼ = yᵢ: nothing after it moved the extreme.
-    return xp.maximum.accumulate(xp.where(x == y, positions, 0), axis=axis)
+    return xp.maximum.accumulate(xp.where(x == y, positions, 0), axis=axis).astype(np.int64)
 
 
 class LogCumSumExp(Function):
@@ -99,11 +100,11 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> tuple[Tensor, 
     x = as_tensor(input)
     axis = normalize_axis(op, dim, max(x.ndim, 1))[0]
     flat = x.reshape(1) if x.ndim == 0 else x  # a 0-d tensor is scanned as one element
-    indices = running_extreme_indices(flat.data, axis, largest).astype(np.int64)
-    values = Gather.apply(flat, index=indices, axis=axis)
+    indices = without_gradient(running_extreme_indices, flat, axis=axis, largest=largest)
+    values = Gather.apply(flat, index=indices.data, axis=axis)
     if x.ndim == 0:
         values, indices = values.reshape(()), indices.reshape(())
-    return values, Tensor._make(indices, None)
+    return values, indices
 
 
 def cummax(input: Tensor, dim: int) -> Any:  # noqa: A002

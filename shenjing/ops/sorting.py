@@ -13,6 +13,7 @@ import numpy as np
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops import _return_types
+from shenjing.ops._nograd import without_gradient
 from shenjing.ops._util import normalize_axis
 from shenjing.ops.indexing import Gather
 from shenjing.tensor import Tensor, as_tensor
@@ -28,19 +29,30 @@ def _order(x: Any, axis: int, descending: bool) -> Any:
     """
     xp = get_array_module(x)
     if not descending:
-        return xp.argsort(x, axis=axis, kind="stable")
+        return xp.argsort(x, axis=axis, kind="stable").astype(np.int64)
     n = x.shape[axis]
     reversed_order = xp.argsort(xp.flip(x, axis), axis=axis, kind="stable")
-    return (n - 1) - xp.flip(reversed_order, axis)
+    return ((n - 1) - xp.flip(reversed_order, axis)).astype(np.int64)
+
+
+def _first(x: Any, axis: int, k: int, descending: bool) -> Any:
+    """The indices of the first k elements of x sorted along ``axis``."""
+    return _order(x, axis, descending)[(slice(None),) * axis + (slice(0, k),)]
+
+
+def _lower_median_index(x: Any, axis: int) -> Any:
+    """The index of the lower median along ``axis``, the axis kept with size 1."""
+    middle = (x.shape[axis] - 1) // 2
+    return _order(x, axis, False)[(slice(None),) * axis + (slice(middle, middle + 1),)]
 
 
 def _dim(op: str, x: Tensor, dim: int) -> int:
     return normalize_axis(op, dim, max(x.ndim, 1))[0]
 
 
-def _take(x: Tensor, indices: Any, axis: int) -> Tensor:
+def _take(x: Tensor, indices: Tensor, axis: int) -> Tensor:
     """x's values at ``indices`` along ``axis``, differentiably."""
-    return Gather.apply(x, index=indices, axis=axis)
+    return Gather.apply(x, index=indices.data, axis=axis)
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False  # noqa: A002
@@ -56,8 +68,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     axis = _dim("sort", x, dim)
     if x.ndim == 0:
         return _return_types.sort(x.reshape(()), Tensor._make(np.zeros((), np.int64), None))
-    indices = _order(x.data, axis, descending).astype(np.int64)
-    return _return_types.sort(_take(x, indices, axis), Tensor._make(indices, None))
+    indices = without_gradient(_order, x, axis=axis, descending=descending)
+    return _return_types.sort(_take(x, indices, axis), indices)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False  # noqa: A002
@@ -78,11 +90,10 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if x.ndim == 0:  # as one element; k = 1 gives 0-d results, as in PyTorch
         values, indices = topk(x.reshape(1), k)
         if k == 1:
-            values, indices = values.reshape(()), Tensor._make(indices.data.reshape(()), None)
+            values, indices = values.reshape(()), indices.reshape(())
         return _return_types.topk(values, indices)
-    lead = (slice(None),) * axis
-    indices = _order(x.data, axis, largest)[(*lead, slice(0, k))].astype(np.int64)
-    return _return_types.topk(_take(x, indices, axis), Tensor._make(indices, None))
+    indices = without_gradient(_first, x, axis=axis, k=k, descending=largest)
+    return _return_types.topk(_take(x, indices, axis), indices)
 
 
 class MedianAll(Function):
@@ -92,7 +103,8 @@ class MedianAll(Function):
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
         flat = x.reshape(-1)
-        y = xp.sort(flat)[(flat.size - 1) // 2]
+        k = (flat.size - 1) // 2
+        y = xp.partition(flat, k)[k]  # the k-th smallest, without a full sort
         self.ties = x == y
         return xp.asarray(y)
 
@@ -115,18 +127,15 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
         raise ValueError(f"median: dim {dim} of input {x.shape} is empty")
     if x.ndim == 0:
         return _return_types.median(*sort(x))
-    lead = (slice(None),) * axis
-    middle = (*lead, slice((n - 1) // 2, (n - 1) // 2 + 1))
-    indices = _order(x.data, axis, False)[middle].astype(np.int64)
+    indices = without_gradient(_lower_median_index, x, axis=axis)
     return _extreme_result(_return_types.median, x, indices, axis, keepdim)
 
 
-def _extreme_result(kind: Any, x: Tensor, indices: Any, axis: int, keepdim: bool) -> Any:
+def _extreme_result(kind: Any, x: Tensor, indices: Tensor, axis: int, keepdim: bool) -> Any:
     values = _take(x, indices, axis)
     if not keepdim:
-        values = values.squeeze(axis)
-        indices = indices.squeeze(axis)
-    return kind(values, Tensor._make(indices, None))
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return kind(values, indices)
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
@@ -138,8 +147,16 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A
         return _return_types.mode(*sort(x))
     if x.shape[axis] == 0:
         raise ValueError(f"mode: dim {dim} of input {x.shape} is empty")
-    xp = get_array_module(x.data)
-    s = xp.moveaxis(xp.sort(x.data, axis=axis), axis, -1)
+    indices = without_gradient(_mode_index, x, axis=axis)
+    return _extreme_result(_return_types.mode, x, indices, axis, keepdim)
+
+
+def _mode_index(x: Any, axis: int) -> Any:
+    """The last index of the most frequent value along ``axis`` (the smallest such value
+    on ties), the axis kept with size 1: runs of equal values in the sorted x, measured
+    by where each run starts and ends."""
+    xp = get_array_module(x)
+    s = xp.moveaxis(xp.sort(x, axis=axis), axis, -1)
     n = s.shape[-1]
     positions = xp.arange(n)
     starts = xp.ones(s.shape, dtype=bool)
@@ -150,7 +167,6 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A
     run_end = xp.flip(xp.minimum.accumulate(xp.flip(xp.where(ends, positions, n), -1), -1), -1)
     best = xp.argmax(run_end - run_start, axis=-1)  # the first (smallest) longest run
     value = xp.take_along_axis(s, best[..., None], axis=-1)
-    matches = xp.moveaxis(x.data, axis, -1) == value
+    matches = xp.moveaxis(x, axis, -1) == value
     last = (n - 1) - xp.argmax(xp.flip(matches, -1), axis=-1)
-    indices = xp.expand_dims(last.astype(np.int64), axis)
-    return _extreme_result(_return_types.mode, x, indices, axis, keepdim)
+    return xp.expand_dims(last.astype(np.int64), axis)
