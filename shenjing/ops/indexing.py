@@ -35,6 +35,23 @@ def along(index: Any, axis: int) -> tuple[Any, ...]:
     return tuple(grid)
 
 
+def add_at(shape: tuple[int, ...], where: tuple[Any, ...], values: Any) -> Any:
+    """zeros(shape) with ``values`` added at the advanced index ``where`` (repeats add up).
+
+    The same as ``xp.add.at`` on zeros, through one ``bincount`` of the flat positions,
+    which NumPy runs several times faster; it sums in float64, then casts back.
+    """
+    xp = get_array_module(values)
+    flat = 0
+    stride = 1
+    for n, index in zip(reversed(shape), reversed(where), strict=True):
+        flat = flat + index * stride
+        stride *= n
+    flat = xp.broadcast_to(flat, values.shape)
+    summed = xp.bincount(flat.reshape(-1), weights=values.reshape(-1), minlength=stride)
+    return summed.reshape(shape).astype(values.dtype)
+
+
 class Gather(Function):
     """y[p] = x[p with its ``axis`` coordinate replaced by index[p]];
     gx = zeros with gy added at those positions (repeats add up)."""
@@ -44,10 +61,7 @@ class Gather(Function):
         return x[self.where_]
 
     def backward(self, gy: Any) -> Any:
-        xp = get_array_module(gy)
-        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
-        xp.add.at(gx, self.where_, gy)
-        return gx
+        return add_at(self.x_shape, self.where_, gy)
 
 
 class ScatterReduce(Function):

@@ -138,3 +138,13 @@ def test_all_any_and_count_nonzero() -> None:
     _same(sj.count_nonzero(x, dim=(0, 1)), torch.count_nonzero(t, dim=(0, 1)))
     assert sj.all(sj.zeros(0)).item() is True and sj.any(sj.zeros(0)).item() is False
     assert x.all().dtype == np.bool_
+
+
+@pytest.mark.parametrize(("k", "dim", "largest"), [(3, -1, True), (3, 0, False), (1, 1, True),
+                                                   (7, 1, False), (10, 1, True)])
+def test_topk_through_a_partition_matches_torch(k: int, dim: int, largest: bool) -> None:
+    data = np.random.default_rng(k).permutation(80).reshape(8, 10).astype(np.float32)
+    ours = sj.topk(sj.tensor(data), k, dim=dim, largest=largest)
+    theirs = torch.topk(torch.tensor(data), k, dim=dim, largest=largest)
+    _same(ours.values, theirs.values)
+    _same(ours.indices, theirs.indices)
