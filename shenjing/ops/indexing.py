@@ -92,9 +92,12 @@ class ScatterReduce(Function):
             return y
         identity = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}[reduce]
         y = x.copy() if include_self else xp.where(self.hit, x.dtype.type(identity), x)
-        ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum,
-                 "amin": xp.minimum}[reduce]
-        ufunc.at(y, to, src)
+        if reduce in ("sum", "mean") and src.dtype.kind == "f":
+            y += add_at(x.shape, to, src)  # the fast path of ufunc.at for sums
+        else:
+            ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum,
+                     "amin": xp.minimum}[reduce]
+            ufunc.at(y, to, src)
         if reduce == "mean":
             self.count = count = xp.ones(x.shape, dtype=x.dtype)
             if not include_self:
