@@ -1,7 +1,7 @@
-"""PyTorch's type promotion for the ops that need more than NumPy's.
+"""PyTorch's type promotion where it differs from NumPy's.
 
-A float function of an integer tensor (sin, exp2, true division) gives float32 in
-PyTorch, where NumPy would give float64.
+A float function of an integer tensor (sin, exp2, rsqrt, ...) gives float32 in PyTorch,
+where NumPy would give float64.
 """
 
 from __future__ import annotations
