@@ -534,7 +534,12 @@ def _compare(op: Any, a: Tensor, b: Any) -> Tensor:
 
 function.make_tensor = Tensor._make
 
+# isort: off
 from shenjing import _tensor_methods, ops  # noqa: E402  - ops build Tensors, so they import this module
 from shenjing.ops import transfer as device_ops  # noqa: E402
 
 _tensor_methods.ops = ops
+# The methods of the ops added for PyTorch users (issue 12), attached to Tensor.
+from shenjing import _tensor_ops_methods  # noqa: E402, F401
+
+# isort: on

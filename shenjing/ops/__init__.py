@@ -19,3 +19,21 @@ from shenjing.ops.pool import *  # noqa: F403
 from shenjing.ops.recurrent import *  # noqa: F403
 from shenjing.ops.reduce import *  # noqa: F403
 from shenjing.ops.shape import *  # noqa: F403
+
+# isort: off
+# The ops PyTorch users reach for beyond the core (issue 12), each module one idea.
+from shenjing.ops.bitwise import *  # noqa: F403
+from shenjing.ops.blend import *  # noqa: F403
+from shenjing.ops.einsum import *  # noqa: F403
+from shenjing.ops.explog import *  # noqa: F403
+from shenjing.ops.gather_scatter import *  # noqa: F403
+from shenjing.ops.logical import *  # noqa: F403
+from shenjing.ops.product import *  # noqa: F403
+from shenjing.ops.reorder import *  # noqa: F403
+from shenjing.ops.rounding import *  # noqa: F403
+from shenjing.ops.scan import *  # noqa: F403
+from shenjing.ops.sorting import *  # noqa: F403
+from shenjing.ops.triangle import *  # noqa: F403
+from shenjing.ops.trig import *  # noqa: F403
+
+# isort: on

@@ -336,13 +336,17 @@ def _cast_to(t: Tensor, dtype: Any) -> Tensor:
     return t if t.data.dtype == dtype else Cast.apply(t, dtype=dtype)
 
 
-def add(a: Any, b: Any) -> Tensor:
-    """a + b, broadcasting."""
+def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """a + alpha·b, broadcasting (``alpha`` as in PyTorch)."""
+    if alpha != 1:
+        b = mul(b, alpha)
     return Add.apply(*_lift(a, b))
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    """a - b, broadcasting."""
+def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """a - alpha·b, broadcasting."""
+    if alpha != 1:
+        b = mul(b, alpha)
     return Sub.apply(*_lift(a, b))
 
 
@@ -351,8 +355,14 @@ def mul(a: Any, b: Any) -> Tensor:
     return Mul.apply(*_lift(a, b))
 
 
-def div(a: Any, b: Any) -> Tensor:
-    """a / b elementwise, broadcasting; true division, so integers give floats."""
+def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """a / b elementwise, broadcasting; ``rounding_mode`` 'trunc' or 'floor' rounds the
+    quotient (with no gradient, and keeping integer dtypes) as PyTorch's ``div`` does.
+    True division of integers gives float32, as in PyTorch."""
+    if rounding_mode is not None:
+        from shenjing.ops.rounding import rounded_div  # rounding builds on this module
+
+        return rounded_div(a, b, rounding_mode)
     a, b = _lift(a, b)
     if a.data.dtype.kind not in "fc":  # true division of integers gives floats
         a, b = _cast_to(a, DEFAULT_FLOAT), _cast_to(b, DEFAULT_FLOAT)
@@ -410,8 +420,13 @@ def minimum(a: Any, b: Any) -> Tensor:
     return Minimum.apply(*_lift(a, b))
 
 
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """a where cond is true, b elsewhere."""
+def where(cond: Any, a: Any = None, b: Any = None) -> Any:
+    """a where cond is true, b elsewhere; ``where(cond)`` alone is ``nonzero(cond,
+    as_tuple=True)``, as in PyTorch."""
+    if a is None and b is None:
+        from shenjing.ops.gather_scatter import nonzero  # gather_scatter builds on this module
+
+        return nonzero(cond, as_tuple=True)
     a, b = _lift(a, b)
     cond = as_tensor(cond)
     if cond.dtype.kind != "b":

@@ -344,7 +344,7 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return Concat.apply(*tensors, axis=position)
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Tensors of one shape stacked along a new ``axis`` of the result.
 
     Example:
@@ -353,6 +353,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
         (2, 2, 3)
     """
     tensors = _tensors("stack", tensors)
+    axis = axis if dim is None else dim  # PyTorch's name
     position = normalize_axis("stack", axis, tensors[0].ndim + 1)[0]
     return Stack.apply(*tensors, axis=position)
 

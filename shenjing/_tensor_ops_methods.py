@@ -1,0 +1,159 @@
+"""The Tensor methods and operators of the ops added for PyTorch users (issue 12):
+``% // & | ^ ~ << >>`` with their reflected forms, ``x.sin()``, ``x.sort()``,
+``x.gather(...)`` and the rest, and the simple in-place forms ``add_``, ``mul_``, ...
+
+They live here, attached to ``Tensor`` when ``shenjing.tensor`` finishes loading, so that
+tensor.py keeps the core methods. A method means what the PyTorch method of that name
+means: ``x.op(*args)`` is ``op(x, *args)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shenjing import creation, ops
+from shenjing.autograd.grad_mode import GradMode, no_grad
+from shenjing.backend import get_array_module
+from shenjing.ops import reorder
+from shenjing.tensor import Tensor
+
+# Methods that are the op of the same name with the tensor as its first argument.
+SAME_AS_OP = [
+    "acos", "acosh", "all", "allclose", "any", "argsort", "asin", "asinh", "atan", "atan2",
+    "atanh", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+    "bitwise_right_shift", "bitwise_xor", "ceil", "chunk", "clamp", "copysign", "cos",
+    "cosh", "count_nonzero", "cummax", "cummin", "cumprod", "cumsum", "diag", "diagonal",
+    "erf", "erfinv", "exp2", "expm1", "floor", "floor_divide", "fmod", "frac",
+    "gather", "index_select", "isclose", "isfinite", "isinf", "isnan", "lerp", "log1p",
+    "log2", "log10", "logaddexp", "logcumsumexp", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "masked_fill", "masked_select", "maximum", "median",
+    "minimum", "mode", "movedim", "narrow", "neg", "nonzero", "prod", "reciprocal",
+    "remainder", "roll", "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce",
+    "sign", "sin", "sinh", "sort", "square", "take", "tan", "tensor_split", "topk", "tril",
+    "triu", "trunc", "unflatten",
+]
+
+
+def _same_as(name: str) -> Callable[..., Any]:
+    op = getattr(ops, name)
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        return op(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``{name}(self, ...)``: {op.__doc__}"
+    return method
+
+
+def add(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """self + alpha·other."""
+    return ops.add(self, other, alpha=alpha)
+
+
+def sub(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """self − alpha·other."""
+    return ops.sub(self, other, alpha=alpha)
+
+
+def mul(self: Tensor, other: Any) -> Tensor:
+    """self · other elementwise."""
+    return ops.mul(self, other)
+
+
+def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """self / other, rounded by ``rounding_mode`` ('trunc' or 'floor') when given."""
+    return ops.div(self, other, rounding_mode=rounding_mode)
+
+
+def flip(self: Tensor, *dims: Any) -> Tensor:
+    """The tensor reversed along ``dims``, given as ints or as one sequence."""
+    return ops.flip(self, dims[0] if len(dims) == 1 else dims)
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """The windows of ``size`` elements every ``step`` along ``dimension``, as a new last
+    dim (the window index takes that dimension's place)."""
+    return reorder.unfold(self, dimension, size, step)
+
+
+def split(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``split_size`` (an int, or each piece's size) along ``dim``."""
+    return tuple(ops.split(self, split_size, axis=dim))
+
+
+# ------------------------------------------------------------------ in place
+
+
+def _in_place(name: str, compute: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A method that writes ``compute(self, ...)`` into self's array and returns self.
+
+    Like PyTorch, it refuses a tensor that requires a gradient while the graph is being
+    recorded (the recorded ops saved its old values); under ``no_grad()`` it is allowed,
+    as optimizers need. The result must keep self's shape and cast to its dtype.
+    """
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if GradMode.enabled and (self.requires_grad or any(
+                isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))):
+            raise RuntimeError(
+                f"{name}: an in-place operation on a tensor that requires a gradient (or "
+                "with an operand that does) cannot be recorded; use the out-of-place form, "
+                "or no_grad()"
+            )
+        with no_grad():
+            result = compute(self, *args, **kwargs)
+        xp = get_array_module(self.data)
+        if result.shape != self.shape:
+            raise RuntimeError(f"{name}: the result's shape {result.shape} differs from the "
+                               f"tensor's {self.shape}")
+        if not xp.can_cast(result.dtype, self.dtype, casting="same_kind"):
+            raise RuntimeError(f"{name}: the result's dtype {result.dtype} cannot be cast to "
+                               f"the tensor's {self.dtype}")
+        xp.copyto(self.data, result.data, casting="same_kind")
+        return self
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place ``{name[:-1]}``: writes the result into this tensor."
+    return method
+
+
+IN_PLACE = {
+    "add_": add, "sub_": sub, "mul_": mul, "div_": div, "clamp_": ops.clamp,
+    "fill_": lambda self, value: creation.full_like(self, value),
+    "zero_": lambda self: creation.zeros_like(self),
+}
+
+# ------------------------------------------------------------------ operators
+
+
+def _reflected(op: Callable[[Any, Any], Tensor]) -> Callable[[Tensor, Any], Tensor]:
+    def method(self: Tensor, other: Any) -> Tensor:
+        return op(other, self)
+
+    return method
+
+
+OPERATORS = {
+    "__mod__": ops.remainder, "__floordiv__": ops.floor_divide, "__and__": ops.bitwise_and,
+    "__or__": ops.bitwise_or, "__xor__": ops.bitwise_xor,
+    "__lshift__": ops.bitwise_left_shift, "__rshift__": ops.bitwise_right_shift,
+}
+
+
+def _attach() -> None:
+    methods: dict[str, Callable[..., Any]] = {name: _same_as(name) for name in SAME_AS_OP}
+    methods.update({m.__name__: m for m in (add, sub, mul, div, flip, unfold, split)})
+    methods.update({name: _in_place(name, compute) for name, compute in IN_PLACE.items()})
+    for name, op in OPERATORS.items():
+        methods[name] = lambda self, other, op=op: op(self, other)
+        methods["__r" + name[2:]] = _reflected(op)
+    methods["__invert__"] = lambda self: ops.bitwise_not(self)
+    for name, method in methods.items():
+        # Loud, not silent, if a method of the same name was added to tensor.py meanwhile.
+        if name in vars(Tensor):
+            raise RuntimeError(f"Tensor.{name} is defined twice: in tensor.py and in {__name__}")
+        setattr(Tensor, name, method)
+
+
+_attach()
