@@ -27,6 +27,22 @@ from shenjing.ops.activation import (
     step,
     tanh,
 )
+from shenjing.ops.activation_extra import (
+    celu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+)
 from shenjing.ops.conv import conv1d, conv2d
 from shenjing.ops.dropout import dropout
 from shenjing.ops.embedding import embedding
@@ -50,4 +66,6 @@ __all__ = [
     "elu", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear", "log_softmax",
     "mse_loss", "nll_loss", "prelu", "relu", "sigmoid", "softmax", "softplus", "step",
     "tanh",
+    "celu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish",
+    "relu6", "selu", "silu", "softmin", "softshrink", "softsign", "tanhshrink",
 ]

@@ -1,6 +1,7 @@
 """The layers: each a ``Module`` with PyTorch's parameter names and shapes."""
 
 from shenjing.nn.layers.activation import *
+from shenjing.nn.layers.activation_extra import *
 from shenjing.nn.layers.batchnorm import *
 from shenjing.nn.layers.container import *
 from shenjing.nn.layers.conv import *

@@ -49,8 +49,12 @@ def get_activation(
 class ReLU(Module):
     """ReLU(x) = max(x, 0)."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return F.relu(x, self.inplace)
 
 
 class Sigmoid(Module):
@@ -95,12 +99,12 @@ class Step(Module):
 class LeakyReLU(Module):
     """LeakyReLU(x) = x for x > 0, negative_slope·x otherwise."""
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -136,12 +140,12 @@ class PReLU(Module):
 class ELU(Module):
     """ELU(x) = x for x > 0, α·(exp(x) − 1) otherwise."""
 
-    def __init__(self, alpha: float = 1.0) -> None:
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -180,30 +184,39 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class Softmax(Module):
-    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``axis``."""
+def _dim_or_axis(layer: str, dim: int | None, axis: int | None) -> int:
+    """PyTorch's ``dim`` or its NumPy spelling ``axis``; the last axis when neither is given
+    (PyTorch then guesses one with a deprecation warning; for 2-D input it is the same)."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{layer}: give dim or axis, not both. Received: dim={dim}, axis={axis}")
+    if dim is not None:
+        return dim
+    return -1 if axis is None else axis
 
-    def __init__(self, axis: int = -1) -> None:
+
+class Softmax(Module):
+    """softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along ``dim`` (alias ``axis``; default the last)."""
+
+    def __init__(self, dim: int | None = None, *, axis: int | None = None) -> None:
         super().__init__()
-        self.axis = axis
+        self.dim = _dim_or_axis("Softmax", dim, axis)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.softmax(x, axis=self.axis)
+        return F.softmax(x, axis=self.dim)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    """log(softmax(x)) along ``axis``, computed stably."""
+    """log(softmax(x)) along ``dim`` (alias ``axis``; default the last), computed stably."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, dim: int | None = None, *, axis: int | None = None) -> None:
         super().__init__()
-        self.axis = axis
+        self.dim = _dim_or_axis("LogSoftmax", dim, axis)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.log_softmax(x, axis=self.axis)
+        return F.log_softmax(x, axis=self.dim)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
-
+        return f"dim={self.dim}"
