@@ -50,12 +50,13 @@ from shenjing.ops.linalg import linear
 from shenjing.ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
-    cross_entropy,
     huber_loss,
+    kl_div,
     l1_loss,
     mse_loss,
-    nll_loss,
+    smooth_l1_loss,
 )
+from shenjing.ops.loss_class import cross_entropy, nll_loss
 from shenjing.ops.normalization import batch_norm
 from shenjing.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 
@@ -67,5 +68,6 @@ __all__ = [
     "mse_loss", "nll_loss", "prelu", "relu", "sigmoid", "softmax", "softplus", "step",
     "tanh",
     "celu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish",
-    "relu6", "selu", "silu", "softmin", "softshrink", "softsign", "tanhshrink",
+    "kl_div", "smooth_l1_loss", "relu6", "selu", "silu", "softmin", "softshrink",
+    "softsign", "tanhshrink",
 ]

@@ -13,6 +13,7 @@ from shenjing.ops.elementwise import *  # noqa: F403
 from shenjing.ops.embedding import *  # noqa: F403
 from shenjing.ops.linalg import *  # noqa: F403
 from shenjing.ops.loss import *  # noqa: F403
+from shenjing.ops.loss_class import *  # noqa: F403
 from shenjing.ops.normalization import *  # noqa: F403
 from shenjing.ops.pool import *  # noqa: F403
 from shenjing.ops.recurrent import *  # noqa: F403
