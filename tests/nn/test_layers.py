@@ -85,6 +85,27 @@ SPECS = {
                          (4, 3, 2), (4, 3, 2), 0),
     "log_softmax": LayerSpec(nn.LogSoftmax, lambda t: t.nn.LogSoftmax(dim=-1),
                              (4, 5), (4, 5), 0),
+    **{
+        name: LayerSpec(make, make_torch, (4, 5), (4, 5), 0)
+        for name, make, make_torch in [
+            ("celu", lambda: nn.CELU(0.5), lambda t: t.nn.CELU(0.5)),
+            ("selu", nn.SELU, lambda t: t.nn.SELU()),
+            ("silu", nn.SiLU, lambda t: t.nn.SiLU()),
+            ("mish", nn.Mish, lambda t: t.nn.Mish()),
+            ("hardtanh", lambda: nn.Hardtanh(-0.5, 0.7), lambda t: t.nn.Hardtanh(-0.5, 0.7)),
+            ("relu6", nn.ReLU6, lambda t: t.nn.ReLU6()),
+            ("hardsigmoid", nn.Hardsigmoid, lambda t: t.nn.Hardsigmoid()),
+            ("hardswish", nn.Hardswish, lambda t: t.nn.Hardswish()),
+            ("softsign", nn.Softsign, lambda t: t.nn.Softsign()),
+            ("logsigmoid", nn.LogSigmoid, lambda t: t.nn.LogSigmoid()),
+            ("tanhshrink", nn.Tanhshrink, lambda t: t.nn.Tanhshrink()),
+            ("softshrink", lambda: nn.Softshrink(0.3), lambda t: t.nn.Softshrink(0.3)),
+            ("hardshrink", lambda: nn.Hardshrink(0.3), lambda t: t.nn.Hardshrink(0.3)),
+            ("softmin", lambda: nn.Softmin(dim=1), lambda t: t.nn.Softmin(dim=1)),
+            ("softmax-dim0", lambda: nn.Softmax(0), lambda t: t.nn.Softmax(0)),
+            ("log_softmax-dim1", lambda: nn.LogSoftmax(dim=1), lambda t: t.nn.LogSoftmax(dim=1)),
+        ]
+    },
     "identity": LayerSpec(nn.Identity, lambda t: t.nn.Identity(), (4, 5), (4, 5), 0),
     "flatten": LayerSpec(nn.Flatten, lambda t: t.nn.Flatten(), (2, 3, 4, 5), (2, 60), 0),
     "flatten-2-3": LayerSpec(lambda: nn.Flatten(2, 3), lambda t: t.nn.Flatten(2, 3),

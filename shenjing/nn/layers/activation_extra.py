@@ -3,26 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import shenjing.nn.functional as F
 from shenjing.nn.module import Module
 from shenjing.tensor import Tensor
 
 __all__ = [
-    "CELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "Identity", "LogSigmoid",
+    "CELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid",
     "Mish", "ReLU6", "SELU", "SiLU", "Softmin", "Softshrink", "Softsign", "Tanhshrink",
 ]
-
-
-class Identity(Module):
-    """Returns its input unchanged; any constructor arguments are ignored, as in PyTorch."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__()
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x
 
 
 class CELU(Module):
