@@ -2,7 +2,9 @@
 
 Stateless functions of tensors: activations, the fully connected layer, dropout and the
 losses. Each is the op from ``shenjing.ops`` itself, so ``F.relu is sj.relu``; the layers
-in ``shenjing.nn`` wrap these with parameters and state.
+in ``shenjing.nn`` wrap these with parameters and state. One exception: ``F.pad`` takes
+PyTorch's pad tuple (last dimension first) and modes, while ``sj.pad`` keeps NumPy's
+(before, after) pairs.
 
 Example:
     >>> import shenjing as sj
@@ -45,7 +47,7 @@ from shenjing.ops.activation_extra import (
 )
 from shenjing.ops.conv import conv1d, conv2d
 from shenjing.ops.dropout import dropout
-from shenjing.ops.embedding import embedding
+from shenjing.ops.embedding import embedding, one_hot
 from shenjing.ops.linalg import linear
 from shenjing.ops.loss import (
     binary_cross_entropy,
@@ -57,7 +59,9 @@ from shenjing.ops.loss import (
     smooth_l1_loss,
 )
 from shenjing.ops.loss_class import cross_entropy, nll_loss
+from shenjing.ops.norm_layers import group_norm, layer_norm, normalize
 from shenjing.ops.normalization import batch_norm
+from shenjing.ops.padding import pad
 from shenjing.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 
 __all__ = [
@@ -70,4 +74,5 @@ __all__ = [
     "celu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish",
     "kl_div", "smooth_l1_loss", "relu6", "selu", "silu", "softmin", "softshrink",
     "softsign", "tanhshrink",
+    "group_norm", "layer_norm", "normalize", "one_hot", "pad",
 ]

@@ -14,7 +14,9 @@ from shenjing.ops.embedding import *  # noqa: F403
 from shenjing.ops.linalg import *  # noqa: F403
 from shenjing.ops.loss import *  # noqa: F403
 from shenjing.ops.loss_class import *  # noqa: F403
+from shenjing.ops.norm_layers import *  # noqa: F403
 from shenjing.ops.normalization import *  # noqa: F403
+from shenjing.ops.padding import *  # noqa: F403
 from shenjing.ops.pool import *  # noqa: F403
 from shenjing.ops.recurrent import *  # noqa: F403
 from shenjing.ops.reduce import *  # noqa: F403
