@@ -106,6 +106,13 @@ SPECS = {
             ("log_softmax-dim1", lambda: nn.LogSoftmax(dim=1), lambda t: t.nn.LogSoftmax(dim=1)),
         ]
     },
+    "layernorm": LayerSpec(lambda: nn.LayerNorm(5), lambda t: t.nn.LayerNorm(5),
+                           (2, 4, 5), (2, 4, 5), 10),
+    "layernorm-2d-no-bias": LayerSpec(lambda: nn.LayerNorm((4, 5), bias=False),
+                                      lambda t: t.nn.LayerNorm((4, 5), bias=False),
+                                      (3, 4, 5), (3, 4, 5), 20),
+    "groupnorm": LayerSpec(lambda: nn.GroupNorm(2, 4), lambda t: t.nn.GroupNorm(2, 4),
+                           (3, 4, 3, 3), (3, 4, 3, 3), 8),
     "identity": LayerSpec(nn.Identity, lambda t: t.nn.Identity(), (4, 5), (4, 5), 0),
     "flatten": LayerSpec(nn.Flatten, lambda t: t.nn.Flatten(), (2, 3, 4, 5), (2, 60), 0),
     "flatten-2-3": LayerSpec(lambda: nn.Flatten(2, 3), lambda t: t.nn.Flatten(2, 3),

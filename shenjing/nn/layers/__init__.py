@@ -9,6 +9,7 @@ from shenjing.nn.layers.dropout import *
 from shenjing.nn.layers.embedding import *
 from shenjing.nn.layers.linear import *
 from shenjing.nn.layers.loss import *
+from shenjing.nn.layers.norm import *
 from shenjing.nn.layers.perceptron import *
 from shenjing.nn.layers.pooling import *
 from shenjing.nn.layers.recurrent import *
