@@ -45,6 +45,7 @@ from shenjing.ops.activation_extra import (
     softsign,
     tanhshrink,
 )
+from shenjing.ops.attention import scaled_dot_product_attention
 from shenjing.ops.conv import conv1d, conv2d
 from shenjing.ops.dropout import dropout
 from shenjing.ops.embedding import embedding, one_hot
@@ -74,5 +75,5 @@ __all__ = [
     "celu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish",
     "kl_div", "smooth_l1_loss", "relu6", "selu", "silu", "softmin", "softshrink",
     "softsign", "tanhshrink",
-    "group_norm", "layer_norm", "normalize", "one_hot", "pad",
+    "group_norm", "layer_norm", "normalize", "one_hot", "pad", "scaled_dot_product_attention",
 ]

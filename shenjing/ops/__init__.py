@@ -7,6 +7,7 @@ function, named as in PyTorch, that checks its arguments, lifts Python numbers a
 
 from shenjing.ops.activation import *  # noqa: F403
 from shenjing.ops.activation_extra import *  # noqa: F403
+from shenjing.ops.attention import *  # noqa: F403
 from shenjing.ops.conv import *  # noqa: F403
 from shenjing.ops.dropout import *  # noqa: F403
 from shenjing.ops.elementwise import *  # noqa: F403
