@@ -2,6 +2,7 @@
 
 from shenjing.nn.layers.activation import *
 from shenjing.nn.layers.activation_extra import *
+from shenjing.nn.layers.attention import *
 from shenjing.nn.layers.batchnorm import *
 from shenjing.nn.layers.container import *
 from shenjing.nn.layers.conv import *
