@@ -64,6 +64,7 @@ from shenjing.ops.norm_layers import group_norm, layer_norm, normalize
 from shenjing.ops.normalization import batch_norm
 from shenjing.ops.padding import pad
 from shenjing.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from shenjing.ops.resize import adaptive_avg_pool1d, adaptive_avg_pool2d, interpolate
 
 __all__ = [
     "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
@@ -76,4 +77,5 @@ __all__ = [
     "kl_div", "smooth_l1_loss", "relu6", "selu", "silu", "softmin", "softshrink",
     "softsign", "tanhshrink",
     "group_norm", "layer_norm", "normalize", "one_hot", "pad", "scaled_dot_product_attention",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate",
 ]

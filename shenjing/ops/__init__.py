@@ -21,4 +21,5 @@ from shenjing.ops.padding import *  # noqa: F403
 from shenjing.ops.pool import *  # noqa: F403
 from shenjing.ops.recurrent import *  # noqa: F403
 from shenjing.ops.reduce import *  # noqa: F403
+from shenjing.ops.resize import *  # noqa: F403
 from shenjing.ops.shape import *  # noqa: F403
