@@ -47,6 +47,7 @@ from shenjing.ops.activation_extra import (
 )
 from shenjing.ops.attention import scaled_dot_product_attention
 from shenjing.ops.conv import conv1d, conv2d
+from shenjing.ops.conv_transpose import conv_transpose1d, conv_transpose2d
 from shenjing.ops.dropout import dropout
 from shenjing.ops.embedding import embedding, one_hot
 from shenjing.ops.linalg import linear
@@ -78,4 +79,5 @@ __all__ = [
     "softsign", "tanhshrink",
     "group_norm", "layer_norm", "normalize", "one_hot", "pad", "scaled_dot_product_attention",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate",
+    "conv_transpose1d", "conv_transpose2d",
 ]

@@ -9,6 +9,7 @@ from shenjing.ops.activation import *  # noqa: F403
 from shenjing.ops.activation_extra import *  # noqa: F403
 from shenjing.ops.attention import *  # noqa: F403
 from shenjing.ops.conv import *  # noqa: F403
+from shenjing.ops.conv_transpose import *  # noqa: F403
 from shenjing.ops.dropout import *  # noqa: F403
 from shenjing.ops.elementwise import *  # noqa: F403
 from shenjing.ops.embedding import *  # noqa: F403
