@@ -2,10 +2,12 @@
 
 from shenjing.nn.layers.activation import *
 from shenjing.nn.layers.activation_extra import *
+from shenjing.nn.layers.adaptive_pool import *
 from shenjing.nn.layers.attention import *
 from shenjing.nn.layers.batchnorm import *
 from shenjing.nn.layers.container import *
 from shenjing.nn.layers.conv import *
+from shenjing.nn.layers.conv_transpose import *
 from shenjing.nn.layers.dropout import *
 from shenjing.nn.layers.embedding import *
 from shenjing.nn.layers.linear import *
