@@ -129,6 +129,14 @@ SPECS = {
                                      (2, 3, 7, 5), (2, 3, 3, 5), 0),
     "adaptive_avg_pool1d": LayerSpec(lambda: nn.AdaptiveAvgPool1d(4),
                                      lambda t: t.nn.AdaptiveAvgPool1d(4), (2, 3, 9), (2, 3, 4), 0),
+    "maxpool2d-options": LayerSpec(
+        lambda: nn.MaxPool2d(3, 2, 1, dilation=1, ceil_mode=True),
+        lambda t: t.nn.MaxPool2d(3, 2, 1, dilation=1, ceil_mode=True),
+        (2, 3, 8, 8), (2, 3, 5, 5), 0),
+    "avgpool2d-options": LayerSpec(
+        lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+        lambda t: t.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+        (2, 3, 8, 8), (2, 3, 5, 5), 0),
     "identity": LayerSpec(nn.Identity, lambda t: t.nn.Identity(), (4, 5), (4, 5), 0),
     "flatten": LayerSpec(nn.Flatten, lambda t: t.nn.Flatten(), (2, 3, 4, 5), (2, 60), 0),
     "flatten-2-3": LayerSpec(lambda: nn.Flatten(2, 3), lambda t: t.nn.Flatten(2, 3),
