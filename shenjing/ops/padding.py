@@ -3,7 +3,9 @@ edge value (replicate) or the other side (circular).
 
 The non-constant modes are one gather: on each padded axis, output position j reads
 input position idx[j]; the backward scatters the gradient back to those positions,
-adding where several outputs read the same input.
+adding where several outputs read the same input. The scatter is a product with the
+gather's one-hot matrix (n_out × n_in): BLAS does it many times faster than
+``np.add.at`` (a reflect pad's backward measured 25 ms with add.at on (32, 16, 32, 32)).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ _MODES = ("constant", "reflect", "replicate", "circular")
 
 
 class PadGather(Function):
-    """y = x[..., idx_a, ...] on each padded axis a;  gx[i] = Σ_{j : idx_a[j] = i} gy[j]."""
+    """y = x[..., idx_a, ...] on each padded axis a;  gx[i] = Σ_{j : idx_a[j] = i} gy[j],
+    i.e. gx = gy·M_a along axis a, M_a[j, i] = [idx_a[j] = i]."""
 
     def forward(self, x: Any, gathers: tuple[tuple[int, Any], ...]) -> Any:
         xp = get_array_module(x)
@@ -39,11 +42,8 @@ class PadGather(Function):
         xp = get_array_module(gy)
         g = gy
         for axis, idx in reversed(self.gathers):
-            shape = list(g.shape)
-            shape[axis] = self.x_shape[axis]
-            summed = xp.zeros(shape, dtype=g.dtype)
-            xp.add.at(summed, (slice(None),) * axis + (xp.asarray(idx),), g)
-            g = summed
+            onehot = xp.asarray(idx[:, None] == np.arange(self.x_shape[axis]), dtype=g.dtype)
+            g = xp.moveaxis(xp.moveaxis(g, axis, -1) @ onehot, -1, axis)
         return g
 
 
