@@ -5,7 +5,8 @@ shenjing.
 The program keeps PyTorch's spelling throughout (``class Net(nn.Module)``, ``F.nll_loss``,
 ``output.argmax(dim=1, keepdim=True)``, ``model.to(device)``), so it reads as the PyTorch
 original does. Run ``python examples/pytorch_mnist.py`` for a quick run on a slice of the
-data; ``--full`` trains on all 10,000 bundled images for the PyTorch example's 14 epochs.
+data; ``--full`` trains on all 10,000 bundled images for three epochs (``--epochs 14`` gives
+the PyTorch example's default length).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def main():
     parser.add_argument("--test-batch-size", type=int, default=1000, metavar="N",
                         help="input batch size for testing (default: 1000)")
     parser.add_argument("--epochs", type=int, default=None, metavar="N",
-                        help="number of epochs to train (default: 1, or 14 with --full)")
+                        help="number of epochs to train (default: 1, or 3 with --full)")
     parser.add_argument("--lr", type=float, default=1.0, metavar="LR",
                         help="learning rate (default: 1.0)")
     parser.add_argument("--gamma", type=float, default=0.7, metavar="M",
@@ -110,9 +111,9 @@ def main():
                         help="save the trained model to mnist_cnn.safetensors")
     parser.add_argument("--full", action="store_true",
                         help="all 10,000 bundled training images and 2,000 test images, "
-                             "14 epochs (default: a 2,000-image slice, 1 epoch)")
+                             "3 epochs (default: a 2,000-image slice, 1 epoch)")
     args = parser.parse_args()
-    epochs = args.epochs if args.epochs is not None else 14 if args.full else 1
+    epochs = args.epochs if args.epochs is not None else 3 if args.full else 1
 
     sj.manual_seed(args.seed)
     device = sj.device("cpu")
@@ -142,7 +143,7 @@ def main():
 
     check = Checks()
     if not args.dry_run:
-        bar = 0.88 if args.full else 0.65
+        bar = 0.80 if args.full else 0.65
         check(accuracy >= bar, f"test accuracy {accuracy:.4f} >= {bar}")
     check.finish()
 
