@@ -45,6 +45,7 @@ from shenjing.ops.activation_extra import (
     softsign,
     tanhshrink,
 )
+from shenjing.ops.adaptive_max import adaptive_max_pool1d, adaptive_max_pool2d
 from shenjing.ops.attention import scaled_dot_product_attention
 from shenjing.ops.conv import conv1d, conv2d
 from shenjing.ops.conv_transpose import conv_transpose1d, conv_transpose2d
@@ -79,5 +80,5 @@ __all__ = [
     "softsign", "tanhshrink",
     "group_norm", "layer_norm", "normalize", "one_hot", "pad", "scaled_dot_product_attention",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate",
-    "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose1d", "conv_transpose2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
 ]

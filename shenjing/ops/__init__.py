@@ -7,6 +7,7 @@ function, named as in PyTorch, that checks its arguments, lifts Python numbers a
 
 from shenjing.ops.activation import *  # noqa: F403
 from shenjing.ops.activation_extra import *  # noqa: F403
+from shenjing.ops.adaptive_max import *  # noqa: F403
 from shenjing.ops.attention import *  # noqa: F403
 from shenjing.ops.conv import *  # noqa: F403
 from shenjing.ops.conv_transpose import *  # noqa: F403

@@ -56,6 +56,23 @@ def _interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=
     return x
 
 
+def _adaptive(x, output_size, reduce=np.mean):
+    sizes = output_size if isinstance(output_size, tuple) else (output_size,) * (x.ndim - 2)
+    for axis, m in zip(range(2, x.ndim), sizes, strict=True):
+        n = x.shape[axis]
+        m = n if m is None else m
+        x = np.stack([reduce(np.take(x, range(i * n // m, -(-(i + 1) * n // m)), axis=axis),
+                             axis=axis) for i in range(m)], axis=axis)
+    return x
+
+
+def _distinct(shapes, rng):
+    """Values at least 0.01 apart: no window has a tie a finite difference could flip."""
+    (shape,) = shapes
+    size = int(np.prod(shape))
+    return [(rng.permutation(size).reshape(shape) - size / 2) * (4.0 / size)]
+
+
 def _adaptive_avg(x, output_size):
     sizes = output_size if isinstance(output_size, tuple) else (output_size,) * (x.ndim - 2)
     for axis, m in zip(range(2, x.ndim), sizes, strict=True):
@@ -96,6 +113,18 @@ ROWS = [
     OpInfo("adaptive_avg_pool2d_none", F.adaptive_avg_pool2d, _adaptive_avg,
            [((2, 3, 7, 5),)], kwargs={"output_size": (4, None)},
            torch_ref=_tf("adaptive_avg_pool2d")),
+    OpInfo("adaptive_max_pool2d", F.adaptive_max_pool2d,
+           lambda x, output_size: _adaptive(x, output_size, np.max),
+           [((2, 3, 7, 5),), ((1, 2, 6, 6),)], kwargs={"output_size": (3, 2)},
+           make_inputs=_distinct, torch_ref=_tf("adaptive_max_pool2d")),
+    OpInfo("adaptive_max_pool2d_none", F.adaptive_max_pool2d,
+           lambda x, output_size: _adaptive(x, output_size, np.max), [((2, 3, 5, 7),)],
+           kwargs={"output_size": (None, 4)}, make_inputs=_distinct,
+           torch_ref=_tf("adaptive_max_pool2d")),
+    OpInfo("adaptive_max_pool1d", F.adaptive_max_pool1d,
+           lambda x, output_size: _adaptive(x, output_size, np.max), [((2, 3, 10),)],
+           kwargs={"output_size": 4}, make_inputs=_distinct,
+           torch_ref=_tf("adaptive_max_pool1d")),
     OpInfo("adaptive_avg_pool1d", F.adaptive_avg_pool1d, _adaptive_avg, [((2, 3, 10),)],
            kwargs={"output_size": 4}, torch_ref=_tf("adaptive_avg_pool1d")),
 ]

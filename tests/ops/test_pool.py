@@ -3,6 +3,8 @@ fast kernels against the literal loops on larger inputs, and the error messages.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -181,4 +183,18 @@ def test_return_indices_match_pytorch(fn: str, shape: tuple, kwargs: dict) -> No
                                                     **kwargs)
     np.testing.assert_array_equal(y.numpy(), ty.numpy())
     assert indices.dtype == np.int64
+    np.testing.assert_array_equal(indices.numpy(), tindices.numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("fn", "shape", "size"),
+                         [("adaptive_max_pool2d", (2, 3, 7, 5), (3, 2)),
+                          ("adaptive_max_pool1d", (2, 3, 10), 4)])
+def test_adaptive_max_indices_match_pytorch(fn: str, shape: tuple, size: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).permutation(int(np.prod(shape))).reshape(shape)
+    x = x.astype(np.float32)
+    y, indices = getattr(sj.nn.functional, fn)(sj.tensor(x), size, return_indices=True)
+    ty, tindices = getattr(torch.nn.functional, fn)(torch.tensor(x), size, return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
     np.testing.assert_array_equal(indices.numpy(), tindices.numpy())
