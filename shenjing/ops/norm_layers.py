@@ -13,7 +13,7 @@ from typing import Any
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
-from shenjing.ops._util import normalize_axis
+from shenjing.ops._util import column_sums, normalize_axis
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = ["group_norm", "layer_norm", "normalize"]
@@ -57,16 +57,18 @@ class LayerNorm(Function):
         return y
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
-        lead = tuple(range(gy.ndim - len(self.axes)))
         gx = None
         if self.needs_input_grad[0]:
             g = gy if self.weight is None else gy * self.weight
             gx = _standardize_backward(g, self.x_hat, self.inv_std, self.axes)
         grads = [gx]
+        features = self.x_hat.shape[gy.ndim - len(self.axes):]
+        # Σ over the leading axes as one BLAS product over rows (see column_sums)
         if self.has_weight:
-            grads.append((gy * self.x_hat).sum(axis=lead))
+            grads.append(column_sums((gy * self.x_hat).reshape(-1, math.prod(features)))
+                         .reshape(features))
         if self.has_bias:
-            grads.append(gy.sum(axis=lead))
+            grads.append(column_sums(gy.reshape(-1, math.prod(features))).reshape(features))
         return tuple(grads)
 
 
