@@ -2,7 +2,9 @@
 
 Stateless functions of tensors: activations, the fully connected layer, dropout and the
 losses. Each is the op from ``shenjing.ops`` itself, so ``F.relu is sj.relu``; the layers
-in ``shenjing.nn`` wrap these with parameters and state.
+in ``shenjing.nn`` wrap these with parameters and state. One exception: ``F.pad`` takes
+PyTorch's pad tuple (last dimension first) and modes, while ``sj.pad`` keeps NumPy's
+(before, after) pairs.
 
 Example:
     >>> import shenjing as sj
@@ -27,21 +29,44 @@ from shenjing.ops.activation import (
     step,
     tanh,
 )
+from shenjing.ops.activation_extra import (
+    celu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+)
+from shenjing.ops.adaptive_max import adaptive_max_pool1d, adaptive_max_pool2d
+from shenjing.ops.attention import scaled_dot_product_attention
 from shenjing.ops.conv import conv1d, conv2d
+from shenjing.ops.conv_transpose import conv_transpose1d, conv_transpose2d
 from shenjing.ops.dropout import dropout
-from shenjing.ops.embedding import embedding
+from shenjing.ops.embedding import embedding, one_hot
 from shenjing.ops.linalg import linear
 from shenjing.ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
-    cross_entropy,
     huber_loss,
+    kl_div,
     l1_loss,
     mse_loss,
-    nll_loss,
+    smooth_l1_loss,
 )
+from shenjing.ops.loss_class import cross_entropy, nll_loss
+from shenjing.ops.norm_layers import group_norm, layer_norm, normalize
 from shenjing.ops.normalization import batch_norm
+from shenjing.ops.padding import pad
 from shenjing.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from shenjing.ops.resize import adaptive_avg_pool1d, adaptive_avg_pool2d, interpolate
 
 __all__ = [
     "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
@@ -50,4 +75,10 @@ __all__ = [
     "elu", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear", "log_softmax",
     "mse_loss", "nll_loss", "prelu", "relu", "sigmoid", "softmax", "softplus", "step",
     "tanh",
+    "celu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish",
+    "kl_div", "smooth_l1_loss", "relu6", "selu", "silu", "softmin", "softshrink",
+    "softsign", "tanhshrink",
+    "group_norm", "layer_norm", "normalize", "one_hot", "pad", "scaled_dot_product_attention",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate",
+    "conv_transpose1d", "conv_transpose2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
 ]

@@ -6,18 +6,26 @@ function, named as in PyTorch, that checks its arguments, lifts Python numbers a
 """
 
 from shenjing.ops.activation import *  # noqa: F403
+from shenjing.ops.activation_extra import *  # noqa: F403
+from shenjing.ops.adaptive_max import *  # noqa: F403
+from shenjing.ops.attention import *  # noqa: F403
 from shenjing.ops.compare import *  # noqa: F403
 from shenjing.ops.conv import *  # noqa: F403
+from shenjing.ops.conv_transpose import *  # noqa: F403
 from shenjing.ops.dropout import *  # noqa: F403
 from shenjing.ops.elementwise import *  # noqa: F403
 from shenjing.ops.embedding import *  # noqa: F403
 from shenjing.ops.indexing import *  # noqa: F403
 from shenjing.ops.linalg import *  # noqa: F403
 from shenjing.ops.loss import *  # noqa: F403
+from shenjing.ops.loss_class import *  # noqa: F403
+from shenjing.ops.norm_layers import *  # noqa: F403
 from shenjing.ops.normalization import *  # noqa: F403
+from shenjing.ops.padding import *  # noqa: F403
 from shenjing.ops.pool import *  # noqa: F403
 from shenjing.ops.recurrent import *  # noqa: F403
 from shenjing.ops.reduce import *  # noqa: F403
+from shenjing.ops.resize import *  # noqa: F403
 from shenjing.ops.shape import *  # noqa: F403
 
 # isort: off

@@ -258,6 +258,12 @@ def _single_axis(op: str, x: Tensor, axis: int) -> int:
     return axes[0] if axes else 0
 
 
+def _refuse_inplace(op: str, inplace: bool) -> None:
+    """PyTorch's ``inplace=True`` overwrites the input; shenjing's ops never do."""
+    if inplace:
+        raise ValueError(f"{op}: inplace=True is not supported; shenjing ops return new tensors")
+
+
 def step(x: Tensor) -> Tensor:
     """The perceptron's step (Heaviside) unit: 1 where x > 0, else 0.
 
@@ -289,19 +295,21 @@ def tanh(x: Tensor) -> Tensor:
     return Tanh.apply(_floating("tanh", x))
 
 
-def relu(x: Tensor) -> Tensor:
-    """ReLU(x) = max(x, 0); its gradient at 0 is taken as 0.
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """ReLU(x) = max(x, 0); its gradient at 0 is taken as 0 (``inplace=True`` is refused).
 
     Example:
         >>> import shenjing as sj
         >>> sj.relu(sj.tensor([-1.0, 2.0])).tolist()
         [0.0, 2.0]
     """
+    _refuse_inplace("relu", inplace)
     return ReLU.apply(as_tensor(x))
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """LeakyReLU(x) = x for x > 0, negative_slope·x otherwise."""
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """LeakyReLU(x) = x for x > 0, negative_slope·x otherwise (``inplace=True`` is refused)."""
+    _refuse_inplace("leaky_relu", inplace)
     return LeakyReLU.apply(_floating("leaky_relu", x), negative_slope=float(negative_slope))
 
 
@@ -327,8 +335,9 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     return PReLU.apply(x, weight)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
-    """ELU(x) = x for x > 0, α(exp(x) - 1) otherwise."""
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """ELU(x) = x for x > 0, α(exp(x) - 1) otherwise (``inplace=True`` is refused)."""
+    _refuse_inplace("elu", inplace)
     return ELU.apply(_floating("elu", x), alpha=float(alpha))
 
 

@@ -10,7 +10,7 @@ from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.tensor import Tensor, as_tensor
 
-__all__ = ["embedding"]
+__all__ = ["embedding", "one_hot"]
 
 
 class Embedding(Function):
@@ -77,3 +77,34 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
             )
         padding_idx %= rows
     return Embedding.apply(weight, indices=indices, padding_idx=padding_idx)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """One-hot encoding: an int64 tensor of shape ``tensor.shape + (num_classes,)`` with
+    1 at each label's class and 0 elsewhere; ``num_classes=-1`` takes max label + 1.
+
+    Not differentiable (labels are integers), as in PyTorch.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.one_hot(sj.tensor([0, 2]), 3).tolist()
+        [[1, 0, 0], [0, 0, 1]]
+    """
+    labels = as_tensor(tensor).data
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: tensor must hold integer labels. Received: dtype={labels.dtype}")
+    if labels.size and int(labels.min()) < 0:
+        raise ValueError(f"one_hot: labels must be non-negative. Received: {int(labels.min())}")
+    if num_classes == -1:
+        if not labels.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
+        num_classes = int(labels.max()) + 1
+    elif not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be positive or -1. Received: {num_classes!r}")
+    elif labels.size and int(labels.max()) >= num_classes:
+        raise ValueError(
+            f"one_hot: label {int(labels.max())} is out of range for {num_classes} classes"
+        )
+    xp = get_array_module(labels)
+    out = (labels[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return Tensor._make(out, None)

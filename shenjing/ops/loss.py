@@ -22,8 +22,8 @@ from shenjing.backend import device_of, get_array_module, to_device
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "huber_loss", "l1_loss", "mse_loss", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "huber_loss", "kl_div",
+    "l1_loss", "mse_loss", "smooth_l1_loss",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -166,80 +166,42 @@ class BinaryCrossEntropyWithLogits(Function):
         return gx, gt
 
 
-def _rows_by_class(x: Any, class_axis: int) -> Any:
-    """(N, C, d1, ...) as (N·d1·..., C): one row of class scores per prediction."""
-    if x.ndim == 2:
-        return x
-    xp = get_array_module(x)
-    return xp.moveaxis(x, class_axis, -1).reshape(-1, x.shape[class_axis])
+class KLDivLoss(Function):
+    """ℓ = t·(log t - x) (0 where t = 0), or exp(t)·(t - x) with log_target, x = log p;
+    gx = -t·gℓ (or -exp(t)·gℓ), gt = (log t + 1 - x)·gℓ (or exp(t)·(t - x + 1)·gℓ)."""
 
-
-def _as_input_layout(g: Any, shape: tuple[int, ...], class_axis: int) -> Any:
-    """The inverse of ``_rows_by_class``."""
-    if len(shape) == 2:
-        return g
-    xp = get_array_module(g)
-    moved = shape[:class_axis] + shape[class_axis + 1 :] + (shape[class_axis],)
-    return xp.moveaxis(g.reshape(moved), -1, class_axis)
-
-
-class SoftmaxCrossEntropy(Function):
-    """ℓ = -Σ_c q_c·log softmax(z)_c with q = (1 - ε)·onehot(y) + ε/C (label smoothing ε);
-    gz = (softmax(z) - q)·gℓ."""
-
-    def forward(self, z: Any, labels: Any, reduction: str, label_smoothing: float) -> Any:
-        xp = get_array_module(z)
-        self.z_shape, self.class_axis = z.shape, 1 if z.ndim >= 2 else 0
-        self.reduction, self.smoothing = reduction, label_smoothing
-        self.labels_shape, self.labels = labels.shape, labels.reshape(-1)
-        scores = _rows_by_class(z, self.class_axis)
-        self.rows = xp.arange(scores.shape[0])
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        exp_shifted = xp.exp(shifted)
-        total = exp_shifted.sum(axis=1)
-        log_total = xp.log(total)
-        losses = log_total - shifted[self.rows, self.labels]
-        if label_smoothing:
-            # -mean_c log softmax(z)_c = log Σ exp(shifted) - mean_c shifted
-            uniform = log_total - shifted.mean(axis=1)
-            losses *= 1 - label_smoothing
-            losses += label_smoothing * uniform
-        exp_shifted /= total[:, None]
-        self.probs = exp_shifted
-        return _reduce(losses.reshape(self.labels_shape), reduction)
-
-    def backward(self, gy: Any) -> Any:
-        classes = self.probs.shape[1]
-        gz = self.probs - self.smoothing / classes
-        gz[self.rows, self.labels] -= 1 - self.smoothing
-        if self.reduction == "none":
-            gz *= gy.reshape(-1, 1)
+    # log(0) = -inf where t = 0 is expected: those elements are then set to 0.
+    @np.errstate(divide="ignore", invalid="ignore")
+    def forward(self, x: Any, t: Any, reduction: str, log_target: bool) -> Any:
+        xp = get_array_module(x)
+        self.reduction, self.x, self.t, self.log_target = reduction, x, t, log_target
+        if log_target:
+            self.p = xp.exp(t)
+            self.log_t = t
+            losses = self.p * (t - x)
         else:
-            gz *= _scale(gy, self.reduction, self.labels.size)
-        return _as_input_layout(gz, self.z_shape, self.class_axis)
+            self.p = t
+            self.log_t = xp.log(t)
+            losses = xp.where(t > 0, t * (self.log_t - x), 0).astype(x.dtype, copy=False)
+        if reduction == "batchmean":
+            batch = x.shape[0] if x.ndim else 1
+            return losses.sum() / batch
+        return _reduce(losses, reduction)
 
-
-class NLLLoss(Function):
-    """ℓ = -logp[y];  glogp = -gℓ at the label, 0 elsewhere."""
-
-    def forward(self, log_probs: Any, labels: Any, reduction: str) -> Any:
-        xp = get_array_module(log_probs)
-        self.shape, self.class_axis = log_probs.shape, 1 if log_probs.ndim >= 2 else 0
-        self.reduction, self.labels = reduction, labels.reshape(-1)
-        self.rows = xp.arange(self.labels.size)
-        scores = _rows_by_class(log_probs, self.class_axis)
-        losses = -scores[self.rows, self.labels]
-        return _reduce(losses.reshape(labels.shape), reduction)
-
-    def backward(self, gy: Any) -> Any:
+    def backward(self, gy: Any) -> tuple[Any, Any]:
         xp = get_array_module(gy)
-        classes = self.shape[self.class_axis]
-        g = xp.zeros((self.labels.size, classes), dtype=gy.dtype)
-        if self.reduction == "none":
-            g[self.rows, self.labels] = -gy.reshape(-1)
+        if self.reduction == "batchmean":
+            scale = gy / (self.x.shape[0] if self.x.ndim else 1)
         else:
-            g[self.rows, self.labels] = -_scale(gy, self.reduction, self.labels.size)
-        return _as_input_layout(g, self.shape, self.class_axis)
+            scale = _scale(gy, self.reduction, self.x.size)
+        gx = gt = None
+        if self.needs_input_grad[0]:
+            gx = -self.p * scale
+        if self.needs_input_grad[1]:
+            gt = self.log_t + 1 - self.x
+            gt = gt * self.p if self.log_target else xp.where(self.t > 0, gt, 0)
+            gt = gt * scale
+        return gx, gt
 
 
 # ----------------------------------------------------------------- the functions
@@ -290,35 +252,6 @@ def _constant(op: str, name: str, value: Any, input: Tensor) -> Any:  # noqa: A0
     return data.astype(input.dtype, copy=False)
 
 
-def _class_labels(op: str, scores: Tensor, target: Any) -> Any:
-    """The label array, checked against scores of shape (C,), (N, C) or (N, C, d1, ...)."""
-    if scores.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating-point. Received: dtype={scores.dtype}")
-    if scores.ndim == 0:
-        raise ValueError(f"{op}: input needs a class axis. Received: input shape ()")
-    target = as_tensor(target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(
-            f"{op}: target must hold integer class labels (for probabilities use "
-            f"binary_cross_entropy). Received: dtype={target.dtype}"
-        )
-    expected = scores.shape[:1] + scores.shape[2:] if scores.ndim >= 2 else ()
-    if target.shape != expected:
-        raise ValueError(
-            f"{op}: target shape {target.shape} does not match input shape {scores.shape}; "
-            f"expected target shape {expected}"
-        )
-    classes = scores.shape[1] if scores.ndim >= 2 else scores.shape[0]
-    labels = target.data
-    if labels.size:
-        bad = labels[(labels < 0) | (labels >= classes)]
-        if bad.size:
-            raise ValueError(
-                f"{op}: label {int(bad[0])} is out of range for {classes} classes"
-            )
-    return labels
-
-
 def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean squared error: ℓ = (input - target)², reduced.
 
@@ -354,6 +287,62 @@ def huber_loss(
     return HuberLoss.apply(
         *_pair("huber_loss", input, target), reduction=reduction, delta=float(delta)
     )
+
+
+def smooth_l1_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    *,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Smooth L1: ℓ = d²/(2β) where |d| < β, else |d| - β/2, with d = input - target.
+
+    It is the Huber loss divided by β (``huber_loss(delta=beta) / beta``); β = 0 is the
+    L1 loss, as in PyTorch.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.smooth_l1_loss(sj.tensor([0.5, 3.0]), sj.tensor([0.0, 0.0])).item()
+        1.3125
+    """
+    _check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative. Received: beta={beta}")
+    input, target = _pair("smooth_l1_loss", input, target)
+    if beta == 0:
+        return L1Loss.apply(input, target, reduction=reduction)
+    loss = HuberLoss.apply(input, target, reduction=reduction, delta=float(beta))
+    return loss if beta == 1 else loss * (1.0 / beta)
+
+
+def kl_div(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    *,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Kullback-Leibler divergence KL(target ‖ p) for log-probabilities ``input`` = log p.
+
+    ℓ = target·(log target - input) elementwise (0 where target = 0); with
+    ``log_target=True`` the target is given as log-probabilities too. ``reduction``:
+    ``"batchmean"`` (sum / batch size: the true KL per sample, what PyTorch recommends),
+    ``"sum"``, ``"mean"`` (over every element, PyTorch's default), or ``"none"``.
+
+    Example:
+        >>> import shenjing as sj
+        >>> p = sj.tensor([[0.5, 0.5]])
+        >>> sj.kl_div(sj.log(p), p, reduction="batchmean").item()
+        0.0
+    """
+    if reduction not in (*_REDUCTIONS, "batchmean"):
+        raise ValueError(
+            f'kl_div: reduction must be "mean", "batchmean", "sum" or "none". '
+            f"Received: {reduction!r}"
+        )
+    input, target = _pair("kl_div", input, target)
+    return KLDivLoss.apply(input, target, reduction=reduction, log_target=bool(log_target))
 
 
 def binary_cross_entropy(
@@ -430,53 +419,3 @@ def binary_cross_entropy_with_logits(
         pos_weight=_constant(op, "pos_weight", pos_weight, input),
         reduction=reduction,
     )
-
-
-def cross_entropy(
-    input: Tensor,  # noqa: A002
-    target: Tensor,
-    *,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-) -> Tensor:
-    """Softmax and cross-entropy fused, on integer class labels.
-
-    ``input`` holds unnormalised scores (logits) of shape (N, C), (N, C, d1, ...) or
-    (C,); ``target`` the labels in [0, C), of shape (N,), (N, d1, ...) or (). With label
-    smoothing ε the target distribution is q = (1 - ε)·onehot(y) + ε/C, so
-
-        ℓ = (1 - ε)·(-log softmax(z)_y) + ε·mean_c(-log softmax(z)_c),
-
-    as in PyTorch. The gradient is (softmax(z) - q), divided by the number of labels for
-    ``"mean"``. Unlike PyTorch there is no ``ignore_index``: every label must be valid.
-
-    Example:
-        >>> import shenjing as sj
-        >>> logits = sj.tensor([[0.0, 0.0]])
-        >>> round(sj.cross_entropy(logits, sj.tensor([1])).item(), 4)
-        0.6931
-    """
-    op = "cross_entropy"
-    _check_reduction(op, reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(
-            f"{op}: label_smoothing must be in [0, 1]. Received: {label_smoothing}"
-        )
-    input = as_tensor(input)
-    labels = _class_labels(op, input, target)
-    return SoftmaxCrossEntropy.apply(
-        input, labels=labels, reduction=reduction, label_smoothing=float(label_smoothing)
-    )
-
-
-def nll_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """Negative log-likelihood: ℓ = -input[y], for log-probabilities (e.g. ``log_softmax``).
-
-    Shapes as in ``cross_entropy``; ``nll_loss(log_softmax(z, axis=1), y)`` equals
-    ``cross_entropy(z, y)``.
-    """
-    op = "nll_loss"
-    _check_reduction(op, reduction)
-    input = as_tensor(input)
-    labels = _class_labels(op, input, target)
-    return NLLLoss.apply(input, labels=labels, reduction=reduction)

@@ -109,3 +109,73 @@ ROWS = [
         for axis in (-1, 0, 1)
     ],
 ]
+
+
+# ----------------------------------------------------------- activation_extra.py
+
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+_SELU_A, _SELU_S = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _off_kinks(*kinks: float):
+    """Inputs at least 0.1 away from each kink, so no central difference straddles one."""
+
+    def make(shapes, rng):
+        out = []
+        for s in shapes:
+            x = rng.uniform(-4.0, 4.0, size=s)
+            for k in kinks:
+                near = np.abs(x - k) < 0.1
+                x = np.where(near, k + 0.2 * np.sign(x - k + 1e-12), x)
+            out.append(x)
+        return out
+
+    return make
+
+
+def _hardswish(x):
+    return x * np.clip(x + 3, 0, 6) / 6
+
+
+ROWS += [
+    OpInfo("celu", sj.celu, lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(x / alpha)),
+           UNARY_SHAPES, kwargs={"alpha": 1.5}, make_inputs=_away_from_zero,
+           torch_ref=_tf("celu")),
+    OpInfo("selu", sj.selu, lambda x: _SELU_S * np.where(x > 0, x, _SELU_A * np.expm1(x)),
+           UNARY_SHAPES, make_inputs=_away_from_zero, torch_ref=_tf("selu")),
+    OpInfo("silu", sj.silu, lambda x: x * _sig(x), UNARY_SHAPES, domain=(-6.0, 6.0),
+           torch_ref=_tf("silu")),
+    OpInfo("mish", sj.mish, lambda x: x * np.tanh(np.log1p(np.exp(x))), UNARY_SHAPES,
+           domain=(-5.0, 5.0), torch_ref=_tf("mish")),
+    OpInfo("hardtanh", sj.hardtanh, lambda x, min_val, max_val: np.clip(x, min_val, max_val),
+           UNARY_SHAPES, kwargs={"min_val": -0.5, "max_val": 2.0},
+           make_inputs=_off_kinks(-0.5, 2.0), torch_ref=_tf("hardtanh")),
+    OpInfo("relu6", sj.relu6, lambda x: np.clip(x, 0, 6), UNARY_SHAPES,
+           make_inputs=lambda s, r: [a * 2 for a in _off_kinks(0.0, 3.0)(s, r)],
+           torch_ref=_tf("relu6")),
+    OpInfo("hardsigmoid", sj.hardsigmoid, lambda x: np.clip(x / 6 + 0.5, 0, 1), UNARY_SHAPES,
+           make_inputs=_off_kinks(-3.0, 3.0), torch_ref=_tf("hardsigmoid")),
+    OpInfo("hardswish", sj.hardswish, _hardswish, UNARY_SHAPES,
+           make_inputs=_off_kinks(-3.0, 3.0), torch_ref=_tf("hardswish")),
+    OpInfo("softsign", sj.softsign, lambda x: x / (1 + np.abs(x)), UNARY_SHAPES,
+           make_inputs=_away_from_zero, torch_ref=_tf("softsign")),
+    OpInfo("logsigmoid", sj.logsigmoid, lambda x: np.log(_sig(x)), UNARY_SHAPES,
+           domain=(-8.0, 8.0), torch_ref=_tf("logsigmoid")),
+    OpInfo("tanhshrink", sj.tanhshrink, lambda x: x - np.tanh(x), UNARY_SHAPES,
+           torch_ref=_tf("tanhshrink")),
+    OpInfo("softshrink", sj.softshrink, lambda x, lambd: np.where(
+        np.abs(x) > lambd, x - np.sign(x) * lambd, 0.0), UNARY_SHAPES, kwargs={"lambd": 0.7},
+        make_inputs=_off_kinks(-0.7, 0.7), torch_ref=_tf("softshrink")),
+    OpInfo("hardshrink", sj.hardshrink, lambda x, lambd: np.where(np.abs(x) > lambd, x, 0.0),
+           UNARY_SHAPES, kwargs={"lambd": 0.5}, make_inputs=_off_kinks(-0.5, 0.5),
+           torch_ref=_tf("hardshrink")),
+    *[
+        OpInfo(f"softmin_dim{dim}", sj.softmin, lambda x, dim: _softmax(-x, dim),
+               AXIS_SHAPES[:2], domain=(-3.0, 3.0), kwargs={"dim": dim},
+               torch_ref=_tf("softmin"))
+        for dim in (-1, 0)
+    ],
+]

@@ -45,9 +45,12 @@ def test_label_out_of_range_names_label_and_class_count(loss, bad_label: int) ->
         loss(sj.zeros(3, 5), target)
 
 
-def test_cross_entropy_wants_integer_labels() -> None:
-    with pytest.raises(TypeError, match="cross_entropy: target must hold integer class labels"):
+def test_cross_entropy_wants_integer_labels_or_probabilities() -> None:
+    with pytest.raises(ValueError, match=r"cross_entropy: probability targets must have the "
+                                         r"input's shape. Received: input shape \(2, 3\)"):
         sj.cross_entropy(sj.zeros(2, 3), sj.tensor([0.0, 1.0]))
+    with pytest.raises(TypeError, match="nll_loss: target must hold integer class labels"):
+        sj.nll_loss(sj.zeros(2, 3), sj.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match=r"cross_entropy: target shape \(3,\) does not match "
                                          r"input shape \(2, 3\); expected target shape \(2,\)"):
         sj.cross_entropy(sj.zeros(2, 3), sj.tensor([0, 1, 2]))

@@ -3,6 +3,8 @@ fast kernels against the literal loops on larger inputs, and the error messages.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -160,3 +162,39 @@ def test_kernel_larger_than_input():
 def test_bad_arguments_are_rejected(kwargs, error, message):
     with pytest.raises(error, match=f"max_pool2d: {message}"):
         sj.max_pool2d(sj.ones(1, 1, 6, 6), **kwargs)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("fn", "shape", "kwargs"),
+    [
+        ("max_pool2d", (2, 3, 7, 8), {"kernel_size": 3, "stride": 2, "padding": 1}),
+        ("max_pool2d", (2, 3, 7, 8), {"kernel_size": 2, "dilation": 2, "ceil_mode": True}),
+        ("max_pool1d", (2, 3, 9), {"kernel_size": 3, "stride": 2, "ceil_mode": True}),
+    ],
+    ids=["2d-pad", "2d-dilation-ceil", "1d-ceil"],
+)
+def test_return_indices_match_pytorch(fn: str, shape: tuple, kwargs: dict) -> None:
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).permutation(int(np.prod(shape))).reshape(shape)
+    x = x.astype(np.float32)
+    y, indices = getattr(sj.nn.functional, fn)(sj.tensor(x), return_indices=True, **kwargs)
+    ty, tindices = getattr(torch.nn.functional, fn)(torch.tensor(x), return_indices=True,
+                                                    **kwargs)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    assert indices.dtype == np.int64
+    np.testing.assert_array_equal(indices.numpy(), tindices.numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("fn", "shape", "size"),
+                         [("adaptive_max_pool2d", (2, 3, 7, 5), (3, 2)),
+                          ("adaptive_max_pool1d", (2, 3, 10), 4)])
+def test_adaptive_max_indices_match_pytorch(fn: str, shape: tuple, size: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).permutation(int(np.prod(shape))).reshape(shape)
+    x = x.astype(np.float32)
+    y, indices = getattr(sj.nn.functional, fn)(sj.tensor(x), size, return_indices=True)
+    ty, tindices = getattr(torch.nn.functional, fn)(torch.tensor(x), size, return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(indices.numpy(), tindices.numpy())

@@ -16,13 +16,18 @@ __all__ = ["AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d"]
 
 
 class _Pool(Module):
-    """What the pooling layers share: argument checks, forward, repr."""
+    """What the pooling layers share: argument checks, forward, repr. ``options`` are the
+    keyword arguments (PyTorch's) passed on to the function."""
 
     layout: str  # "(N, C, H, W)" or "(N, C, L)"
     pool: Callable[..., Tensor]  # the function from shenjing.nn.functional
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 **options: Any) -> None:
         super().__init__()
+        self.options = options
+        for name, value in options.items():
+            setattr(self, name, value)
         layer = type(self).__name__
         check = to_pair if "H, W" in self.layout else to_single
         check(layer, "kernel_size", kernel_size, 1)
@@ -36,13 +41,23 @@ class _Pool(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(type(self).__name__, x, self.layout)
-        return self.pool(x, self.kernel_size, self.stride, self.padding)
+        return self.pool(x, self.kernel_size, self.stride, self.padding, **self.options)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        fields = [f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                  f"padding={self.padding}"]
+        fields += [f"{name}={value}" for name, value in self.options.items()]
+        return ", ".join(fields)
 
 
-class MaxPool2d(_Pool):
+class _MaxPool(_Pool):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 dilation: Any = 1, return_indices: bool = False, ceil_mode: bool = False):
+        super().__init__(kernel_size, stride, padding, dilation=dilation,
+                         return_indices=return_indices, ceil_mode=ceil_mode)
+
+
+class MaxPool2d(_MaxPool):
     """2-D max pooling: y[n,c,i,j] = max_{p,q} x_pad[n, c, i·s_h + p, j·s_w + q].
 
     Args:
@@ -75,8 +90,14 @@ class AvgPool2d(_Pool):
     layout = "(N, C, H, W)"
     pool = staticmethod(F.avg_pool2d)
 
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode,
+                         count_include_pad=count_include_pad, divisor_override=divisor_override)
 
-class MaxPool1d(_Pool):
+
+class MaxPool1d(_MaxPool):
     """1-D max pooling: y[n,c,i] = max_p x_pad[n, c, i·s + p].
 
     Example:
@@ -102,3 +123,8 @@ class AvgPool1d(_Pool):
 
     layout = "(N, C, L)"
     pool = staticmethod(F.avg_pool1d)
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode,
+                         count_include_pad=count_include_pad)

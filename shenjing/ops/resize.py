@@ -1,0 +1,186 @@
+"""Resizing the last two axes: ``interpolate`` (nearest, bilinear) and adaptive average
+pooling.
+
+All of them are separable linear maps: each output row is a fixed weighted sum of input
+rows, and each output column of input columns. So one op serves them all,
+y = A_h · x · A_wᵀ on every (n, c) image, with A_h (H_out × H) and A_w (W_out × W) built
+from the mode's rule; its backward is gx = A_hᵀ · gy · A_w. Two matrix products per
+pass, vectorised over the batch and channels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from shenjing.autograd.function import Function
+from shenjing.backend import get_array_module
+from shenjing.tensor import Tensor, as_tensor
+
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate"]
+
+
+class Separable(Function):
+    """y = A_h·x·A_wᵀ over the last two axes;  gx = A_hᵀ·gy·A_w."""
+
+    def forward(self, x: Any, rows: Any, cols: Any) -> Any:
+        xp = get_array_module(x)
+        self.rows = xp.asarray(rows, dtype=x.dtype)
+        self.cols = xp.asarray(cols, dtype=x.dtype)
+        return xp.matmul(xp.matmul(self.rows, x), self.cols.T)
+
+    def backward(self, gy: Any) -> Any:
+        xp = get_array_module(gy)
+        return xp.matmul(xp.matmul(self.rows.T, gy), self.cols)
+
+
+# ------------------------------------------------------------- the 1-D maps
+
+
+def _nearest(n_in: int, n_out: int, scale: float) -> np.ndarray:
+    """PyTorch's 'nearest': output i reads input ⌊i·scale⌋ (clamped to the last)."""
+    src = np.minimum(np.floor(np.arange(n_out) * scale).astype(np.int64), n_in - 1)
+    a = np.zeros((n_out, n_in))
+    a[np.arange(n_out), src] = 1.0
+    return a
+
+
+def _linear(n_in: int, n_out: int, scale: float, align_corners: bool) -> np.ndarray:
+    """PyTorch's linear weights: output i sits at input coordinate
+    i·(n_in - 1)/(n_out - 1) with align_corners, else (i + 1/2)·scale - 1/2 (at least 0),
+    and mixes the two input samples around it."""
+    i = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = i * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
+    else:
+        src = np.maximum((i + 0.5) * scale - 0.5, 0.0)
+    low = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    high = np.minimum(low + 1, n_in - 1)
+    frac = src - low
+    a = np.zeros((n_out, n_in))
+    np.add.at(a, (np.arange(n_out), low), 1.0 - frac)
+    np.add.at(a, (np.arange(n_out), high), frac)
+    return a
+
+
+def _adaptive(n_in: int, n_out: int) -> np.ndarray:
+    """PyTorch's adaptive windows: output i averages inputs ⌊i·n/m⌋ to ⌈(i+1)·n/m⌉ - 1."""
+    a = np.zeros((n_out, n_in))
+    for i in range(n_out):  # one row per output size: a few dozen at most
+        start, end = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+        a[i, start:end] = 1.0 / (end - start)
+    return a
+
+
+# ------------------------------------------------------------- the functions
+
+
+def _pair_or_none(op: str, name: str, value: Any, count: int) -> tuple[Any, ...]:
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * count
+    if len(values) != count:
+        raise ValueError(f"{op}: {name} must have {count} entries. Received: {value!r}")
+    return values
+
+
+def interpolate(
+    input: Tensor,  # noqa: A002
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize (N, C, L) or (N, C, H, W) input to ``size``, or by ``scale_factor``, as
+    PyTorch's ``F.interpolate``.
+
+    Modes: ``"nearest"`` (output i reads input ⌊i·scale⌋), ``"linear"`` (3-D input) and
+    ``"bilinear"`` (4-D input), with ``align_corners`` as in PyTorch. The scale is
+    in/out, or 1/scale_factor when a scale factor is given (PyTorch's rule, unless
+    ``recompute_scale_factor=True``). ``antialias`` is not supported.
+
+    Example:
+        >>> import shenjing as sj
+        >>> import shenjing.nn.functional as F
+        >>> F.interpolate(sj.ones(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
+        (1, 3, 8, 8)
+    """
+    op = "interpolate"
+    x = as_tensor(input)
+    modes = {3: ("nearest", "linear"), 4: ("nearest", "bilinear")}
+    if x.ndim not in modes or mode not in modes[x.ndim]:
+        raise ValueError(
+            f"{op}: supports modes nearest and linear for 3-D input, nearest and bilinear for "
+            f"4-D input. Received: mode={mode!r}, input shape {x.shape}"
+        )
+    if antialias:
+        raise ValueError(f"{op}: antialias=True is not supported")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError(f"{op}: align_corners applies to the linear modes only")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{op}: give exactly one of size and scale_factor")
+    spatial = x.shape[2:]
+    if size is not None:
+        out = tuple(int(n) for n in _pair_or_none(op, "size", size, len(spatial)))
+        scales = tuple(n / m for n, m in zip(spatial, out, strict=True))
+    else:
+        factors = tuple(float(f) for f in _pair_or_none(op, "scale_factor", scale_factor,
+                                                        len(spatial)))
+        out = tuple(math.floor(n * f) for n, f in zip(spatial, factors, strict=True))
+        scales = tuple(n / m if recompute_scale_factor else 1.0 / f
+                       for n, m, f in zip(spatial, out, factors, strict=True))
+    if min(out) < 1 or min(spatial) < 1:
+        raise ValueError(f"{op}: input and output sizes must be positive. Received: input "
+                         f"shape {x.shape}, output size {out}")
+    if mode == "nearest":
+        maps = [_nearest(n, m, s) for n, m, s in zip(spatial, out, scales, strict=True)]
+    else:
+        maps = [_linear(n, m, s, bool(align_corners))
+                for n, m, s in zip(spatial, out, scales, strict=True)]
+    return _apply(x, maps)
+
+
+def _apply(x: Tensor, maps: list[np.ndarray]) -> Tensor:
+    """The separable map on 4-D input, or on 3-D input as images of height 1."""
+    if x.ndim == 4:
+        return Separable.apply(x, rows=maps[0], cols=maps[1])
+    y = Separable.apply(x.reshape((*x.shape[:2], 1, x.shape[2])), rows=np.ones((1, 1)),
+                        cols=maps[0])
+    return y.reshape((*y.shape[:2], y.shape[3]))
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) -> Tensor:  # noqa: A002
+    """Average pooling of (N, C, H, W) to a fixed ``output_size`` (None keeps that size),
+    with PyTorch's windows: output i averages inputs ⌊i·H/h⌋ … ⌈(i+1)·H/h⌉ - 1.
+
+    Example:
+        >>> import shenjing as sj
+        >>> sj.adaptive_avg_pool2d(sj.ones(2, 3, 7, 9), 1).shape
+        (2, 3, 1, 1)
+    """
+    x = as_tensor(input)
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d expects 4-D input (N, C, H, W). Received: "
+                         f"shape={x.shape}")
+    sizes = _pair_or_none("adaptive_avg_pool2d", "output_size", output_size, 2)
+    out = [n if m is None else int(m) for n, m in zip(x.shape[2:], sizes, strict=True)]
+    if min(out) < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive. Received: "
+                         f"{output_size!r}")
+    return _apply(x, [_adaptive(n, m) for n, m in zip(x.shape[2:], out, strict=True)])
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int) -> Tensor:  # noqa: A002
+    """Average pooling of (N, C, L) to ``output_size`` with PyTorch's adaptive windows."""
+    x = as_tensor(input)
+    if x.ndim != 3:
+        raise ValueError(f"adaptive_avg_pool1d expects 3-D input (N, C, L). Received: "
+                         f"shape={x.shape}")
+    (size,) = _pair_or_none("adaptive_avg_pool1d", "output_size", output_size, 1)
+    if int(size) < 1:
+        raise ValueError(f"adaptive_avg_pool1d: output_size must be positive. Received: "
+                         f"{output_size!r}")
+    return _apply(x, [_adaptive(x.shape[2], int(size))])
