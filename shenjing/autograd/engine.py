@@ -64,7 +64,8 @@ def register_post_accumulate_grad_hook(
     key = id(leaf)
     entry = _post_accumulate_hooks.get(key)
     if entry is None or entry[0]() is not leaf:
-        ref = weakref.ref(leaf, lambda _, key=key: _post_accumulate_hooks.pop(key, None))
+        # The registry is bound as a default: at interpreter exit the global may be gone.
+        ref = weakref.ref(leaf, lambda _, k=key, hooks=_post_accumulate_hooks: hooks.pop(k, None))
         entry = _post_accumulate_hooks[key] = (ref, {})
     handle_id = next(_handle_ids)
     entry[1][handle_id] = hook

@@ -33,6 +33,8 @@ class DataLoader:
         batch_size: samples per batch, a positive integer.
         shuffle: reshuffle the samples at the start of every epoch.
         drop_last: drop the last batch when it would be smaller than ``batch_size``.
+        sampler: an iterable of dataset indices with a length (e.g. a
+            ``DistributedSampler``), read afresh each epoch; excludes ``shuffle``.
 
     Example:
         >>> import numpy as np
@@ -47,6 +49,7 @@ class DataLoader:
         dataset: Any,
         batch_size: int = 1,
         shuffle: bool = False,
+        sampler: Any = None,
         drop_last: bool = False,
     ) -> None:
         if (
@@ -57,21 +60,28 @@ class DataLoader:
             raise ValueError(
                 f"DataLoader: batch_size must be a positive integer. Received: {batch_size!r}"
             )
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
 
     def __len__(self) -> int:
         """The number of batches in one epoch."""
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        n = len(self.dataset)
-        order = backend.generator().permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64)
+        elif self.shuffle:
+            order = backend.generator().permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset))
         for k in range(len(self)):
             indices = order[k * self.batch_size : (k + 1) * self.batch_size]
             yield tuple(from_numpy(a) for a in self._fetch(indices))
