@@ -189,5 +189,11 @@ class DistributedDataParallel(Module):
             bucket.ready = 0
             bucket.filled = [False] * len(bucket.params)
 
+    def remove_hooks(self) -> None:
+        """Stop averaging gradients (e.g. when ``fit`` ends); the wrapper forwards still."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
     def extra_repr(self) -> str:
         return f"world_size={self._world}, buckets={len(self._buckets)}"
