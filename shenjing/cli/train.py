@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.cli import common
+from shenjing.cli import common, launch
 from shenjing.cli.common import UsageError
 from shenjing.training.callbacks import Callback
 
@@ -105,6 +105,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run saved in --out where it stopped")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    launch.add_ranks_option(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -133,6 +134,8 @@ class RunCheckpoint(Callback):
     It also keeps the last boundary's state in memory, so that an interrupted run can be
     saved as it was there (``save_last``), not half-way through an epoch.
     """
+
+    main_rank_only = True  # under MPI, rank 0 alone writes the run's files
 
     def __init__(self, path: Path, config: dict[str, Any], stats: dict[str, np.ndarray],
                  history: dict[str, list[float]], start_epoch: int) -> None:
@@ -221,7 +224,10 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
     Returns the exit code: 0 done, 1 training diverged, 130 interrupted (checkpoint saved).
     """
     import shenjing as sj
+    from shenjing.training import parallel
 
+    if launch.should_launch(args):
+        return launch.launch(args)
     model_name = args.model or DEFAULTS["model"]
     dataset = args.dataset or DEFAULTS["dataset"]
     out = Path(args.out or Path("runs") / f"{model_name}-{common.dataset_tag(dataset)}")
@@ -258,7 +264,9 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
         sj.set_rng_state(checkpoint["rng"])
         history = {key: list(values) for key, values in checkpoint["history"].items()}
 
-    _print_plan(config, model, train, val, test, start_epoch, args.resume)
+    main_rank = parallel.is_main()
+    if main_rank:
+        _print_plan(config, model, train, val, test, start_epoch, args.resume)
     recorder = RunCheckpoint(path, config, stats, history, start_epoch)
     started = time.perf_counter()
     try:
@@ -267,12 +275,16 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
                   callbacks=[recorder, *callbacks], initial_epoch=start_epoch,
                   verbose=0 if args.quiet else 1)
     except KeyboardInterrupt:
+        if not main_rank:
+            return 130
         recorder.save_last()
         _write_metrics(out, config, recorder, None, time.perf_counter() - started)
         print(f"\nInterrupted. Saved the run as it was after epoch {recorder.last['epoch']} "
               f"of {config['epochs']} to {path}.\nContinue with: shenjing train --out {out} "
               "--resume", file=sys.stderr)
         return 130
+    if not main_rank:  # rank 0 reports and writes; every rank holds the same model now
+        return 0
     seconds = time.perf_counter() - started
     if model.stop_training and recorder.epoch < config["epochs"]:
         print(f"Training stopped early after epoch {recorder.epoch}: the loss is no longer "

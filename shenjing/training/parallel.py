@@ -49,13 +49,13 @@ def any_rank(flag: bool) -> bool:
     return bool(comm.all_reduce(np.array([int(flag)], np.int64), op="max")[0])
 
 
-def train_loader(loader: DataLoader, shuffle: bool, seed: int) -> tuple[DataLoader, Any]:
+def train_loader(loader: DataLoader, shuffle: bool) -> tuple[DataLoader, Any]:
     """``loader`` reading only this rank's shard of each epoch, and the sampler that picks
-    it (call ``set_epoch`` before each epoch): ``DistributedSampler`` semantics, with the
-    shards padded so every rank runs the same number of steps."""
+    it (set its seed and epoch before each epoch): ``DistributedSampler`` semantics, with
+    the shards padded so every rank runs the same number of steps."""
     from shenjing.distributed import DistributedSampler
 
-    sampler = DistributedSampler(loader.dataset, shuffle=shuffle, seed=seed)
+    sampler = DistributedSampler(loader.dataset, shuffle=shuffle)
     sharded = DataLoader(
         loader.dataset, batch_size=loader.batch_size, sampler=sampler, drop_last=loader.drop_last
     )

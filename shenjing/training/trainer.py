@@ -185,8 +185,7 @@ class Trainer:
         if world > 1:
             if self.jit:
                 raise ValueError("fit: jit=True does not run data-parallel (under MPI) yet")
-            seed = parallel.shared_seed(int(generator().integers(2**31)))
-            loader, sampler = parallel.train_loader(loader, shuffle, seed)
+            loader, sampler = parallel.train_loader(loader, shuffle)
             if val_loader is not None:
                 val_loader = parallel.eval_loader(val_loader)
             if not parallel.is_main():
@@ -228,7 +227,10 @@ class Trainer:
         """The epoch loop of ``fit``; ``sampler`` is set when training data-parallel."""
         steps = len(loader)
         for epoch in range(initial_epoch, epochs):
-            if sampler is not None:
+            if sampler is not None and sampler.shuffle:
+                # Each epoch's order comes from the generator, as single-process shuffling
+                # does (so a resumed run repeats it); rank 0's draw counts for everyone.
+                sampler.seed = parallel.shared_seed(int(generator().integers(2**31)))
                 sampler.set_epoch(epoch)
             calls.on_epoch_begin(epoch)
             self.model.train()
