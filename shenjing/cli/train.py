@@ -228,6 +228,8 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
 
     if launch.should_launch(args):
         return launch.launch(args)
+    # Under mpiexec, join the world before anything can fail, so a failure aborts the job.
+    main_rank = parallel.is_main()
     model_name = args.model or DEFAULTS["model"]
     dataset = args.dataset or DEFAULTS["dataset"]
     out = Path(args.out or Path("runs") / f"{model_name}-{common.dataset_tag(dataset)}")
@@ -264,7 +266,6 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
         sj.set_rng_state(checkpoint["rng"])
         history = {key: list(values) for key, values in checkpoint["history"].items()}
 
-    main_rank = parallel.is_main()
     if main_rank:
         _print_plan(config, model, train, val, test, start_epoch, args.resume)
     recorder = RunCheckpoint(path, config, stats, history, start_epoch)

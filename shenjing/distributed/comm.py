@@ -54,6 +54,8 @@ def init() -> None:
 
     In a world of more than one, an uncaught exception on any rank prints its traceback
     with the rank and aborts every rank, so a failure never leaves the others hanging.
+    (``sys.exit`` with a failure status is not an exception Python reports: a rank that
+    must stop alone should raise, or call ``MPI.COMM_WORLD.Abort``.)
     """
     global _initialized, _comm, _MPI
     if _initialized:
