@@ -83,6 +83,15 @@ def queue_callback(callback: Callable[[], None]) -> None:
     _callbacks.append(callback)
 
 
+def current_pass() -> object | None:
+    """A token for the backward pass now running (a fresh one per pass), None outside.
+
+    A hook that must queue its callback once per pass compares tokens: a flag would stay
+    set after a pass that raised half-way.
+    """
+    return _callbacks
+
+
 def _count_hooked_uses(root: Tensor) -> dict[int, int]:
     """For each hooked leaf that ``root`` depends on, the number of graph edges into it."""
     counts: dict[int, int] = {}

@@ -92,7 +92,7 @@ class DistributedDataParallel(Module):
         # did not overlap it (benchmarks read this).
         self.last_wait_s = 0.0
         self._world = comm.world_size()
-        self._finishing_queued = False
+        self._queued_in: object | None = None  # the backward pass _finish is queued in
         for p in module.parameters():
             comm.broadcast(p, src=0)
         self._broadcast_buffers()
@@ -144,9 +144,10 @@ class DistributedDataParallel(Module):
     def _on_grad_ready(self, p: Parameter) -> None:
         if not self.require_backward_grad_sync:
             return
-        if not self._finishing_queued:
-            self._finishing_queued = True
+        if self._queued_in is not engine.current_pass():  # the first gradient of this pass
+            self._queued_in = engine.current_pass()
             engine.queue_callback(self._finish)
+            self._reset_buckets()  # drop what a pass that raised half-way left behind
         bucket = self._bucket_of[id(p)]
         k = bucket.index[id(p)]
         bucket.slot(k)[...] = p.grad.data.ravel()
@@ -166,7 +167,6 @@ class DistributedDataParallel(Module):
 
     def _finish(self) -> None:
         """Reduce what backward left out, wait for every bucket, write the averages."""
-        self._finishing_queued = False
         for bucket in self._buckets:
             if bucket.request is not None:
                 continue
@@ -187,6 +187,12 @@ class DistributedDataParallel(Module):
                     p.grad = from_numpy(average.copy())
                 else:
                     p.grad.data[...] = average
+        self._reset_buckets()
+
+    def _reset_buckets(self) -> None:
+        for bucket in self._buckets:
+            if bucket.request is not None:  # complete it: MPI needs every request finished
+                bucket.request.Wait()
             bucket.request = None
             bucket.ready = 0
             bucket.filled = [False] * len(bucket.params)

@@ -95,3 +95,13 @@ def test_hooks_die_with_their_leaf() -> None:
     assert engine._post_accumulate_hooks
     del w
     assert not engine._post_accumulate_hooks
+
+
+def test_each_pass_has_its_own_token() -> None:
+    w = sj.tensor(np.ones(2), requires_grad=True)
+    tokens: list[object] = []
+    w.register_post_accumulate_grad_hook(lambda t: tokens.append(engine.current_pass()))
+    (w * 2.0).sum().backward()
+    (w * 2.0).sum().backward()
+    assert engine.current_pass() is None
+    assert tokens[0] is not None and tokens[1] is not None and tokens[0] is not tokens[1]
