@@ -101,9 +101,8 @@ def data_parallel(model: Any) -> Any:
 
 
 def release(ddp: Any) -> None:
-    """Stop averaging gradients and make every rank's buffers rank 0's."""
+    """Stop averaging gradients. No collective: it also runs when training failed."""
     ddp.remove_hooks()
-    sync_buffers(ddp.module)
 
 
 def sync_buffers(model: Any) -> None:
