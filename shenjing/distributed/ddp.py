@@ -72,8 +72,10 @@ class DistributedDataParallel(Module):
     """
 
     def __init__(
-        self, module: Module, broadcast_buffers: bool = True, bucket_cap_mb: float = 0.1
+        self, module: Module, *, broadcast_buffers: bool = True, bucket_cap_mb: float = 0.1
     ) -> None:
+        # Keyword-only: PyTorch's second and later positions are device and process-group
+        # arguments that have no meaning here.
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(
@@ -98,11 +100,13 @@ class DistributedDataParallel(Module):
         self._broadcast_buffers()
         self._buckets = self._make_buckets(bucket_cap_mb)
         self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
-        self._handles = [
-            p.register_post_accumulate_grad_hook(self._on_grad_ready)
-            for b in self._buckets
-            for p in b.params
-        ] if self._world > 1 else []
+        self._handles = []
+        if self._world > 1:  # alone, there is nothing to average
+            self._handles = [
+                p.register_post_accumulate_grad_hook(self._on_grad_ready)
+                for b in self._buckets
+                for p in b.params
+            ]
 
     def _make_buckets(self, cap_mb: float) -> list[_Bucket]:
         cap = cap_mb * 1024 * 1024
