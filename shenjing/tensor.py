@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -216,6 +216,23 @@ class Tensor(TensorMethods):
                     f"shape {self.shape}"
                 )
         engine.backward(self, gradient, retain_graph=retain_graph)
+
+    def register_post_accumulate_grad_hook(
+        self, hook: Callable[[Tensor], None]
+    ) -> engine.RemovableHandle:
+        """Call ``hook(self)`` whenever a backward pass has finished adding into ``.grad``.
+
+        As in PyTorch: only leaves that require a gradient take such a hook; it runs during
+        the pass, as soon as this leaf's gradient is complete. Returns a handle whose
+        ``remove()`` unregisters the hook.
+        """
+        if self.grad_fn is not None or not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: only a leaf tensor that requires a "
+                f"gradient takes this hook. Received: requires_grad={self.requires_grad}, "
+                f"grad_fn={self.grad_fn!r}"
+            )
+        return engine.register_post_accumulate_grad_hook(self, hook)
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:

@@ -16,6 +16,7 @@ only with ``--overwrite``; a lock file (holding the pid) keeps a second run out 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import sys
 import time
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.cli import common, runfolder
+from shenjing.cli import common, launch, runfolder
 from shenjing.cli.common import UsageError
 from shenjing.training.callbacks import Callback, TerminateOnNaN
 
@@ -118,6 +119,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--device", type=_device, default=None,
                         help="where to train: cpu or cuda[:N] (cuda needs CuPy; default: cpu)")
+    launch.add_ranks_option(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -158,6 +160,8 @@ class RunCheckpoint(Callback):
     It also keeps the last boundary's state in memory, so that an interrupted run can be
     saved as it was there (``save_last``), not half-way through an epoch.
     """
+
+    main_rank_only = True  # under MPI, rank 0 alone writes the run's files
 
     def __init__(self, path: Path, config: dict[str, Any], stats: dict[str, np.ndarray],
                  history: dict[str, list[float]], start_epoch: int) -> None:
@@ -256,20 +260,28 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
 
     Returns the exit code: 0 done, 1 training diverged, 130 interrupted (checkpoint saved).
     """
+    from shenjing.training import parallel
+
+    if launch.should_launch(args):
+        return launch.launch(args)
+    # Under mpiexec, join the world before anything can fail, so a failure aborts the job.
+    main_rank = parallel.is_main()
     model_name = args.model or DEFAULTS["model"]
     dataset = args.dataset or DEFAULTS["dataset"]
     out = Path(args.out or Path("runs") / f"{model_name}-{common.dataset_tag(dataset)}")
     if args.resume and args.overwrite:
         raise UsageError("--resume continues the run in --out, --overwrite replaces it: "
                          "give one of them")
-    with runfolder.claimed(out):
+    # Under MPI, rank 0 holds the folder's lock for the whole job; every rank checks the
+    # folder (read only, the same answer everywhere) so that a refusal ends them all.
+    with runfolder.claimed(out) if main_rank else contextlib.nullcontext():
         if not args.resume:
             runfolder.check_fresh_start(out, args.overwrite)
-        return _train(args, out, model_name, dataset, callbacks)
+        return _train(args, out, model_name, dataset, callbacks, main_rank)
 
 
 def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
-           callbacks: Sequence[Callback]) -> int:
+           callbacks: Sequence[Callback], main_rank: bool) -> int:
     import shenjing as sj
 
     path = out / common.CHECKPOINT_NAME
@@ -307,7 +319,8 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise UsageError(f"{path} cannot be resumed: its state is damaged ({err!r})") from None
 
-    _print_plan(config, model, train, val, test, start_epoch, args.resume)
+    if main_rank:
+        _print_plan(config, model, train, val, test, start_epoch, args.resume)
     recorder = RunCheckpoint(path, config, stats, history, start_epoch)
     nan_guard = TerminateOnNaN()
     started = time.perf_counter()
@@ -321,12 +334,16 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
                       callbacks=[nan_guard, recorder, *callbacks], initial_epoch=start_epoch,
                       verbose=0 if args.quiet else 1, device=args.device)
     except KeyboardInterrupt:
+        if not main_rank:
+            return 130
         recorder.save_last()
         _write_metrics(out, config, recorder, None, time.perf_counter() - started)
         print(f"\nInterrupted. Saved the run as it was after epoch {recorder.last['epoch']} "
               f"of {config['epochs']} to {path}.\nContinue with: shenjing train --out {out} "
               "--resume", file=sys.stderr)
         return 130
+    if not main_rank:  # rank 0 reports and writes; every rank holds the same model now
+        return 0
     seconds = time.perf_counter() - started
     if nan_guard.stopped_epoch is not None:
         stopped = f"non-finite loss at epoch {nan_guard.stopped_epoch + 1}"

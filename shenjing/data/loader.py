@@ -35,6 +35,8 @@ class DataLoader:
         drop_last: drop the last batch when it would be smaller than ``batch_size``.
         device: where the batches go (``"cuda"``, a ``sj.device``); each batch is built
             on the host and copied over in one transfer per field. None keeps the host.
+        sampler: an iterable of dataset indices with a length (e.g. a
+            ``DistributedSampler``), read afresh each epoch; excludes ``shuffle``.
 
     Example:
         >>> import numpy as np
@@ -49,6 +51,7 @@ class DataLoader:
         dataset: Any,
         batch_size: int = 1,
         shuffle: bool = False,
+        sampler: Any = None,
         drop_last: bool = False,
         device: Any = None,
     ) -> None:
@@ -60,7 +63,10 @@ class DataLoader:
             raise ValueError(
                 f"DataLoader: batch_size must be a positive integer. Received: {batch_size!r}"
             )
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -68,14 +74,18 @@ class DataLoader:
 
     def __len__(self) -> int:
         """The number of batches in one epoch."""
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        n = len(self.dataset)
-        order = backend.generator().permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64)
+        elif self.shuffle:
+            order = backend.generator().permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset))
         for k in range(len(self)):
             indices = order[k * self.batch_size : (k + 1) * self.batch_size]
             batch = self._fetch(indices)

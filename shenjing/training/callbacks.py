@@ -17,9 +17,14 @@ import numpy as np
 
 
 class Callback:
-    """Base class: every hook does nothing. ``self.model`` is the model being trained."""
+    """Base class: every hook does nothing. ``self.model`` is the model being trained.
+
+    A callback that writes files or shows things sets ``main_rank_only = True``: in
+    data-parallel training only rank 0 runs it.
+    """
 
     model: Any = None
+    main_rank_only = False
     params: dict[str, Any]
 
     def set_model(self, model: Any) -> None:
@@ -202,6 +207,8 @@ class ModelCheckpoint(Callback):
         save_best_only: keep only improving epochs.
     """
 
+    main_rank_only = True  # writes files
+
     def __init__(
         self,
         filepath: str | os.PathLike[str],
@@ -233,6 +240,8 @@ class ModelCheckpoint(Callback):
 
 class CSVLogger(Callback):
     """Writes one CSV row of logs per epoch to ``filename``."""
+
+    main_rank_only = True  # writes files
 
     def __init__(self, filename: str | os.PathLike[str], separator: str = ",",
                  append: bool = False) -> None:

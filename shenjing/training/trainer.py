@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd.grad_mode import no_grad
-from shenjing.backend import get_array_module
+from shenjing.backend import generator, get_array_module
 from shenjing.data import DataLoader, TensorDataset
 from shenjing.tensor import Tensor
-from shenjing.training import checks, registry
+from shenjing.training import checks, parallel, registry
 from shenjing.training.callbacks import Callback, CallbackList, History, TerminateOnNaN
 from shenjing.training.metrics import Metric
 from shenjing.training.progress import ProgressBar
@@ -47,6 +47,7 @@ class Trainer:
         self.model = model
         self.jit = jit
         self._compiled_step: Any = None
+        self._ddp: Any = None  # the gradient averaging while fit runs data-parallel
         self.loss = registry.resolve_loss(loss)
         self.metric_specs = list(metrics)
         self.metrics: list[Metric] = []
@@ -176,6 +177,11 @@ class Trainer:
         is 1), as in Keras. Data with no samples, or with NaN or infinite values, is
         refused with a ValueError before training starts. ``device`` (``"cuda"``) moves
         the model there first (``model.to(device)``); the batches follow the model's device.
+        Launched by MPI with more than one rank, training is data-parallel: each epoch
+        every rank takes its shard of the data (``DistributedSampler`` semantics) in
+        batches of ``batch_size`` (per rank, as with PyTorch's DDP), gradients are
+        averaged over ranks, the logs are averaged weighted by sample counts, and only
+        rank 0 shows progress and runs the callbacks that write files.
         """
         verbose = checks.resolve_verbose("fit", verbose)
         if device is not None:
@@ -194,6 +200,17 @@ class Trainer:
         val_loader = None
         if validation_data is not None:
             val_loader = self._loader(*validation_data, batch_size, False, "fit (validation)")
+        world = parallel.world_size()
+        sampler = None
+        if world > 1:
+            if self.jit:
+                raise ValueError("fit: jit=True does not run data-parallel (under MPI) yet")
+            loader, sampler = parallel.train_loader(loader, shuffle)
+            if val_loader is not None:
+                val_loader = parallel.eval_loader(val_loader)
+            if not parallel.is_main():
+                verbose = 0
+                callbacks = [c for c in callbacks if not c.main_rank_only]
 
         history = History()
         callbacks = list(callbacks)
@@ -208,7 +225,33 @@ class Trainer:
         self.model.stop_training = False
         self.metrics = self._new_metrics()
         calls.on_train_begin()
+        try:
+            self._epochs(loader, val_loader, sampler, calls, epochs, initial_epoch, verbose)
+        finally:
+            if self._ddp is not None:
+                parallel.release(self._ddp)
+                self._ddp = None
+        calls.on_train_end()
+        return history
+
+    def _epochs(
+        self,
+        loader: Any,
+        val_loader: Any,
+        sampler: Any,
+        calls: CallbackList,
+        epochs: int,
+        initial_epoch: int,
+        verbose: int,
+    ) -> None:
+        """The epoch loop of ``fit``; ``sampler`` is set when training data-parallel."""
+        steps = len(loader)
         for epoch in range(initial_epoch, epochs):
+            if sampler is not None and sampler.shuffle:
+                # Each epoch's order comes from the generator, as single-process shuffling
+                # does (so a resumed run repeats it); rank 0's draw counts for everyone.
+                sampler.seed = parallel.shared_seed(int(generator().integers(2**31)))
+                sampler.set_epoch(epoch)
             calls.on_epoch_begin(epoch)
             self.model.train()
             for metric in self.metrics:
@@ -221,6 +264,8 @@ class Trainer:
                     self.input_shape = tuple(batch[0].shape[1:])
                 if not self.optimizer.param_groups:
                     self._build(batch[0])
+                if sampler is not None and self._ddp is None:  # the weights exist now
+                    self._ddp = parallel.data_parallel(self.model)
                 batch_loss = self.model.train_step(batch)
                 n = len(batch[0])
                 total_loss += batch_loss * n
@@ -229,10 +274,15 @@ class Trainer:
                     "loss": batch_loss}
                 calls.on_train_batch_end(step, logs)
                 bar.update(logs, self.metrics)
+                if sampler is not None:  # a rank stopping alone would leave the others waiting
+                    self.model.stop_training = parallel.any_rank(self.model.stop_training)
                 if self.model.stop_training:
                     break
             epoch_logs = {"loss": total_loss / max(seen, 1)}
             epoch_logs.update({m.name: m.result() for m in self.metrics})
+            if sampler is not None:
+                epoch_logs = parallel.average(epoch_logs, seen)
+                parallel.sync_buffers(self.model)  # evaluate with rank 0's running statistics
             if val_loader is not None and not self.model.stop_training:
                 val_logs = self._evaluate_loader(val_loader)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -240,10 +290,10 @@ class Trainer:
             if not math.isfinite(epoch_logs["loss"]):
                 break  # a diverged epoch did not complete: no callback records it
             calls.on_epoch_end(epoch, epoch_logs)
+            if sampler is not None:
+                self.model.stop_training = parallel.any_rank(self.model.stop_training)
             if self.model.stop_training:
                 break
-        calls.on_train_end()
-        return history
 
     # --------------------------------------------------------------------- evaluate
     def _evaluate_loader(self, loader: Any) -> dict[str, float]:
@@ -257,33 +307,53 @@ class Trainer:
             total += self.test_step(batch) * n
             seen += n
         logs = {"loss": total / max(seen, 1)}
-        logs.update({m.name: m.result() for m in self.metrics})
+        if seen:
+            logs.update({m.name: m.result() for m in self.metrics})
+        else:
+            logs.update({m.name: 0.0 for m in self.metrics})
         self.metrics = metrics
+        if parallel.world_size() > 1:
+            logs = parallel.average(logs, seen)
         return logs
 
     def evaluate(self, x: Any, y: Any = None, batch_size: int = 256,
                  verbose: int | str = 0) -> dict[str, float]:
         """The loss and metrics over a data set, as a dict of floats; ``verbose`` > 0
-        also prints them on one line."""
+        also prints them on one line.
+
+        Data-parallel (under MPI) each rank evaluates its block of the data and the
+        results are averaged, weighted by sample counts: the same numbers on every rank.
+        """
         verbose = checks.resolve_verbose("evaluate", verbose)
-        logs = self._evaluate_loader(self._loader(x, y, batch_size, False, "evaluate"))
+        loader = self._loader(x, y, batch_size, False, "evaluate")
+        if parallel.world_size() > 1:
+            loader = parallel.eval_loader(loader)
+        logs = self._evaluate_loader(loader)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return logs
 
     # ---------------------------------------------------------------------- predict
     def outputs(self, x: Any, batch_size: int = 256, caller: str = "predict") -> Any:
-        """The model's raw outputs for every sample, batch by batch, in eval mode."""
+        """The model's raw outputs for every sample, batch by batch, in eval mode.
+
+        Data-parallel (under MPI) each rank computes a block of the rows and every rank
+        gets all of them back.
+        """
         checks.check_batch_size(caller, batch_size)
         x = x.data if isinstance(x, Tensor) else _as_array(x, caller, "x")
         checks.check_not_empty(caller, "x", len(x))
+        world = parallel.world_size()
+        mine = parallel.block(len(x)) if world > 1 else range(len(x))
         self.model.eval()
         chunks = []
         device = self._device()
         with no_grad():
-            for start in range(0, len(x), batch_size):
-                batch = Tensor(x[start:start + batch_size])
+            for start in range(mine.start, mine.stop, batch_size):
+                batch = Tensor(x[start:min(start + batch_size, mine.stop)])
                 chunks.append(self.model(batch.to(device) if device else batch).data)
+        if world > 1:
+            return parallel.gather_rows(np.concatenate(chunks) if chunks else _no_rows(self, x))
         xp = get_array_module(chunks[0]) if chunks else np
         return xp.concatenate(chunks) if chunks else np.empty((0,))
 
@@ -321,6 +391,13 @@ class Trainer:
         if verbose:
             print(f"{caller}: {len(out)} samples in {-(-len(out) // batch_size)} batches")
         return out
+
+
+def _no_rows(trainer: Trainer, x: Any) -> np.ndarray:
+    """The empty output block of a rank left without rows (more ranks than samples)."""
+    with no_grad():
+        probe = trainer.model(Tensor(x[:1])).data
+    return probe[:0]
 
 
 def _as_array(value: Any, caller: str = "fit", name: str = "x") -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import shenjing as sj
+from shenjing.distributed.sync_batchnorm import sync_batch_norm
 from tests.ops.opinfo import OpInfo
 
 # x (N, C, *), then γ and β of shape (C,).
@@ -62,6 +63,11 @@ ROWS = [
            lambda x, w, b: _ref(x, w, b), AFFINE_SHAPES, torch_ref=_torch_train),
     OpInfo("batch_norm_train_plain", lambda x: sj.batch_norm(x, None, None, training=True),
            _ref, PLAIN_SHAPES, torch_ref=_torch_train),
+    # SyncBatchNorm's op in a world of one (its all-reduces return their input); the
+    # several-rank case is checked against one process in tests/distributed.
+    OpInfo("sync_batch_norm_one_rank",
+           lambda x, w, b: sync_batch_norm(x, None, None, w, b, momentum=0.1, eps=1e-5),
+           lambda x, w, b: _ref(x, w, b), AFFINE_SHAPES, torch_ref=_torch_train),
     OpInfo("batch_norm_eval", _eval_op, lambda x, w, b: _ref(x, w, b, training=False),
            AFFINE_SHAPES, torch_ref=_torch_eval),
 ]

@@ -16,3 +16,4 @@ from shenjing.nn.layers.norm import *
 from shenjing.nn.layers.perceptron import *
 from shenjing.nn.layers.pooling import *
 from shenjing.nn.layers.recurrent import *
+from shenjing.nn.layers.sync_batchnorm import *

@@ -1,0 +1,37 @@
+"""Data-parallel training over MPI: the process group, DDP and the distributed sampler.
+
+Launch a script with ``mpiexec -n 4 python train.py`` (or ``shenjing train --ranks 4``);
+without a launcher everything here behaves as a world of one. Importing this package
+under a launcher joins the MPI world at once, so that a rank failing later, even before
+its first collective, aborts the job instead of leaving the others waiting.
+"""
+
+from shenjing.distributed.comm import (
+    all_gather,
+    all_reduce,
+    barrier,
+    broadcast,
+    init,
+    is_initialized,
+    is_main,
+    rank,
+    world_size,
+)
+from shenjing.distributed.ddp import DistributedDataParallel
+from shenjing.distributed.sampler import DistributedSampler
+
+init()
+
+__all__ = [
+    "DistributedDataParallel",
+    "DistributedSampler",
+    "all_gather",
+    "all_reduce",
+    "barrier",
+    "broadcast",
+    "init",
+    "is_initialized",
+    "is_main",
+    "rank",
+    "world_size",
+]

@@ -1,0 +1,120 @@
+"""Batch normalisation whose statistics cover the whole batch, summed over every rank."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shenjing.autograd.function import Function
+from shenjing.backend import get_array_module
+from shenjing.distributed import comm
+from shenjing.tensor import Tensor
+
+__all__ = ["sync_batch_norm"]
+
+
+def _sum_over_ranks(*arrays: Any) -> list[Any]:
+    """Elementwise sums over all ranks of several arrays, in one all-reduce."""
+    xp = get_array_module(arrays[0])
+    flat = xp.concatenate([a.ravel() for a in arrays])
+    comm.all_reduce(flat, op="sum")
+    out, start = [], 0
+    for a in arrays:
+        out.append(flat[start : start + a.size].reshape(a.shape))
+        start += a.size
+    return out
+
+
+class SyncBatchNorm(Function):
+    """Training-mode batch normalisation over the union of every rank's batch.
+
+    With M the number of values per channel over all ranks and Σ* a sum over all ranks'
+    values (Σ a sum over this rank's only):
+
+        μ = (1/M) Σ* x,  σ² = (1/M) Σ* (x − μ)²,  x̂ = (x − μ)/√(σ² + ε),  y = γ·x̂ + β;
+
+        gβ = Σ gy,  gγ = Σ gy·x̂   (this rank's share; DDP averages them),
+        gx = (γ / (M·√(σ² + ε))) · (M·gy − Σ* gy − x̂ · Σ* gy·x̂).
+
+    Forward takes two all-reduces (Σ* x with the counts, then Σ* (x − μ)², which is
+    exact where E[x²] − μ² would cancel); backward one. Running statistics, when given,
+    are updated in place from μ and the unbiased σ²·M/(M − 1), identically on every rank.
+    """
+
+    def forward(
+        self,
+        x: Any,
+        *affine: Any,
+        has_weight: bool,
+        has_bias: bool,
+        running_mean: Any,
+        running_var: Any,
+        momentum: float,
+        eps: float,
+    ) -> Any:
+        xp = get_array_module(x)
+        self.has_weight, self.has_bias = has_weight, has_bias
+        self.axes = (0, *range(2, x.ndim))
+        channels = x.shape[1]
+        self.param_shape = (1, channels) + (1,) * (x.ndim - 2)
+        local_count = xp.full(1, x.size // channels, dtype=x.dtype)
+        total, count = _sum_over_ranks(x.sum(axis=self.axes), local_count)
+        self.count = float(count[0])
+        mean = (total / self.count).reshape(self.param_shape)
+        x_hat = x - mean
+        (squares,) = _sum_over_ranks((x_hat * x_hat).sum(axis=self.axes))
+        var = squares / self.count
+        self.inv_std = (1.0 / xp.sqrt(var + eps)).reshape(self.param_shape)
+        x_hat *= self.inv_std
+        if running_mean is not None:
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mean.reshape(channels)
+            running_var *= 1.0 - momentum
+            running_var += (momentum * self.count / (self.count - 1)) * var
+        self.x_hat = x_hat
+        self.weight = affine[0].reshape(self.param_shape) if has_weight else None
+        y = x_hat
+        if has_weight:
+            y = y * self.weight
+        if has_bias:
+            y = y + affine[-1].reshape(self.param_shape)
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        axes, x_hat = self.axes, self.x_hat
+        sum_gy = gy.sum(axis=axes, keepdims=True)
+        sum_gy_x_hat = (gy * x_hat).sum(axis=axes, keepdims=True)
+        # Every rank must join this all-reduce, whether or not it needs gx.
+        all_gy, all_gy_x_hat = _sum_over_ranks(sum_gy, sum_gy_x_hat)
+        gx = None
+        if self.needs_input_grad[0]:
+            scale = self.inv_std if self.weight is None else self.inv_std * self.weight
+            gx = (scale / self.count) * (self.count * gy - all_gy - x_hat * all_gy_x_hat)
+        grads = [gx]
+        if self.has_weight:
+            grads.append(sum_gy_x_hat.reshape(-1) if self.needs_input_grad[1] else None)
+        if self.has_bias:
+            grads.append(sum_gy.reshape(-1) if self.needs_input_grad[-1] else None)
+        return tuple(grads)
+
+
+def sync_batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    momentum: float,
+    eps: float,
+) -> Tensor:
+    """Training-mode batch norm with statistics over all ranks (see ``SyncBatchNorm``)."""
+    affine = [t for t in (weight, bias) if t is not None]
+    return SyncBatchNorm.apply(
+        x,
+        *affine,
+        has_weight=weight is not None,
+        has_bias=bias is not None,
+        running_mean=None if running_mean is None else running_mean.data,
+        running_var=None if running_var is None else running_var.data,
+        momentum=momentum,
+        eps=eps,
+    )
