@@ -46,6 +46,7 @@ from shenjing.tensor import Tensor
 from shenjing import data, nn, optim, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
+from shenjing import onnx
 
 # isort: on
 
