@@ -21,17 +21,17 @@ class ExportContext:
     Attributes:
         nodes: the ``onnx.NodeProto`` list, in topological order.
         initializers: the ``onnx.TensorProto`` list (weights and constants).
-        dynamic: per graph input name, the axes given as dynamic (their sizes may differ
-            from the traced example's).
     """
 
-    def __init__(self, onnx: Any, consumers: dict[int, list[Operation]]) -> None:
+    def __init__(self, onnx: Any, consumers: dict[int, list[Operation]],
+                 outputs: list[SymbolicTensor]) -> None:
         self.onnx = onnx
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._names: dict[int, str] = {}
         self._used: set[str] = set()
         self._consumers = consumers
+        self._outputs = {id(t) for t in outputs}
 
     # ------------------------------------------------------------------ names
     def fresh(self, hint: str) -> str:
@@ -85,8 +85,12 @@ class ExportContext:
         return self.constant(np.asarray(values, dtype=np.int64).reshape(-1), hint)
 
     def consumers(self, t: SymbolicTensor) -> list[Operation]:
-        """The operations that read ``t``."""
+        """The exported operations that read ``t``."""
         return self._consumers.get(id(t), [])
+
+    def is_output(self, t: SymbolicTensor) -> bool:
+        """Whether ``t`` is one of the model's outputs."""
+        return id(t) in self._outputs
 
     # ------------------------------------------------------------------ nodes
     def add(self, op_type: str, inputs: list[str], hint: str, outputs: int = 1,

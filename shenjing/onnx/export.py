@@ -71,10 +71,11 @@ def export(
         raise ValueError(f"onnx export: the model returns {len(outputs)} tensors but "
                          f"{len(output_names)} output_names were given")
     dynamic = _dynamic_axes(dynamic_axes, input_names + output_names)
-    ctx = ExportContext(onnx, _consumers(graph))
+    needed = _needed(outputs)
+    ctx = ExportContext(onnx, _consumers(graph, needed), outputs)
     for t, name in zip(placeholders, input_names, strict=True):
         ctx.bind(t, name)
-    _lower(ctx, graph, outputs)
+    _lower(ctx, graph, needed)
     helper = onnx.helper
     nodes = list(ctx.nodes)
     for t, name in zip(outputs, output_names, strict=True):
@@ -127,9 +128,8 @@ def trace(model: Any, arrays: list[np.ndarray], names: list[str]
     return graph, placeholders, outputs
 
 
-def _lower(ctx: ExportContext, graph: Graph, outputs: list[SymbolicTensor]) -> None:
-    """Write the operations that the outputs need, in graph order."""
-    needed = _needed(outputs)
+def _lower(ctx: ExportContext, graph: Graph, needed: set[int]) -> None:
+    """Write the operations that the outputs need (``needed``), in graph order."""
     for op in graph.get_operations():
         if op.type in _SOURCES or id(op) not in needed:
             continue
@@ -154,9 +154,12 @@ def _needed(outputs: list[SymbolicTensor]) -> set[int]:
     return seen
 
 
-def _consumers(graph: Graph) -> dict[int, list[Operation]]:
+def _consumers(graph: Graph, needed: set[int]) -> dict[int, list[Operation]]:
+    """id(tensor) -> the exported operations that read it."""
     readers: dict[int, list[Operation]] = {}
     for op in graph.get_operations():
+        if id(op) not in needed:
+            continue
         refs = [v.tensor for v in op.params.values() if isinstance(v, TensorRef)]
         for t in (*op.inputs, *refs):
             readers.setdefault(id(t), []).append(op)

@@ -54,7 +54,7 @@ def _check_cell_sequence_use(ctx: ExportContext, op: Operation) -> None:
         index = reader.params.get("index") if reader.type == "GetItem" else None
         if index in (0, (0,)):
             continue
-        if index in (1, (1,)) and all(
+        if index in (1, (1,)) and not ctx.is_output(reader.outputs[0]) and all(
                 r.type == "GetItem" and _same_index(r.params["index"], wanted)
                 for r in ctx.consumers(reader.outputs[0])):
             continue
