@@ -6,5 +6,6 @@ they import it only when called.
 
 from shenjing.onnx.context import ExportError
 from shenjing.onnx.export import MAPPING, export
+from shenjing.onnx.load import RUNNERS, OnnxModule, load
 
-__all__ = ["MAPPING", "ExportError", "export"]
+__all__ = ["MAPPING", "RUNNERS", "ExportError", "OnnxModule", "export", "load"]

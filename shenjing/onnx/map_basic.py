@@ -204,6 +204,7 @@ ENTRIES: dict[str, Entry] = {
     "Add": same("Add"), "Sub": same("Sub"), "Mul": same("Mul"), "Div": same("Div"),
     "Neg": same("Neg"), "Pow": same("Pow"), "PowScalar": pow_scalar, "Exp": same("Exp"),
     "Log": same("Log"), "Sqrt": same("Sqrt"), "Abs": same("Abs"), "Clip": clip,
+    "Erf": same("Erf"),
     "Maximum": same("Max"), "Minimum": same("Min"), "Where": same("Where"), "Cast": cast,
     "MatMul": same("MatMul"), "StopGradient": same("Identity"),
     "Step": step, "Sigmoid": same("Sigmoid"), "Tanh": same("Tanh"), "ReLU": same("Relu"),

@@ -17,3 +17,4 @@ from shenjing.ops.pool import *  # noqa: F403
 from shenjing.ops.recurrent import *  # noqa: F403
 from shenjing.ops.reduce import *  # noqa: F403
 from shenjing.ops.shape import *  # noqa: F403
+from shenjing.ops.special import *  # noqa: F403
