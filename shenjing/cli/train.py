@@ -105,6 +105,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run saved in --out where it stopped")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard logs into DIR/tensorboard")
     parser.set_defaults(run=run)
     return parser
 
@@ -260,6 +262,12 @@ def run(args: argparse.Namespace, callbacks: Sequence[Callback] = ()) -> int:
 
     _print_plan(config, model, train, val, test, start_epoch, args.resume)
     recorder = RunCheckpoint(path, config, stats, history, start_epoch)
+    if getattr(args, "tensorboard", False):
+        from shenjing.training.tensorboard import TensorBoard
+
+        labelled = None if val is None else (val.x, val.y)
+        callbacks = [*callbacks, TensorBoard(out / "tensorboard", histogram_freq=1,
+                                             confusion_data=labelled)]
     started = time.perf_counter()
     try:
         model.fit(train.x, train.y, epochs=config["epochs"], batch_size=config["batch_size"],
