@@ -19,6 +19,7 @@ from shenjing.backend import get_array_module
 from shenjing.ops.conv import (
     Padding,
     Pair,
+    forward_output_size,
     from_batch_inner,
     offset_slice,
     output_size,
@@ -55,7 +56,7 @@ class _Pool(Function):
         self.is_1d = x.ndim == 3
         if self.is_1d:  # a 1-D signal is an image of height 1
             x = x[:, :, None, :]
-        out_size = output_size("pool", x.shape[2:], kernel, stride, padding)
+        out_size = forward_output_size("pool", x.shape[2:], kernel, stride, padding)
         xt = to_batch_inner(x, padding, fill)
         self.geometry = (kernel, stride, padding, out_size, xt.shape)
         return pool_windows(xt, kernel, stride, out_size)
@@ -184,7 +185,9 @@ def _pool(
         )
     pads = ((padding[0], padding[0]), (padding[1], padding[1]))
     in_size = tuple(x.shape[2:]) if ndim == 4 else (1, x.shape[2])
-    output_size(op, in_size, kernel, stride, pads)
+    # An eager tensor has plain int sizes: its check is cached (graph building's may not).
+    check = forward_output_size if type(x) is Tensor else output_size
+    check(op, in_size, kernel, stride, pads)
     return pool.apply(x, kernel=kernel, stride=stride, padding=pads)
 
 
