@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing.graph.dims import Dim
 from shenjing.graph.graph import Graph
 from shenjing.graph.session import flatten_structure
 from shenjing.graph.symbolic import Operation, SymbolicTensor, TensorRef
@@ -42,6 +43,9 @@ def export(
     ``MAPPING``. Parameters become initializers. Axes named in ``dynamic_axes`` (as in
     ``torch.onnx.export``: ``{"input": {0: "batch"}}``) may take other sizes at run time.
 
+    A model built in graph mode exports too: pass its output tensor(s) as ``model`` and
+    its placeholder(s) as ``example_input``; sizes given as None stay dynamic.
+
     Returns:
         The ``onnx.ModelProto`` written (checked by ``onnx.checker``).
 
@@ -57,14 +61,19 @@ def export(
     if opset_version < 14:
         raise ValueError(f"onnx export: opset_version must be at least 14. Received: "
                          f"{opset_version}")
-    examples = example_input if isinstance(example_input, tuple) else (example_input,)
-    arrays = [np.asarray(e.data if isinstance(e, Tensor) else e) for e in examples]
-    input_names = list(input_names or (["input"] if len(arrays) == 1 else
-                                       [f"input_{k}" for k in range(len(arrays))]))
-    if len(input_names) != len(arrays):
-        raise ValueError(f"onnx export: {len(arrays)} example inputs but {len(input_names)} "
+    examples = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
+    if _is_symbolic(model):  # a graph built in graph mode: its outputs and placeholders
+        graph, placeholders, outputs = _built_graph(model, examples)
+        names = [t.op.name for t in placeholders]
+    else:
+        arrays = [np.asarray(e.data if isinstance(e, Tensor) else e) for e in examples]
+        names = ["input"] if len(arrays) == 1 else [f"input_{k}" for k in range(len(arrays))]
+    input_names = list(input_names or names)
+    if len(input_names) != len(examples):
+        raise ValueError(f"onnx export: {len(examples)} inputs but {len(input_names)} "
                          f"input_names. Received: {input_names}")
-    graph, placeholders, outputs = trace(model, arrays, input_names)
+    if not _is_symbolic(model):
+        graph, placeholders, outputs = trace(model, arrays, input_names)
     output_names = list(output_names or (["output"] if len(outputs) == 1 else
                                          [f"output_{k}" for k in range(len(outputs))]))
     if len(output_names) != len(outputs):
@@ -99,6 +108,25 @@ def export(
     onnx.checker.check_model(proto, full_check=True)
     _save_atomically(onnx, proto, os.fspath(f))
     return proto
+
+
+def _is_symbolic(model: Any) -> bool:
+    items = model if isinstance(model, (tuple, list)) else (model,)
+    return bool(items) and all(isinstance(t, SymbolicTensor) for t in items)
+
+
+def _built_graph(outputs: Any, placeholders: Any
+                 ) -> tuple[Graph, list[SymbolicTensor], list[SymbolicTensor]]:
+    """A graph-mode model: its output tensors and the placeholders that feed them."""
+    outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+    placeholders = list(placeholders)
+    graph = outputs[0].op.graph
+    for t in placeholders:
+        if not isinstance(t, SymbolicTensor) or t.op.type != "Placeholder" or (
+                t.op.graph is not graph):
+            raise ExportError("onnx export: a graph-mode model's inputs must be placeholders "
+                              f"of its graph. Received: {t!r}")
+    return graph, placeholders, outputs
 
 
 def trace(model: Any, arrays: list[np.ndarray], names: list[str]
@@ -181,9 +209,11 @@ def _dynamic_axes(dynamic_axes: Any, names: list[str]) -> dict[str, dict[int, st
 
 def _value_info(helper: Any, name: str, t: SymbolicTensor,
                 dynamic: dict[int, str] | None) -> Any:
-    """An input's or output's type; ``dynamic`` None leaves every size unnamed."""
-    shape = [None if dynamic is None else dynamic.get(k, int(n))
-             for k, n in enumerate(t.data.shape)]
+    """An input's or output's type; ``dynamic`` None leaves every size unnamed, as does
+    a size the graph itself leaves unknown (None)."""
+    shape = [None if dynamic is None or n is None or isinstance(n, Dim)
+             else dynamic.get(k, int(n))
+             for k, n in enumerate(t.shape)]
     return helper.make_tensor_value_info(
         name, helper.np_dtype_to_tensor_dtype(np.dtype(t.dtype)), shape)
 

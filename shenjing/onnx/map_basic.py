@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing.graph.dims import Dim
 from shenjing.graph.symbolic import Operation
 from shenjing.onnx.context import ExportContext, ExportError
 
@@ -124,10 +125,14 @@ def reduce(onnx_type: str) -> Entry:
 
 def reshape(ctx: ExportContext, op: Operation) -> str:
     x = op.inputs[0]
-    target = [int(n) for n in op.params["shape"]]
     # A size equal to the input's at the same position is copied from the input at run
-    # time (ONNX's 0), so a dynamic batch axis stays dynamic through Flatten.
-    shape = [0 if k < x.ndim and n == x.shape[k] else n for k, n in enumerate(target)]
+    # time (ONNX's 0), so a dynamic batch axis stays dynamic through Flatten; so is an
+    # unknown size (a graph's None) there, and one elsewhere is inferred (-1).
+    shape = []
+    for k, n in enumerate(op.params["shape"]):
+        same = k < x.ndim and (isinstance(n, Dim) if isinstance(x.shape[k], Dim)
+                               else int(n) == x.shape[k] and not isinstance(n, Dim))
+        shape.append(0 if same else -1 if isinstance(n, Dim) else int(n))
     return ctx.add("Reshape", [ctx.name(x), ctx.ints(shape, "shape")], op.name)
 
 

@@ -107,3 +107,19 @@ def test_dynamic_axes_must_name_an_input_or_output(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="dynamic_axes names 'x'"):
         sj.onnx.export(nn.Linear(2, 2), np.zeros((1, 2), np.float32), tmp_path / "m.onnx",
                        dynamic_axes={"x": {0: "batch"}})
+
+
+def test_a_graph_built_with_placeholders_exports(tmp_path: Path) -> None:
+    sj.manual_seed(3)
+    model = sj.models.lenet5(activation="tanh").eval()
+    graph = sj.Graph()
+    with graph.as_default():
+        images = sj.placeholder((None, 1, 28, 28), name="images")
+        probabilities = sj.softmax(model(images), axis=1)
+    path = tmp_path / "graph.onnx"
+    proto = sj.onnx.export(probabilities, images, path)
+    assert [i.name for i in proto.graph.input] == ["images"]
+    x = np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(np.float32)
+    with sj.no_grad():
+        expected = sj.softmax(model(sj.from_numpy(x)), axis=1).numpy()
+    np.testing.assert_allclose(_run_ort(path, x), expected, rtol=0, atol=1e-5)
