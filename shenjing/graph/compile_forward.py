@@ -128,7 +128,9 @@ class _Replay:
         self.size = len(self.examples)
         self.outputs = [(i, slot_of[id(leaf)]) for i, leaf in enumerate(leaves)
                         if isinstance(leaf, SymbolicTensor)]
-        self.leaves = leaves
+        # Keep no symbolic tensor: a live graph turns on graph building's hook for every
+        # eager op of the process.
+        self.leaves = [None if isinstance(leaf, SymbolicTensor) else leaf for leaf in leaves]
 
     def run(self, arrays: list[Any]) -> Any:
         values: list[Any] = [None] * self.size

@@ -61,7 +61,10 @@ def export(
     if opset_version < 14:
         raise ValueError(f"onnx export: opset_version must be at least 14. Received: "
                          f"{opset_version}")
-    examples = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
+    # A tuple holds several inputs (a list is data, unless it lists placeholders).
+    several = isinstance(example_input, tuple) or (
+        isinstance(example_input, list) and _is_symbolic(example_input))
+    examples = example_input if several else (example_input,)
     if _is_symbolic(model):  # a graph built in graph mode: its outputs and placeholders
         graph, placeholders, outputs = _built_graph(model, examples)
         names = [t.op.name for t in placeholders]

@@ -62,3 +62,24 @@ def test_training_mode_is_refused() -> None:
         sj.compile(model)(sj.zeros(1, 2))
     with pytest.raises(TypeError, match="inputs must be tensors or arrays"):
         sj.compile(model.eval())([[1.0, 2.0]])
+
+
+def test_the_traced_graph_is_not_kept_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A live graph would switch on graph building's hook for every eager op.
+    import gc
+    import weakref
+
+    from shenjing.graph import compile_forward
+
+    made: list[weakref.ref] = []
+
+    class RememberedGraph(compile_forward.Graph):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(compile_forward, "Graph", RememberedGraph)
+    fast = sj.compile(nn.Sequential(nn.Linear(3, 2), nn.ReLU()).eval())
+    fast(sj.zeros(1, 3))
+    gc.collect()
+    assert len(made) == 1 and made[0]() is None
