@@ -143,7 +143,7 @@ def linear(xs: list[Any], params: dict[str, Any]) -> Kernel | None:
     has_bias = len(xs) == 3
 
     def run(x: Any, weight: Any, bias: Any = None) -> Any:
-        xp.matmul(x, weight.T, out=y)
+        xp.dot(x, weight.T, out=y)  # measured a little faster than matmul with out=
         if has_bias:
             xp.add(y, bias, out=y)
         return y
