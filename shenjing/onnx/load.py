@@ -170,12 +170,16 @@ def _symmetric_pads(attrs: dict, op: str, spatial: int) -> tuple[int, ...]:
 
 def _conv(args: list[Value], attrs: dict) -> Tensor:
     x, w = _tensor(args[0]), _tensor(args[1])
-    if w.ndim != 4:
-        raise ValueError(f"Conv runs 2-D convolutions only. Received: weight shape {w.shape}")
     b = _tensor(args[2]) if len(args) > 2 and args[2] is not None else None
-    return F.conv2d(x, w, b, stride=tuple(attrs.get("strides", (1, 1))),
-                    padding=_symmetric_pads(attrs, "Conv", 2),
-                    dilation=tuple(attrs.get("dilations", (1, 1))),
+    spatial = w.ndim - 2
+    if spatial not in (1, 2):
+        raise ValueError(f"Conv runs 1-D and 2-D convolutions. Received: weight shape {w.shape}")
+    stride = tuple(attrs.get("strides", (1,) * spatial))
+    dilation = tuple(attrs.get("dilations", (1,) * spatial))
+    padding = _symmetric_pads(attrs, "Conv", spatial)
+    if spatial == 1:
+        return ops.conv1d(x, w, b, stride[0], padding[0], dilation[0], attrs.get("group", 1))
+    return F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation,
                     groups=attrs.get("group", 1))
 
 
@@ -183,13 +187,19 @@ def _pool(kind: str) -> Runner:
     def run(args: list[Value], attrs: dict) -> Tensor:
         if attrs.get("ceil_mode", 0) or any(d != 1 for d in attrs.get("dilations", ())):
             raise ValueError(f"{kind} with ceil_mode or dilation is not supported")
-        padding = _symmetric_pads(attrs, kind, 2)
+        kernel = tuple(attrs["kernel_shape"])
+        spatial = len(kernel)
+        padding = _symmetric_pads(attrs, kind, spatial)
         if kind == "AveragePool" and any(padding) and not attrs.get("count_include_pad", 0):
             raise ValueError("AveragePool that excludes the padding from the divisor is not "
                              "supported (shenjing counts it, as count_include_pad=1)")
+        stride = tuple(attrs.get("strides", (1,) * spatial))
+        x = _tensor(args[0])
+        if spatial == 1:
+            pool = ops.max_pool1d if kind == "MaxPool" else ops.avg_pool1d
+            return pool(x, kernel[0], stride[0], padding[0])
         pool = F.max_pool2d if kind == "MaxPool" else F.avg_pool2d
-        kernel = tuple(attrs["kernel_shape"])
-        return pool(_tensor(args[0]), kernel, tuple(attrs.get("strides", (1, 1))), padding)
+        return pool(x, kernel, stride, padding)
     return run
 
 
@@ -372,6 +382,12 @@ def _recurrent(kind: str) -> Runner:
     return run
 
 
+def _where(args: list[Value], attrs: dict) -> Value:
+    if _all_host(args):
+        return np.where(*args)
+    return ops.where(_tensor(args[0]), _tensor(args[1]), _tensor(args[2]))
+
+
 def _identity(args: list[Value], attrs: dict) -> Value:
     return args[0]
 
@@ -386,6 +402,8 @@ RUNNERS: dict[str, Runner] = {
     "Div": _binary(lambda a, b: a / b, lambda a, b: a // b if a.dtype.kind in "iu" else a / b),
     "Pow": _binary(lambda a, b: a ** b, np.power), "MatMul": _binary(lambda a, b: a @ b, np.matmul),
     "Max": _binary(ops.maximum, np.maximum), "Min": _binary(ops.minimum, np.minimum),
+    "Greater": _binary(lambda a, b: a > b, np.greater), "Where": _where,
+    "Softplus": _unary(F.softplus),
     "Neg": _unary(lambda x: -x), "Exp": _unary(ops.exp), "Log": _unary(ops.log),
     "Sqrt": _unary(ops.sqrt), "Abs": _unary(ops.abs), "Erf": _unary(ops.erf),
     "Relu": _unary(F.relu), "Tanh": _unary(F.tanh), "Sigmoid": _unary(F.sigmoid),

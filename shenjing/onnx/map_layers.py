@@ -15,12 +15,18 @@ def _pads(padding: tuple) -> list[int]:
     return [int(p[0]) for p in padding] + [int(p[1]) for p in padding]
 
 
+def _spatial(op: Operation, values: tuple) -> tuple:
+    """The entries for the input's spatial axes: a 1-D op carries (1, k)-style pairs."""
+    return tuple(values)[-(op.inputs[0].ndim - 2):]
+
+
 def convolution(ctx: ExportContext, op: Operation) -> str:
     p = op.params
     return ctx.add("Conv", [ctx.name(t) for t in op.inputs], op.name,
-                   strides=[int(s) for s in p["stride"]], pads=_pads(p["padding"]),
-                   dilations=[int(d) for d in p["dilation"]], group=int(p["groups"]),
-                   kernel_shape=[int(k) for k in op.inputs[1].shape[2:]])
+                   strides=[int(s) for s in _spatial(op, p["stride"])],
+                   pads=_pads(_spatial(op, p["padding"])),
+                   dilations=[int(d) for d in _spatial(op, p["dilation"])],
+                   group=int(p["groups"]), kernel_shape=[int(k) for k in op.inputs[1].shape[2:]])
 
 
 def pool(onnx_type: str) -> Entry:
@@ -30,9 +36,9 @@ def pool(onnx_type: str) -> Entry:
         # default count_include_pad=True does.
         extra = {"count_include_pad": 1} if onnx_type == "AveragePool" else {}
         return ctx.add(onnx_type, [ctx.name(op.inputs[0])], op.name,
-                       kernel_shape=[int(k) for k in p["kernel"]],
-                       strides=[int(s) for s in p["stride"]], pads=_pads(p["padding"]),
-                       **extra)
+                       kernel_shape=[int(k) for k in _spatial(op, p["kernel"])],
+                       strides=[int(s) for s in _spatial(op, p["stride"])],
+                       pads=_pads(_spatial(op, p["padding"])), **extra)
     entry.__name__ = f"to_{onnx_type}"
     return entry
 

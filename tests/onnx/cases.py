@@ -24,6 +24,7 @@ class Case:
     build: Callable[[], nn.Module]
     example_shape: tuple[int, ...]
     integer_inputs: int = 0  # > 0: indices below this, for an Embedding
+    in_pytorch: bool = True  # PyTorch has every layer (not shenjing's Step, Dense)
 
     def inputs(self, batch: int, seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
@@ -56,6 +57,20 @@ def _dense_activations() -> nn.Module:
         nn.Linear(8, 4), nn.Softmax(axis=-1)), (8, 6))
 
 
+def _one_dimensional() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv1d(2, 4, 3, padding=1), nn.MaxPool1d(2), nn.Conv1d(4, 3, 2, stride=2, dilation=2),
+        nn.AvgPool1d(2, padding=1), nn.Flatten(), nn.Linear(6, 5), nn.Softplus(),
+        nn.Identity(), nn.GELU(approximate="tanh"), nn.LogSoftmax(axis=1))
+
+
+def _shenjing_only() -> nn.Module:
+    model = nn.Sequential(nn.Dense(6, activation="tanh"), nn.Step(), nn.Linear(6, 3))
+    with sj.no_grad():
+        model(sj.zeros(1, 4))  # Dense builds its weights on the first call
+    return model
+
+
 def _embedding() -> nn.Module:
     return nn.Sequential(nn.Embedding(12, 4), nn.Flatten(), nn.Linear(20, 3))
 
@@ -72,6 +87,8 @@ CASES = [
     Case("conv-batchnorm-pool-dropout", _conv_stack, (2, 2, 12, 12)),
     Case("dense-activations-batchnorm1d", _dense_activations, (2, 6)),
     Case("embedding", _embedding, (2, 5), integer_inputs=12),
+    Case("conv1d-pool1d-softplus-gelu-tanh-logsoftmax", _one_dimensional, (2, 2, 16)),
+    Case("dense-step", _shenjing_only, (2, 4), in_pytorch=False),
 ]
 
 
@@ -126,11 +143,27 @@ def _torch_layer(layer: nn.Module) -> Any:
         return tnn.ELU(layer.alpha)
     if kind == "PReLU":
         return tnn.PReLU(layer.num_parameters)
-    if kind == "Softmax":
-        return tnn.Softmax(dim=layer.axis)
+    if kind in ("Softmax", "LogSoftmax"):
+        return getattr(tnn, kind)(dim=layer.axis)
+    if kind in ("Conv1d", "MaxPool1d", "AvgPool1d"):
+        return _torch_1d(layer)
+    if kind == "GELU":
+        return tnn.GELU(approximate=layer.approximate)
+    if kind == "Softplus":
+        return tnn.Softplus(layer.beta, layer.threshold)
     if kind == "Dropout":
         return tnn.Dropout(layer.p)
     return getattr(tnn, kind)()  # ReLU, Tanh, Sigmoid, GELU, Flatten
+
+
+def _torch_1d(layer: nn.Module) -> Any:
+    import torch.nn as tnn
+
+    kind = type(layer).__name__
+    if kind == "Conv1d":
+        return tnn.Conv1d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                          stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
+    return getattr(tnn, kind)(layer.kernel_size, layer.stride, layer.padding)
 
 
 def _torch_row_classifier(model: nn.Module) -> Any:
