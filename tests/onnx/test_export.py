@@ -125,3 +125,23 @@ def test_a_graph_built_with_placeholders_exports(tmp_path: Path) -> None:
     with sj.no_grad():
         expected = sj.softmax(model(sj.from_numpy(x)), axis=1).numpy()
     np.testing.assert_allclose(_run_ort(path, x), expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
+def test_bidirectional_stacked_recurrent_layers_and_their_states(cell: str,
+                                                                 tmp_path: Path) -> None:
+    sj.manual_seed(4)
+    rnn = getattr(nn, cell)(3, 4, num_layers=2, batch_first=True, bidirectional=True)
+
+    def net(x: sj.Tensor) -> sj.Tensor:
+        out, state = rnn(x)
+        states = list(state) if isinstance(state, tuple) else [state]
+        return sj.concat([out[:, -1], out[:, 0], *[s[-1] for s in states]], axis=1)
+
+    path = tmp_path / "rnn.onnx"
+    sj.onnx.export(net, np.zeros((2, 5, 3), np.float32), path,
+                   dynamic_axes={"input": {0: "batch"}})
+    x = np.random.default_rng(0).standard_normal((4, 5, 3)).astype(np.float32)
+    with sj.no_grad():
+        expected = net(sj.from_numpy(x)).numpy()
+    np.testing.assert_allclose(_run_ort(path, x), expected, rtol=0, atol=1e-5)
