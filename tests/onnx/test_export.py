@@ -145,3 +145,12 @@ def test_bidirectional_stacked_recurrent_layers_and_their_states(cell: str,
     with sj.no_grad():
         expected = net(sj.from_numpy(x)).numpy()
     np.testing.assert_allclose(_run_ort(path, x), expected, rtol=0, atol=1e-5)
+
+
+def test_a_missing_onnx_package_names_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # makes `import onnx` fail
+    with pytest.raises(ImportError, match=r"pip install shenjing\[onnx\]"):
+        sj.onnx.export(nn.Linear(2, 2), np.zeros((1, 2), np.float32), tmp_path / "m.onnx")

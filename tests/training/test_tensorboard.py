@@ -101,3 +101,14 @@ def test_bad_options_are_refused() -> None:
         sj.training.TensorBoard("logs", update_freq="step")
     with pytest.raises(ValueError, match="histogram_freq must be .* Received: -1"):
         sj.training.TensorBoard("logs", histogram_freq=-1)
+
+
+def test_a_missing_tensorboardx_names_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path, data: tuple) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # makes the import fail
+    model = _model()
+    with pytest.raises(ImportError, match=r"pip install shenjing\[tensorboard\]"):
+        model.fit(*data, epochs=1, verbose=0,
+                  callbacks=[sj.training.TensorBoard(tmp_path, write_graph=False)])
