@@ -1,4 +1,4 @@
-"""The ``shenjing`` command: train, evaluate, predict, gradcheck, bench, info.
+"""The ``shenjing`` command: train, evaluate, predict, export, gradcheck, bench, info.
 
 Each subcommand is one module here with ``add_parser(subparsers)`` and ``run(args)``.
 Bad arguments get one line on stderr and exit code 2; a failure while running (a missing
@@ -11,17 +11,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from shenjing.cli import bench, evaluate, gradcheck, info, predict, train
+from shenjing.cli import bench, evaluate, export, gradcheck, info, predict, train
 from shenjing.cli.common import HelpFormatter, OneLineParser, UsageError, positive_int
 from shenjing.cli.threads import choose_threads
 
-COMMANDS = (train, evaluate, predict, gradcheck, bench, info)
+COMMANDS = (train, evaluate, predict, export, gradcheck, bench, info)
 
 EPILOG = """\
 examples:
   shenjing train                      LeNet-5 on the bundled Fashion-MNIST subset (~1 min)
   shenjing evaluate runs/lenet5-fashion-mnist-small
   shenjing predict runs/lenet5-fashion-mnist-small shoe.png
+  shenjing export runs/lenet5-fashion-mnist-small model.onnx
   shenjing gradcheck --model lstm
   shenjing bench
   shenjing info

@@ -120,6 +120,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--device", type=_device, default=None,
                         help="where to train: cpu or cuda[:N] (cuda needs CuPy; default: cpu)")
     launch.add_ranks_option(parser)
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard logs into DIR/tensorboard")
     parser.set_defaults(run=run)
     return parser
 
@@ -323,6 +325,12 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
         _print_plan(config, model, train, val, test, start_epoch, args.resume)
     recorder = RunCheckpoint(path, config, stats, history, start_epoch)
     nan_guard = TerminateOnNaN()
+    if getattr(args, "tensorboard", False):
+        from shenjing.training.tensorboard import TensorBoard
+
+        labelled = None if val is None else (val.x, val.y)
+        callbacks = [*callbacks, TensorBoard(out / "tensorboard", histogram_freq=1,
+                                             confusion_data=labelled)]
     started = time.perf_counter()
     try:
         # A diverging run overflows on its way to NaN: nan_guard reports that in one line,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.backend import get_array_module
+from shenjing.backend import get_array_module, is_array
 from shenjing.creation import from_numpy
 from shenjing.tensor import Tensor
 
@@ -142,10 +142,13 @@ def all_reduce(x: Any, op: str = "sum") -> Any:
     """
     if op not in _OPS:
         raise ValueError(f"all_reduce: op must be one of {_OPS}. Received: {op!r}")
-    buffer, array = _host_buffer(x, "all_reduce")
+    if not (isinstance(x, Tensor) or is_array(x)):
+        raise TypeError(f"all_reduce expects a Tensor or a NumPy array. Received: "
+                        f"{type(x).__name__}")
     init()
-    if _comm is None:
+    if _comm is None:  # a world of one: nothing to send, on any device
         return x
+    buffer, array = _host_buffer(x, "all_reduce")
     _comm.Allreduce(_MPI.IN_PLACE, buffer, op=_MPI.MAX if op == "max" else _MPI.SUM)
     if op == "mean":
         if buffer.dtype.kind in "fc":

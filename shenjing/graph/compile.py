@@ -41,17 +41,22 @@ import numpy as np
 
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph import tracing
+from shenjing.graph.compile_forward import CompiledForward
 from shenjing.graph.graph import Graph
 from shenjing.graph.plan import Plan
 from shenjing.graph.session import flatten_structure
 from shenjing.graph.symbolic import SymbolicTensor, Variable
 from shenjing.graph.train_ops import connected
+from shenjing.nn.module import Module
 from shenjing.optim.fused import FusedParams, fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
 
 
-def compile(fn: Callable[..., Any]) -> CompiledFunction:  # noqa: A001 - the public name
+def compile(fn: Callable[..., Any]) -> CompiledFunction | CompiledForward:  # noqa: A001
     """Compile ``fn`` (a training step, or any function of tensors) into a replayed graph.
+
+    A ``Module`` compiles to its inference forward instead (``CompiledForward``: eval
+    mode, preallocated buffers; see ``shenjing/graph/compile_forward.py``).
 
     Example:
         >>> import shenjing as sj
@@ -73,6 +78,8 @@ def compile(fn: Callable[..., Any]) -> CompiledFunction:  # noqa: A001 - the pub
     """
     if not callable(fn):
         raise TypeError(f"sj.compile expects a function. Received: {type(fn).__name__}")
+    if isinstance(fn, Module):
+        return CompiledForward(fn)
     return CompiledFunction(fn)
 
 

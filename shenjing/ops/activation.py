@@ -79,7 +79,8 @@ class ReLU(Function):
     """y = max(x, 0);  gx = gy where x > 0, else 0."""
 
     def forward(self, x: Any) -> Any:
-        self.positive = x > 0
+        if hasattr(self, "needs_input_grad"):  # recorded: backward will need the mask
+            self.positive = x > 0
         return get_array_module(x).maximum(x, 0)
 
     def backward(self, gy: Any) -> Any:

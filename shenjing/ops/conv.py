@@ -23,6 +23,7 @@ stack never transposes; an input in plain NCHW order is transposed once, on the 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from shenjing.autograd.function import Function
@@ -40,6 +41,12 @@ Padding = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
 def to_pair(op: str, name: str, value: Any, minimum: int) -> Pair:
     """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``."""
+    # The common cases first, in a few comparisons: layers call this on every forward.
+    if type(value) is int and value >= minimum:
+        return (value, value)
+    if (type(value) is tuple and len(value) == 2 and type(value[0]) is int
+            and type(value[1]) is int and value[0] >= minimum and value[1] >= minimum):
+        return value
     pair = (value, value) if isinstance(value, int) else value
     is_int = [isinstance(v, int) and not isinstance(v, bool) for v in _iterable(pair)]
     if len(is_int) != 2 or not all(is_int):
@@ -85,6 +92,12 @@ def output_size(
         (padded[0] - extent[0]) // stride[0] + 1,
         (padded[1] - extent[1]) // stride[1] + 1,
     )
+
+
+# The forwards ask the same few geometries on every call, with plain ints (array shapes);
+# the argument checks keep the uncached one, as graph building passes unknown sizes
+# (``Dim``s, which all compare equal) there.
+forward_output_size = functools.lru_cache(maxsize=1024)(output_size)
 
 
 # ------------------------------------------------------------- layout helpers
@@ -198,7 +211,7 @@ class Convolution(Function):
             x, weight = x[:, :, None, :], weight[:, :, None, :]
         n, _, h, w = x.shape
         c_out, c_group, kh, kw = weight.shape
-        out_size = output_size("conv", (h, w), (kh, kw), stride, padding, dilation)
+        out_size = forward_output_size("conv", (h, w), (kh, kw), stride, padding, dilation)
 
         xt = to_batch_inner(x, padding)
         cols = im2col(xt, (kh, kw), stride, dilation, out_size)
@@ -299,7 +312,9 @@ def _convolve(
     in_size = tuple(x.shape[2:]) if ndim == 4 else (1, x.shape[2])
     kernel = tuple(weight.shape[2:]) if ndim == 4 else (1, weight.shape[2])
     pads = _resolve_padding(op, padding, kernel, stride, dilation)
-    output_size(op, in_size, kernel, stride, pads, dilation)
+    # An eager tensor has plain int sizes: its check is cached (graph building's may not).
+    check = forward_output_size if type(x) is Tensor else output_size
+    check(op, in_size, kernel, stride, pads, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Convolution.apply(*inputs, stride=stride, padding=pads, dilation=dilation, groups=groups)
 

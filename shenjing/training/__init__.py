@@ -17,6 +17,7 @@ from shenjing.training.metrics import (
     Metric,
     TopKAccuracy,
 )
+from shenjing.training.tensorboard import TensorBoard
 from shenjing.training.trainer import Trainer
 
 # isort: off
