@@ -2,7 +2,7 @@
 
 - small network: 30-64-32-1 (sigmoid, ReLU, sigmoid output), binary cross-entropy,
   Adam, batch 64; a step is forward, zero_grad, backward and the optimizer step.
-  Targets: compiled >= 1.5x eager shenjing and >= 3.5x PyTorch eager.
+  Targets: compiled >= 1.5x eager shenjing, >= 3.5x PyTorch eager, >= 0.8x JAX jit.
 - MLP: 784-256-128-10 (ReLU), cross-entropy, Adam, batch 128. Target: compiled >= 1.7x
   PyTorch eager.
 
@@ -18,7 +18,7 @@ import gc
 
 import numpy as np
 
-from benchmarks.common import Row, rates, torch_or_none
+from benchmarks.common import Row, jax_or_none, rates, torch_or_none
 from benchmarks.networks import (
     MLP,
     MLP_BATCH,
@@ -26,6 +26,7 @@ from benchmarks.networks import (
     SMALL_BATCH,
     NumpyAdam,
     data,
+    jax_step,
     shenjing_step,
     torch_step,
     weights,
@@ -57,19 +58,22 @@ def _floor_step(sizes: tuple[int, ...], batch: int):  # noqa: ANN202
 
 def run() -> tuple[str, list[Row]]:
     """Measure both networks; returns the table title and rows."""
-    torch = torch_or_none()
+    torch, jax = torch_or_none(), jax_or_none()
     rows = []
-    compiled, eager, reference = rates(
+    compiled, eager, reference, anchor = rates(
         shenjing_step(SMALL, SMALL_BATCH, compiled=True),
         shenjing_step(SMALL, SMALL_BATCH, compiled=False),
-        torch_step(torch, SMALL, SMALL_BATCH) if torch else None)
+        torch_step(torch, SMALL, SMALL_BATCH) if torch else None,
+        jax_step(jax, SMALL, SMALL_BATCH) if jax else None)
     rows.append(Row("30-64-32-1 Adam step, batch 64, compiled (NumPy col: eager)", "steps/s",
-                    compiled, eager, reference, target=">= 1.5x eager, >= 3.5x PyTorch"))
-    compiled, floor, reference = rates(
+                    compiled, eager, reference, jax=anchor,
+                    target=">= 1.5x eager, >= 3.5x PyTorch, >= 0.8x JAX"))
+    compiled, floor, reference, anchor = rates(
         shenjing_step(MLP, MLP_BATCH, compiled=True), _floor_step(MLP, MLP_BATCH),
-        torch_step(torch, MLP, MLP_BATCH) if torch else None)
+        torch_step(torch, MLP, MLP_BATCH) if torch else None,
+        jax_step(jax, MLP, MLP_BATCH) if jax else None)
     rows.append(Row("784-256-128-10 Adam step, batch 128, compiled (NumPy col: GEMMs + "
-                    "in-place Adam alone)", "steps/s", compiled, floor, reference,
+                    "in-place Adam alone)", "steps/s", compiled, floor, reference, jax=anchor,
                     target=">= 1.7x PyTorch"))
     # The traced graphs hold reference cycles; collect them so that benchmarks run after
     # this one see eager ops without the graph-mode hook (see Function.apply).
