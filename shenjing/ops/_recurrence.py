@@ -32,12 +32,18 @@ def gate_biases(xp: Any, b_ih: Any, b_hh: Any, rows: int, dtype: Any) -> tuple[A
     return b_ih, b_hh
 
 
-def stacked_weights(w_hh: Any, w_ih: Any, bias: Any, scale: Any) -> Any:
-    """[W_hh W_ih b], shape (G·H, H+I+1), with row k multiplied by ``scale[k]``: what
-    ``Recurrence._stack_inputs``' rows multiply."""
+def live_steps(xp: Any, gy: Any) -> list[bool]:
+    """For a time-major (T, N, H) gradient, whether each step's block has a nonzero."""
+    return xp.any(gy, axis=(1, 2)).tolist()
+
+
+def stacked_weights(w_hh: Any, w_ih: Any, bias: Any, scale: Any = None) -> Any:
+    """[W_hh W_ih b], shape (G·H, H+I+1), with row k multiplied by ``scale[k]`` if given:
+    what ``Recurrence._stack_inputs``' rows multiply."""
     xp = get_array_module(w_hh)
     stacked = xp.concatenate([w_hh, w_ih, bias[:, None]], axis=1)
-    stacked *= scale[:, None]
+    if scale is not None:
+        stacked *= scale[:, None]
     return stacked
 
 

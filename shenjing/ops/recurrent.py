@@ -21,8 +21,11 @@ Where the time goes, and what is done about it (float32 throughout):
 - the LSTM and GRU keep each step's gates gate-major, (G, N, H), so that their
   elementwise math runs over contiguous blocks: on a gate's strided (N, H) slice of the
   (N, G·H) GEMM output, NumPy takes two to three times as long per element;
-- σ and tanh come from one exp where that is cheaper (see ``sigmoid_of_negated_``),
-  with the weight rows pre-scaled (by −1 or −2, exactly) so no extra pass is needed;
+- a step's gates come from one tanh over the gate block (NumPy's SIMD tanh costs less
+  than exp here), σ(z) = ½·tanh(z/2) + ½ with the σ gates' weight rows pre-scaled by ½
+  (exact), so no extra pass is needed; the step's GEMM reads a contiguous copy of the
+  weights, not a transposed view, which it ran a fifth slower on;
+- backward skips the steps whose output gradient is zero (a classifier reads only h_T);
 - without a gradient for the initial state, backward skips its last recurrent GEMM.
 
 Shapes: x is (N, T, I) when ``batch_first`` (the default, as for the layers) else
@@ -40,10 +43,11 @@ from shenjing.ops._recurrence import (
     Recurrence,
     caller_layout,
     gate_biases,
+    live_steps,
     stacked_weights,
     time_major,
 )
-from shenjing.ops._util import sigmoid_of_negated_, tanh_of_scaled_
+from shenjing.ops._util import sigmoid_of_halved_
 from shenjing.tensor import Tensor
 
 __all__ = ["gru", "lstm", "rnn"]
@@ -76,15 +80,13 @@ class RNNSequence(Recurrence):
         steps = stacked.shape[0] - 1
         hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)  # hs[t] = h_t
         hs[0] = h0
-        # For tanh the weights are scaled by −2 (exact), so each step's sum is u = −2a,
-        # ready for ``tanh_of_scaled_``.
-        scale = xp.full(hidden, -2.0 if nonlinearity == "tanh" else 1.0, dtype=x.dtype)
-        weights_t = stacked_weights(w_hh, w_ih, b_ih + b_hh, scale).T
+        # NOTE: contiguous, not a transposed view (see the module's docstring).
+        weights_t = xp.ascontiguousarray(stacked_weights(w_hh, w_ih, b_ih + b_hh).T)
         for t in range(steps):
             h = hs[t + 1]
             xp.matmul(stacked[t], weights_t, out=h)
             if nonlinearity == "tanh":
-                tanh_of_scaled_(h)
+                xp.tanh(h, out=h)
             else:
                 xp.maximum(h, 0, out=h)
             stacked[t + 1, :, :hidden] = h
@@ -119,7 +121,7 @@ class RNNSequence(Recurrence):
 # -------------------------------------------------------------------------- LSTM
 
 
-_LSTM_GATE_SCALE = (-1.0, -1.0, -2.0, -1.0)
+_LSTM_GATE_SCALE = (0.5, 0.5, 1.0, 0.5)
 
 
 class LSTMSequence(Recurrence):
@@ -149,15 +151,15 @@ class LSTMSequence(Recurrence):
         self.w_ih, self.w_hh = w_ih, w_hh
         b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
         batch, hidden = h0.shape
-        # One exp per step gives all four gates: the pre-activations are computed with the
-        # weight rows of i, f, o scaled by −1 and those of g by −2 (exact in floating
-        # point), so every block holds u = −z (u = −2z for g), and
-        #     σ(z) = 1 / (1 + exp(u)),   tanh(z) = 2σ(2z) − 1.
+        # One tanh per step gives all four gates: the pre-activations are computed with
+        # the weight rows of i, f, o scaled by ½ (exact in floating point), so their
+        # blocks hold z/2 and σ(z) = ½·tanh(z/2) + ½ (see ``sigmoid_of_halved_``).
         scale = xp.asarray(_LSTM_GATE_SCALE, dtype=x.dtype).repeat(hidden)
         stacked = self._stack_inputs(x, h0, batch_first, reverse)
         steps = stacked.shape[0] - 1
         hs = stacked[:, :, :hidden]  # hs[0] = h0 and hs[t] = h_t
-        weights_t = stacked_weights(w_hh, w_ih, b_ih + b_hh, scale).T
+        # NOTE: contiguous, not a transposed view (see the module's docstring).
+        weights_t = xp.ascontiguousarray(stacked_weights(w_hh, w_ih, b_ih + b_hh, scale).T)
         # hc[0, t] = h_t and hc[1, t] = c_t, with the initial states at t = 0.
         hc = xp.empty((2, steps + 1, batch, hidden), dtype=x.dtype)
         cs = hc[1]
@@ -171,10 +173,11 @@ class LSTMSequence(Recurrence):
         for t in range(steps):
             xp.matmul(stacked[t], weights_t, out=recurrent)
             z = gates[t]
-            sigmoid_of_negated_(recurrent_gm, out=z)  # and from rows to gate-major
+            xp.tanh(recurrent_gm, out=z)  # and from rows to gate-major
             i, f, g, o = z
-            g *= 2.0
-            g -= 1.0
+            for sigma in (z[:2], o):  # i and f, then o: σ = ½·tanh + ½
+                sigma *= 0.5
+                sigma += 0.5
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)
             xp.multiply(i, g, out=i_times_g)
@@ -197,11 +200,17 @@ class LSTMSequence(Recurrence):
         gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # δ_{t+1} W_hh, then gh_t
         gc = xp.zeros((batch, hidden), dtype=gy.dtype)  # gc_{t+1} ⊙ f_{t+1}, then gc_t
         last = 0 if self._needs_state_grad() else 1
+        # Skip the steps whose output gradient is zero: a classifier reads only h_T, and
+        # nothing reads c, so most of gy is zeros; adding its strided rows each step cost
+        # more than finding the live steps once.
+        live_h, live_c = (live_steps(xp, g) for g in (gy_h, gy_c))
         for t in range(steps - 1, -1, -1):
             z, tc = gates[t], tanh_c[t]
             i, f, g, o = z
-            gh += gy_h[t]
-            gc += gy_c[t]
+            if live_h[t]:
+                gh += gy_h[t]
+            if live_c[t]:
+                gc += gy_c[t]
             # gc_t gets gh_t ⊙ o ⊙ (1 − tanh²(c_t)) through h_t = o ⊙ tanh(c_t).
             xp.multiply(tc, tc, out=h_to_c)
             xp.subtract(1.0, h_to_c, out=h_to_c)
@@ -231,7 +240,7 @@ class LSTMSequence(Recurrence):
 # --------------------------------------------------------------------------- GRU
 
 
-_GRU_GATE_SCALE = (-1.0, -1.0, 1.0)
+_GRU_GATE_SCALE = (0.5, 0.5, 1.0)
 
 
 class GRUSequence(Recurrence):
@@ -264,7 +273,7 @@ class GRUSequence(Recurrence):
         b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
         # b_hr and b_hz add to the pre-activations like the input biases; b_hn sits
         # inside r ⊙ (...), so it stays with the recurrent term. The rows of r and z are
-        # negated (exact), so their blocks hold −z, ready for ``sigmoid_of_negated_``.
+        # halved (exact), so their blocks hold z/2, ready for ``sigmoid_of_halved_``.
         scale = xp.asarray(_GRU_GATE_SCALE, dtype=x.dtype).repeat(hidden)
         bias = b_ih.copy()
         bias[: 2 * hidden] += b_hh[: 2 * hidden]
@@ -284,12 +293,12 @@ class GRUSequence(Recurrence):
         # The (N, 3H) rows seen gate-major, as (3, N, H) views.
         projected_gm = projected.reshape(steps, batch, 3, hidden).transpose(0, 2, 1, 3)
         recurrent_gm = recurrent.reshape(batch, 3, hidden).transpose(1, 0, 2)
-        w_hh_t = (w_hh * scale[:, None]).T
+        w_hh_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
         for t in range(steps):
             xp.matmul(hs[t], w_hh_t, out=recurrent)
             gate = gates[t]
             xp.add(projected_gm[t, :2], recurrent_gm[:2], out=gate[:2])
-            sigmoid_of_negated_(gate[:2])
+            sigmoid_of_halved_(gate[:2])
             r, z, n = gate
             xp.add(recurrent_gm[2], b_hn, out=hn[t])
             xp.multiply(r, hn[t], out=n)
@@ -318,9 +327,11 @@ class GRUSequence(Recurrence):
         through_z = xp.empty((batch, hidden), dtype=gy.dtype)
         gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # what reaches h_t from step t+1
         last = 0 if self._needs_state_grad() else 1
+        live = live_steps(xp, gys)  # as in the LSTM's backward
         for t in range(steps - 1, -1, -1):
             r, z, n = gates[t]
-            gh += gys[t]
+            if live[t]:
+                gh += gys[t]
             # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
             xp.subtract(1.0, z, out=one_minus_z)
             xp.multiply(n, n, out=d_n)
