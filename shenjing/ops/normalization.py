@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from shenjing.autograd.function import Function
@@ -138,7 +139,7 @@ def batch_norm(
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
-    if training and x.size // max(channels, 1) <= 1:
+    if training and math.prod(x._sizes) // max(channels, 1) <= 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training. Received: "
             f"shape={x.shape}"

@@ -167,7 +167,7 @@ def sum(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa
 def mean(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over ``axis`` (every axis when None)."""
     axes = normalize_axis("mean", axis, x.ndim)
-    count = math.prod([x.shape[a] for a in axes])
+    count = math.prod([x._sizes[a] for a in axes])
     return Mean.apply(x, axis=axes, keepdims=keepdims, count=count)
 
 
@@ -193,7 +193,7 @@ def var(x: Tensor, axis: Axis = None, keepdims: bool = False, correction: int = 
         1.6666666269302368
     """
     axes = normalize_axis("var", axis, x.ndim)
-    count = math.prod([x.shape[a] for a in axes])
+    count = math.prod([x._sizes[a] for a in axes])
     if count - correction <= 0:
         raise ValueError(
             f"var: correction={correction} leaves no degrees of freedom for {count} "

@@ -208,7 +208,7 @@ def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
             f"flatten: start_axis must not come after end_axis. Received: "
             f"start_axis={start_axis}, end_axis={end_axis} for a tensor of rank {x.ndim}"
         )
-    shape = x.shape
+    shape = x._sizes
     merged = math.prod(shape[start : end + 1])
     return Reshape.apply(x, shape=(*shape[:start], merged, *shape[end + 1 :]))
 
@@ -216,7 +216,7 @@ def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
 def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
     """``x`` without its size-1 axes (only those in ``axis`` when given). As in PyTorch, a
     listed axis whose size is not 1 is left in place."""
-    shape = x.shape
+    shape = x._sizes
     if axis is None:
         kept = [n for n in shape if n != 1]
     else:
@@ -228,7 +228,7 @@ def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
 def unsqueeze(x: Tensor, axis: int) -> Tensor:
     """``x`` with a new size-1 axis at position ``axis`` of the result (-1 appends it)."""
     position = normalize_axis("unsqueeze", axis, x.ndim + 1)[0]
-    shape = x.shape
+    shape = x._sizes
     return Reshape.apply(x, shape=(*shape[:position], 1, *shape[position:]))
 
 
