@@ -195,8 +195,21 @@ class LSTMSequence(Recurrence):
         cs = self.hc[1]
         steps, _, batch, hidden = gates.shape
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)  # Δ, row-major
-        factor = xp.empty((4, batch, hidden), dtype=gy.dtype)  # what δ_t is before gc, gh
-        h_to_c = xp.empty((batch, hidden), dtype=gy.dtype)
+        # What multiplies gc_t (for i, f, g) or gh_t (for o) in δ_t depends on the forward
+        # values alone, so it is computed for all steps at once, outside the loop: a few
+        # calls on big arrays instead of many on one step's blocks.
+        # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
+        factor = xp.multiply(gates, gates)  # (T, 4, N, H)
+        xp.subtract(gates[:, :2], factor[:, :2], out=factor[:, :2])  # i, f
+        xp.subtract(gates[:, 3], factor[:, 3], out=factor[:, 3])  # o
+        xp.subtract(1.0, factor[:, 2], out=factor[:, 2])  # g
+        factor[:, 0::2] *= gates[:, 2::-2]  # δ_i gets g and δ_g gets i, in one call
+        factor[:, 1] *= cs[:-1]  # c_{t-1}
+        # gc_t gets gh_t ⊙ o ⊙ (1 − tanh²(c_t)) through h_t = o ⊙ tanh(c_t).
+        h_to_c = xp.multiply(tanh_c, tanh_c)
+        xp.subtract(1.0, h_to_c, out=h_to_c)
+        h_to_c *= gates[:, 3]
+        factor[:, 3] *= tanh_c
         gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # δ_{t+1} W_hh, then gh_t
         gc = xp.zeros((batch, hidden), dtype=gy.dtype)  # gc_{t+1} ⊙ f_{t+1}, then gc_t
         last = 0 if self._needs_state_grad() else 1
@@ -205,32 +218,19 @@ class LSTMSequence(Recurrence):
         # more than finding the live steps once.
         live_h, live_c = (live_steps(xp, g) for g in (gy_h, gy_c))
         for t in range(steps - 1, -1, -1):
-            z, tc = gates[t], tanh_c[t]
-            i, f, g, o = z
             if live_h[t]:
                 gh += gy_h[t]
             if live_c[t]:
                 gc += gy_c[t]
-            # gc_t gets gh_t ⊙ o ⊙ (1 − tanh²(c_t)) through h_t = o ⊙ tanh(c_t).
-            xp.multiply(tc, tc, out=h_to_c)
-            xp.subtract(1.0, h_to_c, out=h_to_c)
-            h_to_c *= o
-            h_to_c *= gh
-            gc += h_to_c
-            # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
-            xp.multiply(z, z, out=factor)
-            xp.subtract(z[:2], factor[:2], out=factor[:2])  # i, f
-            xp.subtract(o, factor[3], out=factor[3])
-            xp.subtract(1.0, factor[2], out=factor[2])  # g
-            factor[0::2] *= z[2::-2]  # δ_i gets g and δ_g gets i, in one call
-            factor[1] *= cs[t]  # c_{t-1}
-            factor[3] *= tc
+            through_h = h_to_c[t]  # used up here: becomes gh_t ⊙ o ⊙ (1 − tanh²(c_t))
+            through_h *= gh
+            gc += through_h
             delta = deltas[t]
             delta_gm = delta.reshape(batch, 4, hidden).transpose(1, 0, 2)
-            xp.multiply(factor[:3], gc, out=delta_gm[:3])
-            xp.multiply(factor[3], gh, out=delta_gm[3])
+            xp.multiply(factor[t, :3], gc, out=delta_gm[:3])
+            xp.multiply(factor[t, 3], gh, out=delta_gm[3])
             if t >= last:
-                gc *= f
+                gc *= gates[t, 1]  # f
                 xp.matmul(delta, self.w_hh, out=gh)
         delta_2d = deltas.reshape(steps * batch, 4 * hidden)
         gx, gw_ih, gw_hh, *gb = self._gemm_grads(delta_2d, delta_2d, self.w_ih)
