@@ -321,36 +321,37 @@ class GRUSequence(Recurrence):
         # hidden side's (δ_r, δ_z, δ_hn) are then both contiguous column blocks, the input
         # weights' rows taken in the order n, r, z.
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)
-        d = xp.empty((4, batch, hidden), dtype=gy.dtype)  # this step's δ, gate-major
-        d_n, d_r, d_z, d_hn = d
-        one_minus_z = xp.empty((batch, hidden), dtype=gy.dtype)
+        r, z, n = gates[:, 0], gates[:, 1], gates[:, 2]
+        # As in the LSTM's backward, what multiplies gh_t (for δ_n, δ_z) and then δ_n
+        # (for δ_r, δ_hn) depends on the forward values alone: computed for all steps at
+        # once, in the order of δ's blocks, so that each step needs one call for each.
+        # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
+        by_gh = xp.empty((steps, 2, batch, hidden), dtype=gy.dtype)  # δ_n, δ_z per gh
+        one_minus_z = xp.subtract(1.0, z)
+        xp.multiply(n, n, out=by_gh[:, 0])
+        xp.subtract(1.0, by_gh[:, 0], out=by_gh[:, 0])
+        by_gh[:, 0] *= one_minus_z  # (1 − z)(1 − n²)
+        xp.subtract(hs[:-1], n, out=by_gh[:, 1])
+        one_minus_z *= z
+        by_gh[:, 1] *= one_minus_z  # (h_{t-1} − n) ⊙ z(1 − z)
+        by_d_n = xp.empty((steps, 2, batch, hidden), dtype=gy.dtype)  # δ_r, δ_hn per δ_n
+        xp.multiply(r, r, out=by_d_n[:, 0])
+        xp.subtract(r, by_d_n[:, 0], out=by_d_n[:, 0])
+        by_d_n[:, 0] *= self.hn  # hn ⊙ r(1 − r)
+        by_d_n[:, 1] = r
         through_z = xp.empty((batch, hidden), dtype=gy.dtype)
         gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # what reaches h_t from step t+1
         last = 0 if self._needs_state_grad() else 1
         live = live_steps(xp, gys)  # as in the LSTM's backward
         for t in range(steps - 1, -1, -1):
-            r, z, n = gates[t]
             if live[t]:
                 gh += gys[t]
-            # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
-            xp.subtract(1.0, z, out=one_minus_z)
-            xp.multiply(n, n, out=d_n)
-            xp.subtract(1.0, d_n, out=d_n)
-            d_n *= one_minus_z
-            d_n *= gh  # δ_n = gh ⊙ (1 − z)(1 − n²)
-            xp.subtract(hs[t], n, out=d_z)
-            d_z *= z
-            d_z *= one_minus_z
-            d_z *= gh  # δ_z = gh ⊙ (h_{t-1} − n) ⊙ z(1 − z)
-            xp.multiply(r, r, out=d_r)
-            xp.subtract(r, d_r, out=d_r)
-            d_r *= self.hn[t]
-            d_r *= d_n  # δ_r = δ_n ⊙ hn ⊙ r(1 − r)
-            xp.multiply(d_n, r, out=d_hn)
             delta = deltas[t]
-            delta.reshape(batch, 4, hidden).transpose(1, 0, 2)[...] = d
+            d = delta.reshape(batch, 4, hidden).transpose(1, 0, 2)  # δ_n, δ_r, δ_z, δ_hn
+            xp.multiply(by_gh[t], gh, out=d[0::2])
+            xp.multiply(by_d_n[t], d[0], out=d[1::2])
             if t >= last:
-                xp.multiply(gh, z, out=through_z)
+                xp.multiply(gh, z[t], out=through_z)
                 xp.matmul(delta[:, hidden:], self.w_hh, out=gh)
                 gh += through_z
         delta_2d = deltas.reshape(steps * batch, 4 * hidden)
