@@ -59,7 +59,7 @@ class Recurrence(Function):
     def _stack_inputs(self, x: Any, h0: Any, batch_first: bool, reverse: bool) -> Any:
         """S of shape (T+1, N, H+I+1) with S[t] = [h_{t-1} x_t 1] (h_T in S[T, :, :H]).
 
-        The forward writes each h_t into S[t+1, :, :H]. Then one GEMM per step,
+        The RNN and LSTM write each h_t into S[t+1, :, :H]. Then one GEMM per step,
         S[t] [W_hh W_ih b]ᵀ, gives the whole pre-activation (the column of ones carries
         the bias), and after the loop one GEMM, Δᵀ S[:T], gives [gW_hh gW_ih gb]. The
         previous layout (a separate input projection with K = I, and separate weight
@@ -83,12 +83,14 @@ class Recurrence(Function):
         recurrent GEMM, whose only use is that gradient."""
         return any(self.needs_input_grad[1 : 1 + self.n_states])
 
-    def _gemm_grads(self, delta_x: Any, delta_h: Any, w_ih: Any) -> list[Any]:
+    def _gemm_grads(self, delta_x: Any, delta_h: Any, w_ih: Any,
+                    previous: Any = None) -> list[Any]:
         """[gx, gW_ih, gW_hh, gb_ih, gb_hh] from the stacked deltas and S.
 
         ``delta_x`` (T·N, G·H) multiplies the rows of ``w_ih``, ``delta_h`` the rows of
         W_hh. When they are one array (RNN, LSTM), [gW_hh gW_ih gb] = Δᵀ S is one GEMM;
-        the GRU's differ, and take one GEMM for each side.
+        the GRU's differ, and take one GEMM for each side, the hidden side's reading the
+        previous states from ``previous`` (T·N, H), which S does not hold for it.
         """
         needs = self.needs_input_grad
         n_weights = len(needs) - 1 - self.n_states  # 2, or 4 with the biases
@@ -107,7 +109,7 @@ class Recurrence(Function):
             gb_hh = g_all[:, -1].copy()  # b_ih and b_hh add to the same pre-activations
         else:
             g_ih = delta_x.T @ stacked[:, hidden:]  # [gW_ih gb_ih]
-            g_hh = delta_h.T @ stacked[:, :hidden]
+            g_hh = delta_h.T @ previous
             gb_hh = delta_h.sum(axis=0)
         grads[1:] = (g_ih[:, :-1], g_hh, g_ih[:, -1], gb_hh)[:n_weights]
         return grads

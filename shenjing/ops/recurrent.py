@@ -9,10 +9,11 @@ bookkeeping.
 Where the time goes, and what is done about it (float32 throughout):
 
 - each step's inputs sit side by side as S_t = [h_{t-1} x_t 1] (the LSTM writes h_t
-  straight into S_{t+1}; the RNN and GRU, whose elementwise math reads h_t and runs
-  slower on strided rows, copy it there), so a step's whole pre-activation is one GEMM,
+  straight into S_{t+1}; the RNN, whose elementwise math reads h_t and runs slower on
+  strided rows, copies it there), so a step's whole pre-activation is one GEMM,
   S_t [W_hh W_ih b]ᵀ, the column of ones carrying the bias; the GRU, whose n gate
-  needs x's and h's parts apart, projects x for all steps in one GEMM instead;
+  needs x's and h's parts apart, projects x for all steps in one GEMM instead, and
+  its recurrent GEMM reads its own contiguous states, so S holds no h_t for it;
 - states, gates and deltas live in arrays allocated once for all steps, and the loops
   update them in place;
 - the per-step deltas δ_t (gradients of the gate pre-activations) are stacked into Δ of
@@ -308,7 +309,6 @@ class GRUSequence(Recurrence):
             xp.subtract(hs[t], n, out=h)
             h *= z
             h += n
-            stacked[t + 1, :, :hidden] = h
         self.gates, self.hs, self.hn = gates, hs, hn
         return caller_layout(hs[1:], batch_first, reverse)
 
@@ -357,7 +357,8 @@ class GRUSequence(Recurrence):
         delta_2d = deltas.reshape(steps * batch, 4 * hidden)
         w_ih_nrz = xp.roll(self.w_ih, hidden, axis=0)
         gx, gw_ih, gw_hh, *gb = self._gemm_grads(
-            delta_2d[:, : 3 * hidden], delta_2d[:, hidden:], w_ih_nrz
+            delta_2d[:, : 3 * hidden], delta_2d[:, hidden:], w_ih_nrz,
+            previous=hs[:-1].reshape(steps * batch, hidden),
         )
         if gw_ih is not None:
             gw_ih = xp.roll(gw_ih, -hidden, axis=0)  # rows back to r, z, n
