@@ -21,8 +21,9 @@ Where the time goes, and what is done about it (float32 throughout):
   [gW_hh gW_ih gb] = Σ_t δ_tᵀ S_t = Δᵀ S, and gx = Δ W_ih;
 - the LSTM and GRU keep each step's gates gate-major, (G, N, H), so that their
   elementwise math runs over contiguous blocks: on a gate's strided (N, H) slice of the
-  (N, G·H) GEMM output, NumPy takes two to three times as long per element; the LSTM's
-  step GEMM writes them so directly, its weights held gate-major, (4, H+I+1, H);
+  (N, G·H) GEMM output, NumPy takes two to three times as long per element; the GEMMs
+  write them so directly, from weights held gate-major, (G, K, H), as G GEMMs in one
+  broadcast matmul call;
 - a step's gates come from one tanh over the gate block (NumPy's SIMD tanh costs less
   than exp here), σ(z) = ½·tanh(z/2) + ½ with the σ gates' weight rows pre-scaled by ½
   (exact), so no extra pass is needed; the step's GEMM reads a contiguous copy of the
@@ -123,6 +124,13 @@ class RNNSequence(Recurrence):
 # -------------------------------------------------------------------------- LSTM
 
 
+def _gate_major(xp: Any, weights: Any, gates: int) -> Any:
+    """Stacked gate rows (G·H, K) as a contiguous (G, K, H): for a broadcast matmul
+    (N, K) @ (G, K, H) that gives the gates gate-major, (G, N, H)."""
+    rows, k = weights.shape
+    return xp.ascontiguousarray(weights.reshape(gates, rows // gates, k).transpose(0, 2, 1))
+
+
 _LSTM_GATE_SCALE = (0.5, 0.5, 1.0, 0.5)
 
 
@@ -163,8 +171,7 @@ class LSTMSequence(Recurrence):
         # The weights gate-major, (4, H+I+1, H): one matmul call then writes a step's
         # pre-activations gate-major, as four GEMMs broadcasting S_t, with no transposing
         # pass over a row-major (N, 4H) result (a tenth faster for the GEMM and the tanh).
-        weights_gm = stacked_weights(w_hh, w_ih, b_ih + b_hh, scale).reshape(4, hidden, -1)
-        weights_gm = xp.ascontiguousarray(weights_gm.transpose(0, 2, 1))
+        weights_gm = _gate_major(xp, stacked_weights(w_hh, w_ih, b_ih + b_hh, scale), 4)
         # hc[0, t] = h_t and hc[1, t] = c_t, with the initial states at t = 0.
         hc = xp.empty((2, steps + 1, batch, hidden), dtype=x.dtype)
         cs = hc[1]
@@ -285,26 +292,26 @@ class GRUSequence(Recurrence):
         hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)  # hs[t] = h_t
         hs[0] = h0
         # n needs x's part and h's part apart, so x's side of all steps is one GEMM
-        # here, [x_t 1] [W_ih b]ᵀ, and only h's side is left to the loop.
+        # here, [x_t 1] [W_ih b]ᵀ, and only h's side is left to the loop. Both sides'
+        # weights are held gate-major, (3, K, H), so the broadcast matmuls write the
+        # gates gate-major, as the LSTM's step does.
         input_side = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]
         w_ih_aug = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]
-        projected = (input_side @ w_ih_aug.T).reshape(steps, batch, 3 * hidden)
+        projected = xp.matmul(input_side, _gate_major(xp, w_ih_aug, 3))
+        projected = projected.reshape(3, steps, batch, hidden)
         gates = xp.empty((steps, 3, batch, hidden), dtype=x.dtype)  # gate-major steps
         hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # h_{t-1} W_hnᵀ + b_hn
-        recurrent = xp.empty((batch, 3 * hidden), dtype=x.dtype)
-        # The (N, 3H) rows seen gate-major, as (3, N, H) views.
-        projected_gm = projected.reshape(steps, batch, 3, hidden).transpose(0, 2, 1, 3)
-        recurrent_gm = recurrent.reshape(batch, 3, hidden).transpose(1, 0, 2)
-        w_hh_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
+        recurrent = xp.empty((3, batch, hidden), dtype=x.dtype)
+        w_hh_gm = _gate_major(xp, w_hh * scale[:, None], 3)
         for t in range(steps):
-            xp.matmul(hs[t], w_hh_t, out=recurrent)
+            xp.matmul(hs[t], w_hh_gm, out=recurrent)
             gate = gates[t]
-            xp.add(projected_gm[t, :2], recurrent_gm[:2], out=gate[:2])
+            xp.add(projected[:2, t], recurrent[:2], out=gate[:2])
             sigmoid_of_halved_(gate[:2])
             r, z, n = gate
-            xp.add(recurrent_gm[2], b_hn, out=hn[t])
+            xp.add(recurrent[2], b_hn, out=hn[t])
             xp.multiply(r, hn[t], out=n)
-            n += projected_gm[t, 2]
+            n += projected[2, t]
             xp.tanh(n, out=n)
             h = hs[t + 1]  # n + z ⊙ (h_{t-1} − n)
             xp.subtract(hs[t], n, out=h)
