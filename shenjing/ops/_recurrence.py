@@ -32,6 +32,14 @@ def gate_biases(xp: Any, b_ih: Any, b_hh: Any, rows: int, dtype: Any) -> tuple[A
     return b_ih, b_hh
 
 
+def gate_major(weights: Any, gates: int) -> Any:
+    """Stacked gate rows (G·H, K) as a contiguous (G, K, H): for a broadcast matmul
+    (N, K) @ (G, K, H) that gives the gates gate-major, (G, N, H)."""
+    xp = get_array_module(weights)
+    rows, k = weights.shape
+    return xp.ascontiguousarray(weights.reshape(gates, rows // gates, k).transpose(0, 2, 1))
+
+
 def live_steps(xp: Any, gy: Any) -> list[bool]:
     """For a time-major (T, N, H) gradient, whether each step's block has a nonzero."""
     return xp.any(gy, axis=(1, 2)).tolist()

@@ -46,6 +46,7 @@ from shenjing.ops._recurrence import (
     Recurrence,
     caller_layout,
     gate_biases,
+    gate_major,
     live_steps,
     stacked_weights,
     time_major,
@@ -124,13 +125,6 @@ class RNNSequence(Recurrence):
 # -------------------------------------------------------------------------- LSTM
 
 
-def _gate_major(xp: Any, weights: Any, gates: int) -> Any:
-    """Stacked gate rows (G·H, K) as a contiguous (G, K, H): for a broadcast matmul
-    (N, K) @ (G, K, H) that gives the gates gate-major, (G, N, H)."""
-    rows, k = weights.shape
-    return xp.ascontiguousarray(weights.reshape(gates, rows // gates, k).transpose(0, 2, 1))
-
-
 _LSTM_GATE_SCALE = (0.5, 0.5, 1.0, 0.5)
 
 
@@ -171,7 +165,7 @@ class LSTMSequence(Recurrence):
         # The weights gate-major, (4, H+I+1, H): one matmul call then writes a step's
         # pre-activations gate-major, as four GEMMs broadcasting S_t, with no transposing
         # pass over a row-major (N, 4H) result (a tenth faster for the GEMM and the tanh).
-        weights_gm = _gate_major(xp, stacked_weights(w_hh, w_ih, b_ih + b_hh, scale), 4)
+        weights_gm = gate_major(stacked_weights(w_hh, w_ih, b_ih + b_hh, scale), 4)
         # hc[0, t] = h_t and hc[1, t] = c_t, with the initial states at t = 0.
         hc = xp.empty((2, steps + 1, batch, hidden), dtype=x.dtype)
         cs = hc[1]
@@ -297,12 +291,12 @@ class GRUSequence(Recurrence):
         # gates gate-major, as the LSTM's step does.
         input_side = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]
         w_ih_aug = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]
-        projected = xp.matmul(input_side, _gate_major(xp, w_ih_aug, 3))
+        projected = xp.matmul(input_side, gate_major(w_ih_aug, 3))
         projected = projected.reshape(3, steps, batch, hidden)
         gates = xp.empty((steps, 3, batch, hidden), dtype=x.dtype)  # gate-major steps
         hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # h_{t-1} W_hnᵀ + b_hn
         recurrent = xp.empty((3, batch, hidden), dtype=x.dtype)
-        w_hh_gm = _gate_major(xp, w_hh * scale[:, None], 3)
+        w_hh_gm = gate_major(w_hh * scale[:, None], 3)
         for t in range(steps):
             xp.matmul(hs[t], w_hh_gm, out=recurrent)
             gate = gates[t]
