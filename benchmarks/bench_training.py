@@ -7,7 +7,7 @@
   binary cross-entropy) with Adam, batch 64, in steps/s.
 
 Each beside a straight-NumPy implementation (hand-written backward, in-place Adam) and
-PyTorch when installed.
+PyTorch and JAX (``jax.jit`` of the whole step) when installed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks.common import Row, rates, torch_or_none
+from benchmarks.common import Row, jax_or_none, rates, torch_or_none
 from benchmarks.networks import (
     MLP,
     MLP_BATCH,
@@ -24,6 +24,7 @@ from benchmarks.networks import (
     SMALL_BATCH,
     NumpyAdam,
     data,
+    jax_step,
     shenjing_model,
     shenjing_step,
     torch_step,
@@ -108,7 +109,7 @@ def _fit_vs_loop(batch: int = 128, n_batches: int = 40) -> tuple[float, float]:
 
 def run() -> tuple[str, list[Row]]:
     """Measure the three benchmarks; returns the table title and rows."""
-    torch = torch_or_none()
+    torch, jax = torch_or_none(), jax_or_none()
     fit, loop = _fit_vs_loop()
     rows = [Row("fit vs hand-written loop (MLP, Adam, batch 128)", "samples/s", fit,
                 target="fit >= 0.91x loop: " + f"{fit / loop:.2f}x")]
@@ -116,7 +117,9 @@ def run() -> tuple[str, list[Row]]:
         ("MLP 784-256-128-10 Adam step, batch 128", MLP, MLP_BATCH, ">= 1.4x PyTorch"),
         ("30-64-32-1 Adam step, batch 64", SMALL, SMALL_BATCH, ">= 3x PyTorch"),
     ):
-        ours, numpy_, theirs = rates(shenjing_step(sizes, batch), _numpy_step(sizes, batch),
-                                     torch_step(torch, sizes, batch) if torch else None)
-        rows.append(Row(name, "steps/s", ours, numpy_, theirs, target=target))
+        ours, numpy_, theirs, anchor = rates(
+            shenjing_step(sizes, batch), _numpy_step(sizes, batch),
+            torch_step(torch, sizes, batch) if torch else None,
+            jax_step(jax, sizes, batch) if jax else None)
+        rows.append(Row(name, "steps/s", ours, numpy_, theirs, target=target, jax=anchor))
     return "Training (issue: layers, optimizers, data, fit)", rows

@@ -6,7 +6,8 @@ alike in shenjing and PyTorch from the same weights and data:
 - MLP, 784-256-128-10 (ReLU), cross-entropy;
 
 each step being forward, zero_grad, backward and an Adam step, plus the in-place NumPy
-Adam that the hand-written baselines use.
+Adam that the hand-written baselines use, and the same step in JAX (``jax.jit`` of the
+whole step, optax's Adam) when it is installed.
 """
 
 from __future__ import annotations
@@ -110,6 +111,45 @@ def torch_step(torch, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+    return step
+
+
+def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:  # noqa: ANN001
+    """The same training step in JAX (``jax`` is the module): forward, loss, gradient and
+    optax's Adam, compiled as one ``jax.jit`` function; each call waits for its result."""
+    import optax
+
+    jnp = jax.numpy
+    params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in weights(sizes)]
+    acts = {"sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, None: lambda h: h}
+    layer_acts = [acts[a] for a in activations(sizes)]
+    x_np, y_np = data(sizes, batch)
+    x, y = jnp.asarray(x_np), jnp.asarray(y_np)
+
+    def loss_fn(params, x, y):  # noqa: ANN001, ANN202
+        h = x
+        for (w, b), act in zip(params, layer_acts, strict=True):
+            h = act(h @ w.T + b)
+        if sizes[-1] == 1:  # BCE on probabilities, logs clamped at -100 as PyTorch does
+            log_p = jnp.maximum(jnp.log(h), -100.0)
+            log_q = jnp.maximum(jnp.log1p(-h), -100.0)
+            return -jnp.mean(y * log_p + (1 - y) * log_q)
+        return optax.softmax_cross_entropy_with_integer_labels(h, y).mean()
+
+    opt = optax.adam(1e-3)
+
+    @jax.jit
+    def train_step(params, opt_state, x, y):  # noqa: ANN001, ANN202
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    state = [params, opt.init(params)]
+
+    def step() -> None:
+        state[0], state[1], loss = train_step(state[0], state[1], x, y)
+        loss.block_until_ready()
 
     return step
 

@@ -71,6 +71,13 @@ class Tensor(TensorMethods):
         return self.data.shape
 
     @property
+    def _sizes(self) -> tuple[int, ...]:
+        """The shape, for op functions that compute parameters from it (a mean's count,
+        a flatten's size): a symbolic tensor answers with sizes that still do that
+        arithmetic where its ``shape`` says ``None``."""
+        return self.data.shape
+
+    @property
     def dtype(self) -> np.dtype:
         """The element type (float32 by default)."""
         return self.data.dtype

@@ -1,5 +1,6 @@
 """``shenjing bench``: run the benchmarks and print their tables: shenjing's speed, the
-same work in plain NumPy, and PyTorch's when it is installed, with the ratios.
+same work in plain NumPy, and PyTorch's and JAX's (``pip install shenjing[bench]``) when
+they are installed, with the ratios.
 
 The benchmarks live in the source repository (``benchmarks/`` next to the ``shenjing/``
 package), not in the installed package; they run in a fresh Python process with one BLAS
@@ -33,7 +34,7 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``bench`` and its options."""
     parser = subparsers.add_parser(
-        "bench", help="run the benchmarks (speed against NumPy and PyTorch)",
+        "bench", help="run the benchmarks (speed against NumPy, PyTorch and JAX)",
         description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.HelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="benchmarks to run, e.g. engine (default: all)")

@@ -46,7 +46,7 @@ def add_function_op(
             )
     template, dependencies = _template(graph, op_name, params)
     example = _run_example(graph, cls, op_name, tensors, "data", concrete(params))
-    varying = any(isinstance(n, Dim) for t in tensors for n in t.shape)
+    varying = any(isinstance(n, Dim) for t in tensors for n in t._shape)
     if varying or contains_dim(list(params.values())):
         alt_params = _resolve(template, lambda ref: ref.tensor.alt_data)
         alt = _run_example(graph, cls, op_name, tensors, "alt_data", alt_params)
@@ -89,7 +89,7 @@ def _run_example(
             return fn.forward(*[getattr(t, which) for t in tensors], **params)
     except Exception as err:
         message = f"{err} [while adding {op_name!r} to a graph; inputs: {_describe(tensors)}"
-        if any(isinstance(n, Dim) for t in tensors for n in t.shape):
+        if any(isinstance(n, Dim) for t in tensors for n in t._shape):
             first, second = EXAMPLE_SIZES
             message += (f"; unknown sizes were tried as {first if which == 'data' else second}"
                         ", so give them in the placeholders if the op needs particular sizes")

@@ -1,12 +1,14 @@
 """Unknown dimensions: the ``None`` of a declared shape, as an integer that knows where
 its real size will come from.
 
-A placeholder of shape ``(None, 3)`` gets a batch size only when the graph runs. The op
-functions that build a graph still do arithmetic on shapes: ``mean`` divides by the
+A placeholder of shape ``(None, 3)`` gets a batch size only when the graph runs. Users
+see that size as Python's ``None`` (``x.shape[0] is None``, as in TensorFlow 2), but the
+op functions that build a graph still do arithmetic on shapes: ``mean`` divides by the
 number of elements it reduced, ``flatten`` multiplies sizes into a new shape, and they
-pass the results to the op as parameters. A ``Dim`` lets that arithmetic happen and be
-redone later: it is an ``int`` (its value is the size in the small *example* arrays that
-graph building runs each op on) that also remembers
+pass the results to the op as parameters. So they read ``x._sizes``, where each unknown
+size is a ``Dim``, which lets that arithmetic happen and be redone later: it is an
+``int`` (its value is the size in the small *example* arrays that graph building runs
+each op on) that also remembers
 
 - ``alt``: its size in a second, differently sized set of examples, which is how graph
   building tells the dimensions that change with the input from the ones that do not;
@@ -22,8 +24,8 @@ Example:
     >>> g = sj.Graph()
     >>> with g.as_default():
     ...     x = sj.placeholder((None, 3))
-    >>> x.shape, x.shape == (None, 3)
-    ((None, 3), True)
+    >>> x.shape, x.shape[0] is None, type(x._sizes[0]).__name__
+    ((None, 3), True, 'Dim')
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from shenjing.backend import is_array
-from shenjing.graph.dims import Dim
 from shenjing.graph.graph import Graph, get_default_graph
 from shenjing.graph.plan import Plan
 from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
@@ -336,7 +335,7 @@ def _check_feed(t: SymbolicTensor, value: Any) -> Any:
         array = array.astype(t.dtype)
     shape = t.shape
     if array.ndim != len(shape) or any(
-        not isinstance(n, Dim) and n != m for n, m in zip(shape, array.shape, strict=True)
+        n is not None and n != m for n, m in zip(shape, array.shape, strict=True)
     ):
         raise ValueError(f"Session.run: the value fed to {t.name!r} has shape {array.shape}, "
                          f"but the tensor has shape {shape}")

@@ -118,8 +118,14 @@ class SymbolicTensor(Tensor):
     # ------------------------------------------------------------------ properties
     @property
     def shape(self) -> StaticShape:
-        """The static shape; unknown dimensions print and compare as ``None``
-        (``shape.as_list()`` gives them as ``None`` itself)."""
+        """The static shape, with ``None`` for each size unknown until run time, as
+        TensorFlow gives it: ``x.shape[0] is None``."""
+        return StaticShape(None if isinstance(n, Dim) else n for n in self._shape)
+
+    @property
+    def _sizes(self) -> StaticShape:
+        """The static shape with each unknown size a ``Dim``, which records the arithmetic
+        op functions do on it, so that a plan can redo it with the run-time sizes."""
         return self._shape
 
     @property

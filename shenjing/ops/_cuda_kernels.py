@@ -3,9 +3,10 @@
 On NumPy a step's gates take a dozen array calls (see ``LSTMSequence``); on a GPU each
 is a kernel launch that costs more than its arithmetic at these sizes, so the step's
 gates, cell and output (forward) and its deltas (backward) are one kernel each here.
-Same float operations in the same order as the NumPy code, with the same layouts:
-``recurrent`` rows (N, 4H) holding u = −z (u = −2z for g), gates saved gate-major
-(4, N, H), deltas written as rows (N, 4H). Used only when the array module is CuPy.
+Same float operations as the NumPy code, with the same layouts: a step's gate-major
+(4, N, H) block holds the pre-activations (halved for i, f, o, so σ(z) = ½·tanh(z/2) + ½)
+and is overwritten with the gates; deltas are written as rows (N, 4H). Used only when
+the array module is CuPy.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from typing import Any
 _kernels: dict[str, Any] = {}
 
 _FORWARD = """
-int n = i / H, j = i % H;
-int row = n * 4 * H + j;
-T ig = 1 / (1 + exp(rec[row]));
-T fg = 1 / (1 + exp(rec[row + H]));
-T gg = 1 / (1 + exp(rec[row + 2 * H])) * 2 - 1;
-T og = 1 / (1 + exp(rec[row + 3 * H]));
 int nh = N * H;
+T ig = tanh(gates[i]) * (T)0.5 + (T)0.5;
+T fg = tanh(gates[i + nh]) * (T)0.5 + (T)0.5;
+T gg = tanh(gates[i + 2 * nh]);
+T og = tanh(gates[i + 3 * nh]) * (T)0.5 + (T)0.5;
 gates[i] = ig; gates[i + nh] = fg; gates[i + 2 * nh] = gg; gates[i + 3 * nh] = og;
 c = fg * c_prev + ig * gg;
 tc = tanh(c);
@@ -57,14 +56,15 @@ def _kernel(xp: ModuleType, name: str, params: str, outputs: str, body: str) -> 
     return kernel
 
 
-def lstm_step_forward(xp: ModuleType, recurrent: Any, c_prev: Any, gates: Any, c: Any,
-                      tanh_c: Any, h: Any) -> None:
-    """i, f, g, o from ``recurrent``; c = f⊙c_prev + i⊙g; tanh(c); h = o⊙tanh(c)."""
-    batch, hidden = c.shape
+def lstm_step_forward(xp: ModuleType, gates: Any, c_prev: Any, c: Any, tanh_c: Any,
+                      h: Any) -> None:
+    """i, f, g, o from the pre-activations in ``gates`` (in place); c = f⊙c_prev + i⊙g;
+    tanh(c); h = o⊙tanh(c)."""
+    batch, _ = c.shape
     _kernel(
-        xp, "shenjing_lstm_forward",
-        "raw T rec, T c_prev, int32 H, int32 N", "raw T gates, T c, T tc, T h", _FORWARD,
-    )(recurrent, c_prev, xp.int32(hidden), xp.int32(batch), gates, c, tanh_c, h)
+        xp, "shenjing_lstm_forward_tanh",
+        "T c_prev, int32 N", "raw T gates, T c, T tc, T h", _FORWARD,
+    )(c_prev, xp.int32(batch), gates, c, tanh_c, h)
 
 
 def lstm_step_backward(xp: ModuleType, gates: Any, tanh_c: Any, c_prev: Any, gy_h: Any,

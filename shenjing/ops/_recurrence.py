@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 
@@ -32,12 +34,31 @@ def gate_biases(xp: Any, b_ih: Any, b_hh: Any, rows: int, dtype: Any) -> tuple[A
     return b_ih, b_hh
 
 
-def stacked_weights(w_hh: Any, w_ih: Any, bias: Any, scale: Any) -> Any:
-    """[W_hh W_ih b], shape (G·H, H+I+1), with row k multiplied by ``scale[k]``: what
-    ``Recurrence._stack_inputs``' rows multiply."""
+def gate_major(weights: Any, gates: int) -> Any:
+    """Stacked gate rows (G·H, K) as a contiguous (G, K, H): for a broadcast matmul
+    (N, K) @ (G, K, H) that gives the gates gate-major, (G, N, H)."""
+    xp = get_array_module(weights)
+    rows, k = weights.shape
+    return xp.ascontiguousarray(weights.reshape(gates, rows // gates, k).transpose(0, 2, 1))
+
+
+def live_steps(xp: Any, gy: Any) -> list[bool]:
+    """For a time-major (T, N, H) gradient, whether each step's block has a nonzero.
+
+    Off the host every step counts as live: asking would read back to the host each
+    backward, which costs more on a GPU than the adds it saves."""
+    if not isinstance(gy, np.ndarray):
+        return [True] * gy.shape[0]
+    return xp.any(gy, axis=(1, 2)).tolist()
+
+
+def stacked_weights(w_hh: Any, w_ih: Any, bias: Any, scale: Any = None) -> Any:
+    """[W_hh W_ih b], shape (G·H, H+I+1), with row k multiplied by ``scale[k]`` if given:
+    what ``Recurrence._stack_inputs``' rows multiply."""
     xp = get_array_module(w_hh)
     stacked = xp.concatenate([w_hh, w_ih, bias[:, None]], axis=1)
-    stacked *= scale[:, None]
+    if scale is not None:
+        stacked *= scale[:, None]
     return stacked
 
 
@@ -53,7 +74,7 @@ class Recurrence(Function):
     def _stack_inputs(self, x: Any, h0: Any, batch_first: bool, reverse: bool) -> Any:
         """S of shape (T+1, N, H+I+1) with S[t] = [h_{t-1} x_t 1] (h_T in S[T, :, :H]).
 
-        The forward writes each h_t into S[t+1, :, :H]. Then one GEMM per step,
+        The RNN and LSTM write each h_t into S[t+1, :, :H]. Then one GEMM per step,
         S[t] [W_hh W_ih b]ᵀ, gives the whole pre-activation (the column of ones carries
         the bias), and after the loop one GEMM, Δᵀ S[:T], gives [gW_hh gW_ih gb]. The
         previous layout (a separate input projection with K = I, and separate weight
@@ -77,12 +98,14 @@ class Recurrence(Function):
         recurrent GEMM, whose only use is that gradient."""
         return any(self.needs_input_grad[1 : 1 + self.n_states])
 
-    def _gemm_grads(self, delta_x: Any, delta_h: Any, w_ih: Any) -> list[Any]:
+    def _gemm_grads(self, delta_x: Any, delta_h: Any, w_ih: Any,
+                    previous: Any = None) -> list[Any]:
         """[gx, gW_ih, gW_hh, gb_ih, gb_hh] from the stacked deltas and S.
 
         ``delta_x`` (T·N, G·H) multiplies the rows of ``w_ih``, ``delta_h`` the rows of
         W_hh. When they are one array (RNN, LSTM), [gW_hh gW_ih gb] = Δᵀ S is one GEMM;
-        the GRU's differ, and take one GEMM for each side.
+        the GRU's differ, and take one GEMM for each side, the hidden side's reading the
+        previous states from ``previous`` (T·N, H), which S does not hold for it.
         """
         needs = self.needs_input_grad
         n_weights = len(needs) - 1 - self.n_states  # 2, or 4 with the biases
@@ -101,7 +124,7 @@ class Recurrence(Function):
             gb_hh = g_all[:, -1].copy()  # b_ih and b_hh add to the same pre-activations
         else:
             g_ih = delta_x.T @ stacked[:, hidden:]  # [gW_ih gb_ih]
-            g_hh = delta_h.T @ stacked[:, :hidden]
+            g_hh = delta_h.T @ previous
             gb_hh = delta_h.sum(axis=0)
         grads[1:] = (g_ih[:, :-1], g_hh, g_ih[:, -1], gb_hh)[:n_weights]
         return grads

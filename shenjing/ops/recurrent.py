@@ -9,10 +9,11 @@ bookkeeping.
 Where the time goes, and what is done about it (float32 throughout):
 
 - each step's inputs sit side by side as S_t = [h_{t-1} x_t 1] (the LSTM writes h_t
-  straight into S_{t+1}; the RNN and GRU, whose elementwise math reads h_t and runs
-  slower on strided rows, copy it there), so a step's whole pre-activation is one GEMM,
+  straight into S_{t+1}; the RNN, whose elementwise math reads h_t and runs slower on
+  strided rows, copies it there), so a step's whole pre-activation is one GEMM,
   S_t [W_hh W_ih b]ᵀ, the column of ones carrying the bias; the GRU, whose n gate
-  needs x's and h's parts apart, projects x for all steps in one GEMM instead;
+  needs x's and h's parts apart, projects x for all steps in one GEMM instead, and
+  its recurrent GEMM reads its own contiguous states, so S holds no h_t for it;
 - states, gates and deltas live in arrays allocated once for all steps, and the loops
   update them in place;
 - the per-step deltas δ_t (gradients of the gate pre-activations) are stacked into Δ of
@@ -20,9 +21,14 @@ Where the time goes, and what is done about it (float32 throughout):
   [gW_hh gW_ih gb] = Σ_t δ_tᵀ S_t = Δᵀ S, and gx = Δ W_ih;
 - the LSTM and GRU keep each step's gates gate-major, (G, N, H), so that their
   elementwise math runs over contiguous blocks: on a gate's strided (N, H) slice of the
-  (N, G·H) GEMM output, NumPy takes two to three times as long per element;
-- σ and tanh come from one exp where that is cheaper (see ``sigmoid_of_negated_``),
-  with the weight rows pre-scaled (by −1 or −2, exactly) so no extra pass is needed;
+  (N, G·H) GEMM output, NumPy takes two to three times as long per element; the GEMMs
+  write them so directly, from weights held gate-major, (G, K, H), as G GEMMs in one
+  broadcast matmul call;
+- a step's gates come from one tanh over the gate block (NumPy's SIMD tanh costs less
+  than exp here), σ(z) = ½·tanh(z/2) + ½ with the σ gates' weight rows pre-scaled by ½
+  (exact), so no extra pass is needed; the step's GEMM reads a contiguous copy of the
+  weights, not a transposed view, which it ran a fifth slower on;
+- backward skips the steps whose output gradient is zero (a classifier reads only h_T);
 - without a gradient for the initial state, backward skips its last recurrent GEMM.
 
 Shapes: x is (N, T, I) when ``batch_first`` (the default, as for the layers) else
@@ -41,10 +47,12 @@ from shenjing.ops._recurrence import (
     Recurrence,
     caller_layout,
     gate_biases,
+    gate_major,
+    live_steps,
     stacked_weights,
     time_major,
 )
-from shenjing.ops._util import sigmoid_of_negated_, tanh_of_scaled_
+from shenjing.ops._util import sigmoid_of_halved_
 from shenjing.tensor import Tensor
 
 __all__ = ["gru", "lstm", "rnn"]
@@ -77,15 +85,13 @@ class RNNSequence(Recurrence):
         steps = stacked.shape[0] - 1
         hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)  # hs[t] = h_t
         hs[0] = h0
-        # For tanh the weights are scaled by −2 (exact), so each step's sum is u = −2a,
-        # ready for ``tanh_of_scaled_``.
-        scale = xp.full(hidden, -2.0 if nonlinearity == "tanh" else 1.0, dtype=x.dtype)
-        weights_t = stacked_weights(w_hh, w_ih, b_ih + b_hh, scale).T
+        # NOTE: contiguous, not a transposed view (see the module's docstring).
+        weights_t = xp.ascontiguousarray(stacked_weights(w_hh, w_ih, b_ih + b_hh).T)
         for t in range(steps):
             h = hs[t + 1]
             xp.matmul(stacked[t], weights_t, out=h)
             if nonlinearity == "tanh":
-                tanh_of_scaled_(h)
+                xp.tanh(h, out=h)
             else:
                 xp.maximum(h, 0, out=h)
             stacked[t + 1, :, :hidden] = h
@@ -120,7 +126,7 @@ class RNNSequence(Recurrence):
 # -------------------------------------------------------------------------- LSTM
 
 
-_LSTM_GATE_SCALE = (-1.0, -1.0, -2.0, -1.0)
+_LSTM_GATE_SCALE = (0.5, 0.5, 1.0, 0.5)
 
 
 class LSTMSequence(Recurrence):
@@ -150,37 +156,36 @@ class LSTMSequence(Recurrence):
         self.w_ih, self.w_hh = w_ih, w_hh
         b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
         batch, hidden = h0.shape
-        # One exp per step gives all four gates: the pre-activations are computed with the
-        # weight rows of i, f, o scaled by −1 and those of g by −2 (exact in floating
-        # point), so every block holds u = −z (u = −2z for g), and
-        #     σ(z) = 1 / (1 + exp(u)),   tanh(z) = 2σ(2z) − 1.
+        # One tanh per step gives all four gates: the pre-activations are computed with
+        # the weight rows of i, f, o scaled by ½ (exact in floating point), so their
+        # blocks hold z/2 and σ(z) = ½·tanh(z/2) + ½ (see ``sigmoid_of_halved_``).
         scale = xp.asarray(_LSTM_GATE_SCALE, dtype=x.dtype).repeat(hidden)
         stacked = self._stack_inputs(x, h0, batch_first, reverse)
         steps = stacked.shape[0] - 1
         hs = stacked[:, :, :hidden]  # hs[0] = h0 and hs[t] = h_t
-        weights_t = stacked_weights(w_hh, w_ih, b_ih + b_hh, scale).T
+        # The weights gate-major, (4, H+I+1, H): one matmul call then writes a step's
+        # pre-activations gate-major, as four GEMMs broadcasting S_t, with no transposing
+        # pass over a row-major (N, 4H) result (a tenth faster for the GEMM and the tanh).
+        weights_gm = gate_major(stacked_weights(w_hh, w_ih, b_ih + b_hh, scale), 4)
         # hc[0, t] = h_t and hc[1, t] = c_t, with the initial states at t = 0.
         hc = xp.empty((2, steps + 1, batch, hidden), dtype=x.dtype)
         cs = hc[1]
         cs[0] = c0
         gates = xp.empty((steps, 4, batch, hidden), dtype=x.dtype)  # gate-major steps
         tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)
-        recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)
-        # The (N, 4H) rows seen gate-major, as a (4, N, H) view.
-        recurrent_gm = recurrent.reshape(batch, 4, hidden).transpose(1, 0, 2)
         i_times_g = xp.empty((batch, hidden), dtype=x.dtype)
         fused = cuda_kernels.available(xp)  # on a GPU: one kernel per step's gates
         for t in range(steps):
-            xp.matmul(stacked[t], weights_t, out=recurrent)
-            if fused:
-                cuda_kernels.lstm_step_forward(xp, recurrent, cs[t], gates[t], cs[t + 1],
-                                               tanh_c[t], hs[t + 1])
-                continue
             z = gates[t]
-            sigmoid_of_negated_(recurrent_gm, out=z)  # and from rows to gate-major
+            xp.matmul(stacked[t], weights_gm, out=z)
+            if fused:
+                cuda_kernels.lstm_step_forward(xp, z, cs[t], cs[t + 1], tanh_c[t], hs[t + 1])
+                continue
+            xp.tanh(z, out=z)
             i, f, g, o = z
-            g *= 2.0
-            g -= 1.0
+            for sigma in (z[:2], o):  # i and f, then o: σ = ½·tanh + ½
+                sigma *= 0.5
+                sigma += 0.5
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)
             xp.multiply(i, g, out=i_times_g)
@@ -198,45 +203,63 @@ class LSTMSequence(Recurrence):
         cs = self.hc[1]
         steps, _, batch, hidden = gates.shape
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)  # Δ, row-major
-        factor = xp.empty((4, batch, hidden), dtype=gy.dtype)  # what δ_t is before gc, gh
-        h_to_c = xp.empty((batch, hidden), dtype=gy.dtype)
+        last = 0 if self._needs_state_grad() else 1
+        if cuda_kernels.available(xp):
+            return self._backward_fused(deltas, gy_h, gy_c, last)
+        # What multiplies gc_t (for i, f, g) or gh_t (for o) in δ_t depends on the forward
+        # values alone, so it is computed for all steps at once, outside the loop: a few
+        # calls on big arrays instead of many on one step's blocks.
+        # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
+        factor = xp.multiply(gates, gates)  # (T, 4, N, H)
+        xp.subtract(gates[:, :2], factor[:, :2], out=factor[:, :2])  # i, f
+        xp.subtract(gates[:, 3], factor[:, 3], out=factor[:, 3])  # o
+        xp.subtract(1.0, factor[:, 2], out=factor[:, 2])  # g
+        factor[:, 0::2] *= gates[:, 2::-2]  # δ_i gets g and δ_g gets i, in one call
+        factor[:, 1] *= cs[:-1]  # c_{t-1}
+        # gc_t gets gh_t ⊙ o ⊙ (1 − tanh²(c_t)) through h_t = o ⊙ tanh(c_t).
+        h_to_c = xp.multiply(tanh_c, tanh_c)
+        xp.subtract(1.0, h_to_c, out=h_to_c)
+        h_to_c *= gates[:, 3]
+        factor[:, 3] *= tanh_c
         gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # δ_{t+1} W_hh, then gh_t
         gc = xp.zeros((batch, hidden), dtype=gy.dtype)  # gc_{t+1} ⊙ f_{t+1}, then gc_t
-        last = 0 if self._needs_state_grad() else 1
-        fused = cuda_kernels.available(xp)  # on a GPU: one kernel per step's deltas
+        # Skip the steps whose output gradient is zero: a classifier reads only h_T, and
+        # nothing reads c, so most of gy is zeros; adding its strided rows each step cost
+        # more than finding the live steps once.
+        live_h, live_c = (live_steps(xp, g) for g in (gy_h, gy_c))
         for t in range(steps - 1, -1, -1):
-            if fused:
-                cuda_kernels.lstm_step_backward(xp, gates[t], tanh_c[t], cs[t], gy_h[t],
-                                                gy_c[t], gh, gc, deltas[t], t >= last)
-                if t >= last:
-                    xp.matmul(deltas[t], self.w_hh, out=gh)
-                continue
-            z, tc = gates[t], tanh_c[t]
-            i, f, g, o = z
-            gh += gy_h[t]
-            gc += gy_c[t]
-            # gc_t gets gh_t ⊙ o ⊙ (1 − tanh²(c_t)) through h_t = o ⊙ tanh(c_t).
-            xp.multiply(tc, tc, out=h_to_c)
-            xp.subtract(1.0, h_to_c, out=h_to_c)
-            h_to_c *= o
-            h_to_c *= gh
-            gc += h_to_c
-            # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
-            xp.multiply(z, z, out=factor)
-            xp.subtract(z[:2], factor[:2], out=factor[:2])  # i, f
-            xp.subtract(o, factor[3], out=factor[3])
-            xp.subtract(1.0, factor[2], out=factor[2])  # g
-            factor[0::2] *= z[2::-2]  # δ_i gets g and δ_g gets i, in one call
-            factor[1] *= cs[t]  # c_{t-1}
-            factor[3] *= tc
+            if live_h[t]:
+                gh += gy_h[t]
+            if live_c[t]:
+                gc += gy_c[t]
+            through_h = h_to_c[t]  # used up here: becomes gh_t ⊙ o ⊙ (1 − tanh²(c_t))
+            through_h *= gh
+            gc += through_h
             delta = deltas[t]
             delta_gm = delta.reshape(batch, 4, hidden).transpose(1, 0, 2)
-            xp.multiply(factor[:3], gc, out=delta_gm[:3])
-            xp.multiply(factor[3], gh, out=delta_gm[3])
+            xp.multiply(factor[t, :3], gc, out=delta_gm[:3])
+            xp.multiply(factor[t, 3], gh, out=delta_gm[3])
             if t >= last:
-                gc *= f
+                gc *= gates[t, 1]  # f
                 xp.matmul(delta, self.w_hh, out=gh)
-        delta_2d = deltas.reshape(steps * batch, 4 * hidden)
+        return self._grads(deltas, gh, gc)
+
+    def _backward_fused(self, deltas: Any, gy_h: Any, gy_c: Any, last: int) -> tuple[Any, ...]:
+        """The backward on a GPU: one kernel per step for its deltas (``_cuda_kernels``)."""
+        xp = get_array_module(deltas)
+        gates, tanh_c, cs = self.gates, self.tanh_c, self.hc[1]
+        gh = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
+        gc = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
+        for t in range(deltas.shape[0] - 1, -1, -1):
+            cuda_kernels.lstm_step_backward(xp, gates[t], tanh_c[t], cs[t], gy_h[t], gy_c[t],
+                                            gh, gc, deltas[t], t >= last)
+            if t >= last:
+                xp.matmul(deltas[t], self.w_hh, out=gh)
+        return self._grads(deltas, gh, gc)
+
+    def _grads(self, deltas: Any, gh: Any, gc: Any) -> tuple[Any, ...]:
+        """All the gradients from the steps' deltas Δ and the initial states' gh, gc."""
+        delta_2d = deltas.reshape(-1, deltas.shape[-1])
         gx, gw_ih, gw_hh, *gb = self._gemm_grads(delta_2d, delta_2d, self.w_ih)
         return (gx, gh, gc, gw_ih, gw_hh, *gb)
 
@@ -244,7 +267,7 @@ class LSTMSequence(Recurrence):
 # --------------------------------------------------------------------------- GRU
 
 
-_GRU_GATE_SCALE = (-1.0, -1.0, 1.0)
+_GRU_GATE_SCALE = (0.5, 0.5, 1.0)
 
 
 class GRUSequence(Recurrence):
@@ -277,7 +300,7 @@ class GRUSequence(Recurrence):
         b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
         # b_hr and b_hz add to the pre-activations like the input biases; b_hn sits
         # inside r ⊙ (...), so it stays with the recurrent term. The rows of r and z are
-        # negated (exact), so their blocks hold −z, ready for ``sigmoid_of_negated_``.
+        # halved (exact), so their blocks hold z/2, ready for ``sigmoid_of_halved_``.
         scale = xp.asarray(_GRU_GATE_SCALE, dtype=x.dtype).repeat(hidden)
         bias = b_ih.copy()
         bias[: 2 * hidden] += b_hh[: 2 * hidden]
@@ -287,32 +310,31 @@ class GRUSequence(Recurrence):
         hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)  # hs[t] = h_t
         hs[0] = h0
         # n needs x's part and h's part apart, so x's side of all steps is one GEMM
-        # here, [x_t 1] [W_ih b]ᵀ, and only h's side is left to the loop.
+        # here, [x_t 1] [W_ih b]ᵀ, and only h's side is left to the loop. Both sides'
+        # weights are held gate-major, (3, K, H), so the broadcast matmuls write the
+        # gates gate-major, as the LSTM's step does.
         input_side = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]
         w_ih_aug = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]
-        projected = (input_side @ w_ih_aug.T).reshape(steps, batch, 3 * hidden)
+        projected = xp.matmul(input_side, gate_major(w_ih_aug, 3))
+        projected = projected.reshape(3, steps, batch, hidden)
         gates = xp.empty((steps, 3, batch, hidden), dtype=x.dtype)  # gate-major steps
         hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # h_{t-1} W_hnᵀ + b_hn
-        recurrent = xp.empty((batch, 3 * hidden), dtype=x.dtype)
-        # The (N, 3H) rows seen gate-major, as (3, N, H) views.
-        projected_gm = projected.reshape(steps, batch, 3, hidden).transpose(0, 2, 1, 3)
-        recurrent_gm = recurrent.reshape(batch, 3, hidden).transpose(1, 0, 2)
-        w_hh_t = (w_hh * scale[:, None]).T
+        recurrent = xp.empty((3, batch, hidden), dtype=x.dtype)
+        w_hh_gm = gate_major(w_hh * scale[:, None], 3)
         for t in range(steps):
-            xp.matmul(hs[t], w_hh_t, out=recurrent)
+            xp.matmul(hs[t], w_hh_gm, out=recurrent)
             gate = gates[t]
-            xp.add(projected_gm[t, :2], recurrent_gm[:2], out=gate[:2])
-            sigmoid_of_negated_(gate[:2])
+            xp.add(projected[:2, t], recurrent[:2], out=gate[:2])
+            sigmoid_of_halved_(gate[:2])
             r, z, n = gate
-            xp.add(recurrent_gm[2], b_hn, out=hn[t])
+            xp.add(recurrent[2], b_hn, out=hn[t])
             xp.multiply(r, hn[t], out=n)
-            n += projected_gm[t, 2]
+            n += projected[2, t]
             xp.tanh(n, out=n)
             h = hs[t + 1]  # n + z ⊙ (h_{t-1} − n)
             xp.subtract(hs[t], n, out=h)
             h *= z
             h += n
-            stacked[t + 1, :, :hidden] = h
         self.gates, self.hs, self.hn = gates, hs, hn
         return caller_layout(hs[1:], batch_first, reverse)
 
@@ -325,40 +347,44 @@ class GRUSequence(Recurrence):
         # hidden side's (δ_r, δ_z, δ_hn) are then both contiguous column blocks, the input
         # weights' rows taken in the order n, r, z.
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)
-        d = xp.empty((4, batch, hidden), dtype=gy.dtype)  # this step's δ, gate-major
-        d_n, d_r, d_z, d_hn = d
-        one_minus_z = xp.empty((batch, hidden), dtype=gy.dtype)
+        r, z, n = gates[:, 0], gates[:, 1], gates[:, 2]
+        # As in the LSTM's backward, what multiplies gh_t (for δ_n, δ_z) and then δ_n
+        # (for δ_r, δ_hn) depends on the forward values alone: computed for all steps at
+        # once, in the order of δ's blocks, so that each step needs one call for each.
+        # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
+        by_gh = xp.empty((steps, 2, batch, hidden), dtype=gy.dtype)  # δ_n, δ_z per gh
+        one_minus_z = xp.subtract(1.0, z)
+        xp.multiply(n, n, out=by_gh[:, 0])
+        xp.subtract(1.0, by_gh[:, 0], out=by_gh[:, 0])
+        by_gh[:, 0] *= one_minus_z  # (1 − z)(1 − n²)
+        xp.subtract(hs[:-1], n, out=by_gh[:, 1])
+        one_minus_z *= z
+        by_gh[:, 1] *= one_minus_z  # (h_{t-1} − n) ⊙ z(1 − z)
+        by_d_n = xp.empty((steps, 2, batch, hidden), dtype=gy.dtype)  # δ_r, δ_hn per δ_n
+        xp.multiply(r, r, out=by_d_n[:, 0])
+        xp.subtract(r, by_d_n[:, 0], out=by_d_n[:, 0])
+        by_d_n[:, 0] *= self.hn  # hn ⊙ r(1 − r)
+        by_d_n[:, 1] = r
         through_z = xp.empty((batch, hidden), dtype=gy.dtype)
         gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # what reaches h_t from step t+1
         last = 0 if self._needs_state_grad() else 1
+        live = live_steps(xp, gys)  # as in the LSTM's backward
         for t in range(steps - 1, -1, -1):
-            r, z, n = gates[t]
-            gh += gys[t]
-            # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
-            xp.subtract(1.0, z, out=one_minus_z)
-            xp.multiply(n, n, out=d_n)
-            xp.subtract(1.0, d_n, out=d_n)
-            d_n *= one_minus_z
-            d_n *= gh  # δ_n = gh ⊙ (1 − z)(1 − n²)
-            xp.subtract(hs[t], n, out=d_z)
-            d_z *= z
-            d_z *= one_minus_z
-            d_z *= gh  # δ_z = gh ⊙ (h_{t-1} − n) ⊙ z(1 − z)
-            xp.multiply(r, r, out=d_r)
-            xp.subtract(r, d_r, out=d_r)
-            d_r *= self.hn[t]
-            d_r *= d_n  # δ_r = δ_n ⊙ hn ⊙ r(1 − r)
-            xp.multiply(d_n, r, out=d_hn)
+            if live[t]:
+                gh += gys[t]
             delta = deltas[t]
-            delta.reshape(batch, 4, hidden).transpose(1, 0, 2)[...] = d
+            d = delta.reshape(batch, 4, hidden).transpose(1, 0, 2)  # δ_n, δ_r, δ_z, δ_hn
+            xp.multiply(by_gh[t], gh, out=d[0::2])
+            xp.multiply(by_d_n[t], d[0], out=d[1::2])
             if t >= last:
-                xp.multiply(gh, z, out=through_z)
+                xp.multiply(gh, z[t], out=through_z)
                 xp.matmul(delta[:, hidden:], self.w_hh, out=gh)
                 gh += through_z
         delta_2d = deltas.reshape(steps * batch, 4 * hidden)
         w_ih_nrz = xp.roll(self.w_ih, hidden, axis=0)
         gx, gw_ih, gw_hh, *gb = self._gemm_grads(
-            delta_2d[:, : 3 * hidden], delta_2d[:, hidden:], w_ih_nrz
+            delta_2d[:, : 3 * hidden], delta_2d[:, hidden:], w_ih_nrz,
+            previous=hs[:-1].reshape(steps * batch, hidden),
         )
         if gw_ih is not None:
             gw_ih = xp.roll(gw_ih, -hidden, axis=0)  # rows back to r, z, n

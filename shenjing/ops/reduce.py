@@ -246,7 +246,7 @@ def mean(
         dim, keepdim = resolve_dim("mean", dim, keepdim, axis, keepdims)
     _check_floating("mean", x)
     axes = normalize_axis("mean", dim, x.ndim)
-    count = math.prod([x.shape[a] for a in axes])
+    count = math.prod([x._sizes[a] for a in axes])
     return Mean.apply(x, axis=axes, keepdims=keepdim, count=count)
 
 
@@ -416,7 +416,7 @@ def _var(
     dim, correction = _correction(op, dim, unbiased, correction)
     _check_floating(op, x)
     axes = normalize_axis(op, dim, x.ndim)
-    count = math.prod([x.shape[a] for a in axes])
+    count = math.prod([x._sizes[a] for a in axes])
     if count - correction <= 0:
         warnings.warn(
             f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than "

@@ -239,7 +239,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
             f"flatten: start_dim must not come after end_dim. Received: "
             f"start_dim={start_dim}, end_dim={end_dim} for a tensor of rank {x.ndim}"
         )
-    shape = x.shape
+    shape = x._sizes
     merged = math.prod(shape[start : end + 1])
     return Reshape.apply(x, shape=(*shape[:start], merged, *shape[end + 1 :]))
 
@@ -249,7 +249,7 @@ def squeeze(x: Tensor, dim: int | Sequence[int] | None = None, *, axis: Any = No
     listed dim whose size is not 1 is left in place."""
     if axis is not None:
         dim, _ = resolve_dim("squeeze", dim, False, axis)
-    shape = x.shape
+    shape = x._sizes
     if dim is None:
         kept = [n for n in shape if n != 1]
     else:
@@ -261,7 +261,7 @@ def squeeze(x: Tensor, dim: int | Sequence[int] | None = None, *, axis: Any = No
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """``x`` with a new size-1 dim at position ``dim`` of the result (-1 appends it)."""
     position = normalize_axis("unsqueeze", dim, x.ndim + 1)[0]
-    shape = x.shape
+    shape = x._sizes
     return Reshape.apply(x, shape=(*shape[:position], 1, *shape[position:]))
 
 

@@ -100,6 +100,20 @@ def test_shapes_through_ops_with_unknown_sizes():
     }
 
 
+def test_an_unknown_size_is_none_itself():
+    """As in TensorFlow 2: the static shape holds Python's None, which does no arithmetic."""
+    g = sj.Graph()
+    with g.as_default():
+        x = sj.placeholder((None, 2, 3))
+        y = (x * 2).flatten(start_dim=1)
+    assert x.shape[0] is None and y.shape[0] is None
+    assert x.shape[1:] == (2, 3) and type(x.shape[1]) is int
+    assert x.shape.as_list() == [None, 2, 3] and x.size(0) is None
+    assert repr(y) == "<tensor 'reshape:0' shape=(None, 6) dtype=float32>"
+    with pytest.raises(TypeError):
+        x.shape[0] * 2
+
+
 def test_sizes_computed_from_unknown_dimensions_follow_the_fed_batch():
     """mean divides by N and flatten reshapes with it: both are redone per run."""
     g = sj.Graph()
@@ -107,7 +121,7 @@ def test_sizes_computed_from_unknown_dimensions_follow_the_fed_batch():
         x = sj.placeholder((None, 2, 3))
         mean = x.mean()
         flat = x.flatten(start_dim=1)
-        merged = x.reshape(x.shape[0] * 2, 3)
+        merged = x.unsqueeze(1).squeeze(1).reshape(-1, 3)
     rng = np.random.default_rng(0)
     with sj.Session(g) as sess:
         for n in (1, 5, 8):
