@@ -17,7 +17,7 @@ from typing import Any
 _kernels: dict[str, Any] = {}
 
 _FORWARD = """
-int nh = N * H;
+int nh = NH;
 T ig = tanh(gates[i]) * (T)0.5 + (T)0.5;
 T fg = tanh(gates[i + nh]) * (T)0.5 + (T)0.5;
 T gg = tanh(gates[i + 2 * nh]);
@@ -60,11 +60,10 @@ def lstm_step_forward(xp: ModuleType, gates: Any, c_prev: Any, c: Any, tanh_c: A
                       h: Any) -> None:
     """i, f, g, o from the pre-activations in ``gates`` (in place); c = f⊙c_prev + i⊙g;
     tanh(c); h = o⊙tanh(c)."""
-    batch, _ = c.shape
     _kernel(
         xp, "shenjing_lstm_forward_tanh",
-        "T c_prev, int32 N", "raw T gates, T c, T tc, T h", _FORWARD,
-    )(c_prev, xp.int32(batch), gates, c, tanh_c, h)
+        "T c_prev, int32 NH", "raw T gates, T c, T tc, T h", _FORWARD,
+    )(c_prev, xp.int32(c.size), gates, c, tanh_c, h)
 
 
 def lstm_step_backward(xp: ModuleType, gates: Any, tanh_c: Any, c_prev: Any, gy_h: Any,

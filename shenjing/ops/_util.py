@@ -131,3 +131,29 @@ def sigmoid_of_halved_(u: Any, out: Any = None) -> None:
     xp.tanh(u, out=out)
     out *= 0.5
     out += 0.5
+
+
+def accumulate(xp: ModuleType, op_name: str, x: Any, axis: int) -> Any:
+    """The inclusive scan of the binary ufunc ``op_name`` along ``axis``: y_k = x_0 ∘ … ∘ x_k.
+
+    NumPy's ``ufunc.accumulate``; on an array module without it (CuPy has none for
+    maximum, minimum or logaddexp) a Hillis–Steele scan, ⌈log₂ n⌉ whole-array passes
+    of y_k ← y_k ∘ y_{k−s} for s = 1, 2, 4, ….
+    """
+    op = getattr(xp, op_name)
+    if xp is np:
+        return op.accumulate(x, axis=axis)
+    y = xp.moveaxis(x, axis, -1).copy()
+    shift, n = 1, y.shape[-1]
+    while shift < n:
+        y[..., shift:] = op(y[..., shift:], y[..., :-shift])  # both read before the write
+        shift *= 2
+    return xp.moveaxis(y, -1, axis)
+
+
+def open_grid(xp: ModuleType, shape: tuple[int, ...]) -> list[Any]:
+    """``np.indices(shape, sparse=True)`` for any array module: one arange per dim,
+    shaped to broadcast along that dim alone."""
+    ndim = len(shape)
+    return [xp.arange(n).reshape([n if d == k else 1 for d in range(ndim)])
+            for k, n in enumerate(shape)]

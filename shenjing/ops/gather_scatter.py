@@ -15,7 +15,7 @@ import numpy as np
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._nograd import without_gradient
-from shenjing.ops._util import normalize_axis
+from shenjing.ops._util import normalize_axis, open_grid
 from shenjing.ops.elementwise import where
 from shenjing.ops.indexing import getitem
 from shenjing.ops.shape import broadcast_to, reshape
@@ -31,7 +31,7 @@ def along(index: Any, axis: int) -> tuple[Any, ...]:
     """The advanced index that picks, at each position p of ``index``, the element whose
     coordinate on ``axis`` is index[p] and whose other coordinates are p's own."""
     xp = get_array_module(index)
-    grid = list(xp.indices(index.shape, sparse=True))
+    grid = open_grid(xp, index.shape)
     grid[axis] = index
     return tuple(grid)
 

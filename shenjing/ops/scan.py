@@ -14,7 +14,7 @@ from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops import _return_types
 from shenjing.ops._nograd import without_gradient
-from shenjing.ops._util import normalize_axis
+from shenjing.ops._util import accumulate, normalize_axis
 from shenjing.ops.gather_scatter import Gather
 from shenjing.ops.product import _integers_to_int64
 from shenjing.tensor import Tensor, as_tensor
@@ -43,12 +43,12 @@ def running_extreme_indices(x: Any, axis: int, largest: bool) -> Any:
     """For each position i along ``axis``, the index of the latest k ≤ i holding the
     running maximum (or minimum) of x₀…xᵢ, as PyTorch's cummax/cummin choose on ties."""
     xp = get_array_module(x)
-    y = (xp.maximum if largest else xp.minimum).accumulate(x, axis=axis)
+    y = accumulate(xp, "maximum" if largest else "minimum", x, axis)
     shape = [1] * x.ndim
     shape[axis] = x.shape[axis]
     positions = xp.arange(x.shape[axis]).reshape(shape)
     # The latest j ≤ i with xⱼ = yⱼ has yⱼ = yᵢ: nothing after it moved the extreme.
-    return xp.maximum.accumulate(xp.where(x == y, positions, 0), axis=axis).astype(np.int64)
+    return accumulate(xp, "maximum", xp.where(x == y, positions, 0), axis).astype(np.int64)
 
 
 class LogCumSumExp(Function):
@@ -60,7 +60,7 @@ class LogCumSumExp(Function):
 
     def forward(self, x: Any, axis: int) -> Any:
         self.x, self.axis = x, axis
-        self.y = get_array_module(x).logaddexp.accumulate(x, axis=axis)
+        self.y = accumulate(get_array_module(x), "logaddexp", x, axis)
         return self.y
 
     @np.errstate(divide="ignore")  # log(0) = −inf stands for an empty part of gy
@@ -70,7 +70,7 @@ class LogCumSumExp(Function):
 
         def part(g: Any) -> Any:  # Σ_{i≥k} g_i·exp(x_k − y_i), for g ≥ 0
             log_terms = xp.flip(xp.log(g) - y, axis)
-            return xp.exp(x + xp.flip(xp.logaddexp.accumulate(log_terms, axis=axis), axis))
+            return xp.exp(x + xp.flip(accumulate(xp, "logaddexp", log_terms, axis), axis))
 
         return part(xp.maximum(gy, 0)) - part(xp.maximum(-gy, 0))
 

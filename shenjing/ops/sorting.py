@@ -14,7 +14,7 @@ from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops import _return_types
 from shenjing.ops._nograd import without_gradient
-from shenjing.ops._util import normalize_axis
+from shenjing.ops._util import accumulate, normalize_axis
 from shenjing.ops.gather_scatter import Gather
 from shenjing.tensor import Tensor, as_tensor
 
@@ -173,8 +173,8 @@ def _mode_index(x: Any, axis: int) -> Any:
     starts[..., 1:] = s[..., 1:] != s[..., :-1]
     ends = xp.ones(s.shape, dtype=bool)
     ends[..., :-1] = starts[..., 1:]
-    run_start = xp.maximum.accumulate(xp.where(starts, positions, 0), axis=-1)
-    run_end = xp.flip(xp.minimum.accumulate(xp.flip(xp.where(ends, positions, n), -1), -1), -1)
+    run_start = accumulate(xp, "maximum", xp.where(starts, positions, 0), -1)
+    run_end = xp.flip(accumulate(xp, "minimum", xp.flip(xp.where(ends, positions, n), -1), -1), -1)
     best = xp.argmax(run_end - run_start, axis=-1)  # the first (smallest) longest run
     value = xp.take_along_axis(s, best[..., None], axis=-1)
     matches = xp.moveaxis(x, axis, -1) == value
