@@ -25,6 +25,10 @@ def _tensors(arrays, dtype, requires_grad, device=None):
 
 @pytest.mark.parametrize(("row", "shapes"), ROWS)
 def test_op_forward_and_backward_match_cpu(row: OpInfo, shapes: tuple, device: str) -> None:
+    if device == "cuda" and row.name.startswith(("scatter_reduce_prod", "scatter_reduce_am")):
+        with pytest.raises(NotImplementedError, match="not available on a GPU"):
+            row.op(*_tensors(row.inputs(shapes), "float32", False, device), **row.kwargs)
+        return
     arrays = row.inputs(shapes)
     dtype = "float64" if row.grad else "float32"
     on_cpu = _tensors(arrays, dtype, row.grad)
