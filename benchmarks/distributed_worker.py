@@ -53,7 +53,7 @@ def main() -> None:
     seconds = time.perf_counter() - start
 
     # One blocking all-reduce of all the gradients at once, for comparison.
-    grads = np.zeros(sum(p.size for p in model.parameters()), np.float32)
+    grads = np.zeros(sum(p.numel() for p in model.parameters()), np.float32)
     dist.all_reduce(grads)
     allreduce_start = time.perf_counter()
     for _ in range(steps):

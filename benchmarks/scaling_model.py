@@ -52,7 +52,7 @@ def compute_seconds(build, shape: tuple[int, ...], batch: int, steps: int = 10) 
         F.cross_entropy(model(x), y).backward()
         opt.step()
         times.append(time.perf_counter() - start)
-    return float(np.median(times[2:])), sum(p.size for p in model.parameters())
+    return float(np.median(times[2:])), sum(p.numel() for p in model.parameters())
 
 
 def allreduce_seconds(nbytes: int, nodes: int, bandwidth: float, latency: float) -> float:
