@@ -1,11 +1,13 @@
-"""PyTorch's conveniences on ``Tensor``: casts, comparisons, views and sizes.
+"""PyTorch's conveniences on ``Tensor``: casts, comparisons, views, sizes and the
+reductions as methods.
 
-A mixin, so that tensor.py keeps the core (data, operators, reductions, autograd) and
-stays readable. Each method is a thin call into the ops; none computes a gradient.
+A mixin, so that tensor.py keeps the core (data, operators, shapes, autograd) and stays
+readable. Each method is a thin call into the ops; none computes a gradient.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 # shenjing.ops, set by shenjing.tensor once the ops have loaded: they import tensor.py,
 # which imports this module, so it cannot import them itself.
 ops: Any = None
+
+Dim = int | Sequence[int] | None
 
 
 class TensorMethods:
@@ -155,3 +159,86 @@ class TensorMethods:
     def numel(self: Tensor) -> int:
         """The number of elements."""
         return self.data.size
+
+    # ----------------------------------------------------------------- reductions
+    # Reductions take PyTorch's dim/keepdim; NumPy's axis/keepdims are aliases.
+    def sum(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Sum over ``dim`` (all axes when None)."""
+        return ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def mean(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Mean over ``dim`` (all axes when None)."""
+        return ops.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def max(
+        self, dim: Any = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Any:
+        """The largest element; ``(values, indices)`` over ``dim``; or, given a tensor,
+        the elementwise maximum (PyTorch's three forms, see ``shenjing.max``)."""
+        return ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(
+        self, dim: Any = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Any:
+        """The smallest element; ``(values, indices)`` over ``dim``; or, given a tensor,
+        the elementwise minimum (see ``shenjing.min``)."""
+        return ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Largest element over ``dim`` (one or several axes); ties share the gradient."""
+        return ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Smallest element over ``dim`` (one or several axes); ties share the gradient."""
+        return ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def var(
+        self, dim: Dim | bool = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: float | None = None, axis: Dim = None, keepdims: bool | None = None,
+    ) -> Tensor:
+        """Variance over ``dim``, dividing by N - correction (unbiased by default)."""
+        return ops.var(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                       keepdims=keepdims)
+
+    def std(
+        self, dim: Dim | bool = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: float | None = None, axis: Dim = None, keepdims: bool | None = None,
+    ) -> Tensor:
+        """Standard deviation over ``dim`` (unbiased by default)."""
+        return ops.std(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                       keepdims=keepdims)
+
+    def logsumexp(
+        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """log(sum(exp(x))) over ``dim``, computed stably."""
+        return ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(
+        self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Index of the largest element over ``dim`` (of the flattened tensor when None)."""
+        return ops.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(
+        self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Index of the smallest element over ``dim`` (of the flattened tensor when None)."""
+        return ops.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
