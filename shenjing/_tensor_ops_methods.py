@@ -79,7 +79,7 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
 
 def split(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``split_size`` (an int, or each piece's size) along ``dim``."""
-    return tuple(ops.split(self, split_size, axis=dim))
+    return ops.split(self, split_size, dim)
 
 
 # ------------------------------------------------------------------ in place

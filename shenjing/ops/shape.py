@@ -358,18 +358,23 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
     return Stack.apply(*tensors, axis=position)
 
 
-def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
-    """``x`` cut along ``axis`` into pieces, as PyTorch's ``split``: an int is the size of
-    every piece (the last may be smaller), a list gives each piece's size.
+def split(
+    x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0, *,
+    axis: int | None = None,
+) -> tuple[Tensor, ...]:
+    """``x`` cut along ``dim`` into a tuple of pieces, as PyTorch's ``split``: an int is
+    the size of every piece (the last may be smaller), a list gives each piece's size.
 
     Example:
         >>> import shenjing as sj
         >>> [t.shape for t in sj.split(sj.zeros(5, 2), 2)]
         [(2, 2), (2, 2), (1, 2)]
     """
+    if axis is not None:  # NumPy's spelling
+        dim = axis
     if not x.ndim:
         raise ValueError("split: a 0-d tensor cannot be split. Received: shape=()")
-    position = normalize_axis("split", axis, x.ndim)[0]
+    position = normalize_axis("split", dim, x.ndim)[0]
     length = x.shape[position]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
@@ -381,7 +386,7 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0)
         if sum(sizes) != length or any(n < 0 for n in sizes):
             raise ValueError(
                 f"split: sizes {sizes} must be non-negative and add up to {length}, the size "
-                f"of axis {axis} of a tensor of shape {x.shape}"
+                f"of dim {dim} of a tensor of shape {x.shape}"
             )
     lead = (slice(None),) * position
     pieces = []
@@ -389,7 +394,7 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0)
     for n in sizes:
         pieces.append(GetItem.apply(x, index=(*lead, slice(start, start + n)), accumulate=False))
         start += n
-    return pieces
+    return tuple(pieces)
 
 
 def pad(x: Tensor, pad_width: int | Sequence[Any], value: float = 0.0) -> Tensor:

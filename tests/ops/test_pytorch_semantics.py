@@ -439,3 +439,14 @@ def test_flatten_layer_takes_pytorchs_arguments(torch) -> None:
     theirs = torch.nn.Flatten(start_dim=0, end_dim=1)(torch.zeros(2, 3, 4))
     assert ours.shape == tuple(theirs.shape)
     assert sj.nn.Flatten()(sj.zeros(2, 3, 4)).shape == (2, 12)
+
+
+def test_split_takes_dim_and_returns_a_tuple_as_torch() -> None:
+    torch = pytest.importorskip("torch")
+    data = np.arange(12.0).reshape(3, 4)
+    for args in ((2,), (2, 1), ([1, 3], 1), (1, 0)):
+        ours, theirs = sj.split(sj.tensor(data), *args), torch.split(torch.tensor(data), *args)
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert [t.shape for t in sj.split(sj.tensor(data), 3, axis=1)] == [(3, 3), (3, 1)]
