@@ -22,14 +22,14 @@ from shenjing.tensor import Tensor
 SAME_AS_OP = [
     "acos", "acosh", "all", "allclose", "any", "argsort", "asin", "asinh", "atan", "atan2",
     "atanh", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
-    "bitwise_right_shift", "bitwise_xor", "ceil", "chunk", "clamp", "copysign", "cos",
-    "cosh", "count_nonzero", "cummax", "cummin", "cumprod", "cumsum", "diag", "diagonal",
+    "bitwise_right_shift", "bitwise_xor", "bmm", "ceil", "chunk", "clamp", "copysign", "cos",
+    "cosh", "count_nonzero", "cummax", "cummin", "cumprod", "cumsum", "diag", "diagonal", "dot",
     "erf", "erfinv", "exp2", "expm1", "floor", "floor_divide", "fmod", "frac",
     "gather", "index_select", "isclose", "isfinite", "isinf", "isnan", "lerp", "log1p",
     "log2", "log10", "logaddexp", "logcumsumexp", "logical_and", "logical_not",
     "logical_or", "logical_xor", "masked_fill", "masked_select", "maximum", "median",
-    "minimum", "mode", "movedim", "narrow", "neg", "nonzero", "prod", "reciprocal",
-    "remainder", "roll", "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce",
+    "minimum", "mm", "mode", "movedim", "mv", "narrow", "neg", "nonzero", "prod", "reciprocal",
+    "outer", "remainder", "roll", "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce",
     "sign", "sin", "sinh", "sort", "square", "take", "tan", "tensor_split", "topk", "tril",
     "triu", "trunc", "unflatten",
 ]

@@ -14,7 +14,7 @@ from shenjing.backend import get_array_module
 from shenjing.ops._util import column_sums, unbroadcast
 from shenjing.tensor import Tensor, as_tensor
 
-__all__ = ["linear", "matmul"]
+__all__ = ["bmm", "dot", "linear", "matmul", "mm", "mv", "outer"]
 
 
 class MatMul(Function):
@@ -117,6 +117,52 @@ def matmul(a: Any, b: Any) -> Tensor:
         [3.0, 3.0]
     """
     return MatMul.apply(as_tensor(a), as_tensor(b))
+
+
+def _ranks(op: str, expected: tuple[int, ...], *tensors: Tensor) -> None:
+    """PyTorch's rank rules for the fixed-rank products (mm, bmm, dot, mv, outer)."""
+    if tuple(t.ndim for t in tensors) != expected:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"{op}: expects tensors of {' and '.join(map(str, expected))} dims. "
+                         f"Received: shapes {shapes}")
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The product of two matrices, (n, k) @ (k, m); no broadcasting, as PyTorch's ``mm``."""
+    input, mat2 = as_tensor(input), as_tensor(mat2)
+    _ranks("mm", (2, 2), input, mat2)
+    return MatMul.apply(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """A batch of matrix products, (b, n, k) @ (b, k, m), with equal batch sizes."""
+    input, mat2 = as_tensor(input), as_tensor(mat2)
+    _ranks("bmm", (3, 3), input, mat2)
+    if input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ. Received: shapes {input.shape}, "
+                         f"{mat2.shape}")
+    return MatMul.apply(input, mat2)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Σᵢ aᵢ bᵢ of two 1-D tensors of one length, a 0-d tensor."""
+    input, other = as_tensor(input), as_tensor(other)
+    _ranks("dot", (1, 1), input, other)
+    return MatMul.apply(input, other)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
+    """The product of a matrix (n, m) and a vector (m,), of shape (n,)."""
+    input, vec = as_tensor(input), as_tensor(vec)
+    _ranks("mv", (2, 1), input, vec)
+    return MatMul.apply(input, vec)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    """yᵢⱼ = aᵢ bⱼ of two 1-D tensors: a column (n, 1) @ a row (1, m)."""
+    input, vec2 = as_tensor(input), as_tensor(vec2)
+    _ranks("outer", (1, 1), input, vec2)
+    return MatMul.apply(input.reshape(-1, 1), vec2.reshape(1, -1))
 
 
 def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:

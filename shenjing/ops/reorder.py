@@ -205,7 +205,7 @@ def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int], dim: i
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """The tensors joined along an existing ``dim``: PyTorch's name for ``concat``."""
-    return concat(tensors, axis=dim)
+    return concat(tensors, dim)
 
 
 def meshgrid(*tensors: Tensor, indexing: str = "ij") -> tuple[Tensor, ...]:

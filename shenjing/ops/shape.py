@@ -324,14 +324,16 @@ def _tensors(op: str, tensors: Sequence[Any]) -> list[Tensor]:
     return [as_tensor(t) for t in tensors]
 
 
-def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """The tensors joined end to end along an existing ``axis``.
+def concat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """The tensors joined end to end along an existing ``dim`` (``axis`` is an alias).
 
     Example:
         >>> import shenjing as sj
         >>> sj.concat([sj.zeros(2, 3), sj.ones(2, 1)], axis=1).shape
         (2, 4)
     """
+    if axis is not None:  # NumPy's spelling
+        dim = axis
     tensors = _tensors("concat", tensors)
     ndim = tensors[0].ndim
     if ndim == 0:
@@ -340,7 +342,7 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
         if t.ndim != ndim:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ValueError(f"concat: every tensor must have the same rank. Received: {shapes}")
-    position = normalize_axis("concat", axis, ndim)[0]
+    position = normalize_axis("concat", dim, ndim)[0]
     return Concat.apply(*tensors, axis=position)
 
 

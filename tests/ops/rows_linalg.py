@@ -44,8 +44,22 @@ def _torch_matmul(a, b):
     return torch.matmul(a, b)
 
 
+def _torch(name):
+    def call(*args):
+        import torch
+
+        return getattr(torch, name)(*args)
+
+    return call
+
+
 ROWS = [
     OpInfo("matmul", sj.matmul, np.matmul, MATMUL_SHAPES, torch_ref=_torch_matmul),
+    OpInfo("mm", sj.mm, np.matmul, [((3, 4), (4, 5))], torch_ref=_torch("mm")),
+    OpInfo("bmm", sj.bmm, np.matmul, [((2, 3, 4), (2, 4, 5))], torch_ref=_torch("bmm")),
+    OpInfo("dot", sj.dot, np.dot, [((4,), (4,))], torch_ref=_torch("dot")),
+    OpInfo("mv", sj.mv, np.matmul, [((3, 4), (4,))], torch_ref=_torch("mv")),
+    OpInfo("outer", sj.outer, np.outer, [((3,), (4,))], torch_ref=_torch("outer")),
     OpInfo("matmul-operator", lambda a, b: a @ b, np.matmul, MATMUL_SHAPES[:2]),
     OpInfo("linear", sj.linear, _linear_ref, LINEAR_SHAPES, torch_ref=_torch_linear),
     OpInfo("linear-no-bias", sj.linear, _linear_ref, [s[:2] for s in LINEAR_SHAPES],

@@ -88,3 +88,15 @@ def test_linear_records_nothing_under_no_grad() -> None:
     with sj.no_grad():
         y = sj.linear(sj.randn(2, 3), w)
     assert y.grad_fn is None and not y.requires_grad
+
+
+@pytest.mark.parametrize(
+    ("op", "shapes"),
+    [("mm", ((3, 4), (4,))), ("bmm", ((2, 3, 4), (3, 4, 5))), ("bmm", ((3, 4), (4, 5))),
+     ("dot", ((3,), (3, 1))), ("mv", ((3, 4), (4, 1))), ("outer", ((3, 1), (4,)))],
+    ids=["mm-vector", "bmm-batch-sizes", "bmm-matrices", "dot-matrix", "mv-matrix",
+         "outer-matrix"],
+)
+def test_fixed_rank_products_refuse_other_ranks_as_torch(op: str, shapes: tuple) -> None:
+    with pytest.raises(ValueError, match=op):
+        getattr(sj, op)(*(sj.zeros(*s) for s in shapes))
