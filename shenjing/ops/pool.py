@@ -12,6 +12,7 @@ overlap, added when they do.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from shenjing.backend import get_array_module
 from shenjing.ops.conv import (
     Padding,
     Pair,
+    forward_output_size,
     from_batch_inner,
     offset_slice,
     output_size,
@@ -60,7 +62,7 @@ class _Pool(Function):
         self.is_1d = x.ndim == 3
         if self.is_1d:  # a 1-D signal is an image of height 1
             x = x[:, :, None, :]
-        out_size = output_size("pool", x.shape[2:], kernel, stride, padding, dilation)
+        out_size = forward_output_size("pool", x.shape[2:], kernel, stride, padding, dilation)
         xt = to_batch_inner(x, padding, fill)
         self.geometry = (kernel, stride, padding, out_size, xt.shape, dilation)
         return pool_windows(xt, kernel, stride, out_size, dilation)
@@ -207,6 +209,31 @@ def _counts(n: int, k: int, s: int, p: int, out: int, include_pad: bool) -> Any:
     return np.minimum(end, n) - np.maximum(start, 0)
 
 
+def _geometry(op: str, in_size: Pair, kernel: Pair, stride: Pair, padding: Pair,
+              dilation: Pair, ceil_mode: bool) -> tuple[Padding, Pair]:
+    """The (uneven, with ceil_mode) padding and the output size of a pooling call; raises
+    when the padding passes half a window or no window fits."""
+    extent = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=True))
+    if padding[0] > extent[0] // 2 or padding[1] > extent[1] // 2:
+        shown = (padding, kernel) if op.endswith("2d") else (padding[1], kernel[1])
+        raise ValueError(
+            f"{op}: padding must be at most half the kernel size. Received: padding={shown[0]}, "
+            f"kernel_size={shown[1]}"
+        )
+    even = ((padding[0], padding[0]), (padding[1], padding[1]))
+    output_size(op, in_size, kernel, stride, even, dilation)  # raises when nothing fits
+    out = tuple(_out_length(n, k, s, p, d, ceil_mode) for n, k, s, p, d in
+                zip(in_size, kernel, stride, padding, dilation, strict=True))
+    # ceil_mode's last windows may reach past the padding: pad the far side to fit them.
+    extra = [max(0, (o - 1) * s + e - (n + 2 * p)) for o, s, e, n, p in
+             zip(out, stride, extent, in_size, padding, strict=True)]
+    pads = ((padding[0], padding[0] + extra[0]), (padding[1], padding[1] + extra[1]))
+    return pads, out
+
+
+_cached_geometry = functools.lru_cache(maxsize=1024)(_geometry)
+
+
 def _pool(
     op: str,
     pool: type[_Pool],
@@ -227,22 +254,11 @@ def _pool(
     x = as_tensor(x)
     if x.ndim != ndim:
         raise ValueError(f"{op} expects {ndim}-D input {layout}. Received: shape={x.shape}")
-    extent = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=True))
-    if padding[0] > extent[0] // 2 or padding[1] > extent[1] // 2:
-        shown = (padding, kernel) if ndim == 4 else (padding[1], kernel[1])
-        raise ValueError(
-            f"{op}: padding must be at most half the kernel size. Received: padding={shown[0]}, "
-            f"kernel_size={shown[1]}"
-        )
     in_size = tuple(x.shape[2:]) if ndim == 4 else (1, x.shape[2])
-    even = ((padding[0], padding[0]), (padding[1], padding[1]))
-    output_size(op, in_size, kernel, stride, even, dilation)  # raises when nothing fits
-    out = tuple(_out_length(n, k, s, p, d, ceil_mode) for n, k, s, p, d in
-                zip(in_size, kernel, stride, padding, dilation, strict=True))
-    # ceil_mode's last windows may reach past the padding: pad the far side to fit them.
-    extra = [max(0, (o - 1) * s + e - (n + 2 * p)) for o, s, e, n, p in
-             zip(out, stride, extent, in_size, padding, strict=True)]
-    pads = ((padding[0], padding[0] + extra[0]), (padding[1], padding[1] + extra[1]))
+    # An eager tensor has plain int sizes, so its geometry is cached (graph building's
+    # sizes may be unknown until a batch is fed).
+    geometry = _cached_geometry if type(x) is Tensor else _geometry
+    pads, out = geometry(op, in_size, kernel, stride, padding, dilation, ceil_mode)
     return pool.apply(x, kernel=kernel, stride=stride, padding=pads, **params), pads, out
 
 
