@@ -9,6 +9,7 @@ from shenjing.backend import get_array_module
 from shenjing.distributed import comm
 from shenjing.ops.normalization import (
     affine_grads,
+    apply_arguments,
     channel_layout,
     gradient_sums,
     scale_and_shift,
@@ -98,14 +99,5 @@ def sync_batch_norm(
     eps: float,
 ) -> Tensor:
     """Training-mode batch norm with statistics over all ranks (see ``SyncBatchNorm``)."""
-    affine = [t for t in (weight, bias) if t is not None]
-    return SyncBatchNorm.apply(
-        x,
-        *affine,
-        has_weight=weight is not None,
-        has_bias=bias is not None,
-        running_mean=None if running_mean is None else running_mean.data,
-        running_var=None if running_var is None else running_var.data,
-        momentum=momentum,
-        eps=eps,
-    )
+    affine, keywords = apply_arguments(weight, bias, running_mean, running_var)
+    return SyncBatchNorm.apply(x, *affine, **keywords, momentum=momentum, eps=eps)

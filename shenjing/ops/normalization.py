@@ -51,6 +51,20 @@ def gradient_sums(gy: Any, x_hat: Any, axes: tuple[int, ...]) -> tuple[Any, Any]
     return gy.sum(axis=axes, keepdims=True), (gy * x_hat).sum(axis=axes, keepdims=True)
 
 
+def apply_arguments(weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,
+                    running_var: Tensor | None) -> tuple[list[Tensor], dict[str, Any]]:
+    """The inputs and keywords ``apply`` takes: γ and β where given (flags say which),
+    and the running statistics' arrays, which forward updates in place."""
+    affine = [t for t in (weight, bias) if t is not None]
+    keywords = {
+        "has_weight": weight is not None,
+        "has_bias": bias is not None,
+        "running_mean": None if running_mean is None else running_mean.data,
+        "running_var": None if running_var is None else running_var.data,
+    }
+    return affine, keywords
+
+
 def affine_grads(fn: Function, gx: Any, sum_gy: Any, sum_gy_x_hat: Any) -> tuple[Any, ...]:
     """(gx, gγ, gβ) for the inputs ``fn`` had: gγ = Σ gy·x̂, gβ = Σ gy, as (C,) arrays,
     each skipped (None) when that input needs no gradient."""
@@ -178,15 +192,5 @@ def batch_norm(
             f"batch_norm: expected more than 1 value per channel when training. Received: "
             f"shape={x.shape}"
         )
-    affine = [t for t in (weight, bias) if t is not None]
-    return BatchNorm.apply(
-        x,
-        *affine,
-        has_weight=weight is not None,
-        has_bias=bias is not None,
-        running_mean=None if running_mean is None else running_mean.data,
-        running_var=None if running_var is None else running_var.data,
-        training=training,
-        momentum=momentum,
-        eps=eps,
-    )
+    affine, keywords = apply_arguments(weight, bias, running_mean, running_var)
+    return BatchNorm.apply(x, *affine, **keywords, training=training, momentum=momentum, eps=eps)
