@@ -7,21 +7,15 @@ import numpy as np
 import pytest
 
 import shenjing as sj
+from tests.torch_parity import assert_same
 
 torch = pytest.importorskip("torch")
-
-
-def _same(ours: sj.Tensor, theirs: object) -> None:
-    theirs_np = theirs.detach().numpy()
-    assert ours.dtype == theirs_np.dtype, (ours.dtype, theirs_np.dtype)
-    assert ours.shape == theirs_np.shape
-    np.testing.assert_allclose(ours.numpy(), theirs_np, rtol=1e-6)
 
 
 @pytest.mark.parametrize("args", [(5,), (2, 7), (1, 4, 2), (0.0, 1.0, 0.1), (1, 0, -0.3),
                                   (1, 2.5, 0.5), (-3, 3, 0.7), (5, 5)])
 def test_arange_values_and_dtype_as_torch(args) -> None:
-    _same(sj.arange(*args), torch.arange(*args))
+    assert_same(sj.arange(*args), torch.arange(*args))
 
 
 def test_arange_refuses_steps_that_do_not_reach_the_end() -> None:
@@ -38,20 +32,20 @@ def test_arange_dtype_and_requires_grad() -> None:
 
 @pytest.mark.parametrize("args", [(0, 1, 5), (-2, 3, 1), (0, 1, 0), (3, -1, 4)])
 def test_linspace_and_logspace_as_torch(args) -> None:
-    _same(sj.linspace(*args), torch.linspace(*args))
-    _same(sj.logspace(*args), torch.logspace(*args))
-    _same(sj.logspace(*args, base=2.0), torch.logspace(*args, base=2.0))
+    assert_same(sj.linspace(*args), torch.linspace(*args))
+    assert_same(sj.logspace(*args), torch.logspace(*args))
+    assert_same(sj.logspace(*args, base=2.0), torch.logspace(*args, base=2.0))
 
 
 @pytest.mark.parametrize("value", [3, 2.5, True])
 def test_full_takes_its_dtype_from_the_value_as_torch(value) -> None:
-    _same(sj.full((2, 3), value), torch.full((2, 3), value))
-    _same(sj.full_like(sj.zeros(2), value), torch.full_like(torch.zeros(2), value))
+    assert_same(sj.full((2, 3), value), torch.full((2, 3), value))
+    assert_same(sj.full_like(sj.zeros(2), value), torch.full_like(torch.zeros(2), value))
 
 
 def test_eye_and_the_like_functions() -> None:
-    _same(sj.eye(3), torch.eye(3))
-    _same(sj.eye(2, 4, dtype="float64"), torch.eye(2, 4, dtype=torch.float64))
+    assert_same(sj.eye(3), torch.eye(3))
+    assert_same(sj.eye(2, 4, dtype="float64"), torch.eye(2, 4, dtype=torch.float64))
     x = sj.zeros(2, 3, dtype="float64")
     for fn in (sj.zeros_like, sj.ones_like, sj.empty_like, sj.rand_like, sj.randn_like):
         y = fn(x)

@@ -6,32 +6,11 @@ under a launcher joins the MPI world at once, so that a rank failing later, even
 its first collective, aborts the job instead of leaving the others waiting.
 """
 
-from shenjing.distributed.comm import (
-    all_gather,
-    all_reduce,
-    barrier,
-    broadcast,
-    init,
-    is_initialized,
-    is_main,
-    rank,
-    world_size,
-)
+from shenjing.distributed import comm
+from shenjing.distributed.comm import *  # noqa: F403  (comm.__all__: the process group)
 from shenjing.distributed.ddp import DistributedDataParallel
 from shenjing.distributed.sampler import DistributedSampler
 
-init()
+comm.init()
 
-__all__ = [
-    "DistributedDataParallel",
-    "DistributedSampler",
-    "all_gather",
-    "all_reduce",
-    "barrier",
-    "broadcast",
-    "init",
-    "is_initialized",
-    "is_main",
-    "rank",
-    "world_size",
-]
+__all__ = ["DistributedDataParallel", "DistributedSampler", *comm.__all__]

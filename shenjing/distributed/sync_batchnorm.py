@@ -7,6 +7,14 @@ from typing import Any
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.distributed import comm
+from shenjing.ops.normalization import (
+    affine_grads,
+    apply_arguments,
+    channel_layout,
+    gradient_sums,
+    scale_and_shift,
+    update_running_stats,
+)
 from shenjing.tensor import Tensor
 
 __all__ = ["sync_batch_norm"]
@@ -53,10 +61,8 @@ class SyncBatchNorm(Function):
     ) -> Any:
         xp = get_array_module(x)
         self.has_weight, self.has_bias = has_weight, has_bias
-        self.axes = (0, *range(2, x.ndim))
-        channels = x.shape[1]
-        self.param_shape = (1, channels) + (1,) * (x.ndim - 2)
-        local_count = xp.full(1, x.size // channels, dtype=x.dtype)
+        self.axes, self.param_shape = channel_layout(x)
+        local_count = xp.full(1, x.size // x.shape[1], dtype=x.dtype)
         total, count = _sum_over_ranks(x.sum(axis=self.axes), local_count)
         self.count = float(count[0])
         mean = (total / self.count).reshape(self.param_shape)
@@ -66,35 +72,21 @@ class SyncBatchNorm(Function):
         self.inv_std = (1.0 / xp.sqrt(var + eps)).reshape(self.param_shape)
         x_hat *= self.inv_std
         if running_mean is not None:
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * mean.reshape(channels)
-            running_var *= 1.0 - momentum
-            running_var += (momentum * self.count / (self.count - 1)) * var
+            update_running_stats(running_mean, running_var, mean, var, self.count, momentum)
         self.x_hat = x_hat
-        self.weight = affine[0].reshape(self.param_shape) if has_weight else None
-        y = x_hat
-        if has_weight:
-            y = y * self.weight
-        if has_bias:
-            y = y + affine[-1].reshape(self.param_shape)
+        self.weight, y = scale_and_shift(x_hat, affine, has_weight, has_bias, self.param_shape)
         return y
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
-        axes, x_hat = self.axes, self.x_hat
-        sum_gy = gy.sum(axis=axes, keepdims=True)
-        sum_gy_x_hat = (gy * x_hat).sum(axis=axes, keepdims=True)
+        x_hat = self.x_hat
+        sum_gy, sum_gy_x_hat = gradient_sums(gy, x_hat, self.axes)
         # Every rank must join this all-reduce, whether or not it needs gx.
         all_gy, all_gy_x_hat = _sum_over_ranks(sum_gy, sum_gy_x_hat)
         gx = None
         if self.needs_input_grad[0]:
             scale = self.inv_std if self.weight is None else self.inv_std * self.weight
             gx = (scale / self.count) * (self.count * gy - all_gy - x_hat * all_gy_x_hat)
-        grads = [gx]
-        if self.has_weight:
-            grads.append(sum_gy_x_hat.reshape(-1) if self.needs_input_grad[1] else None)
-        if self.has_bias:
-            grads.append(sum_gy.reshape(-1) if self.needs_input_grad[-1] else None)
-        return tuple(grads)
+        return affine_grads(self, gx, sum_gy, sum_gy_x_hat)
 
 
 def sync_batch_norm(
@@ -107,14 +99,5 @@ def sync_batch_norm(
     eps: float,
 ) -> Tensor:
     """Training-mode batch norm with statistics over all ranks (see ``SyncBatchNorm``)."""
-    affine = [t for t in (weight, bias) if t is not None]
-    return SyncBatchNorm.apply(
-        x,
-        *affine,
-        has_weight=weight is not None,
-        has_bias=bias is not None,
-        running_mean=None if running_mean is None else running_mean.data,
-        running_var=None if running_var is None else running_var.data,
-        momentum=momentum,
-        eps=eps,
-    )
+    affine, keywords = apply_arguments(weight, bias, running_mean, running_var)
+    return SyncBatchNorm.apply(x, *affine, **keywords, momentum=momentum, eps=eps)

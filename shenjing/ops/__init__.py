@@ -27,7 +27,6 @@ from shenjing.ops.recurrent import *  # noqa: F403
 from shenjing.ops.reduce import *  # noqa: F403
 from shenjing.ops.resize import *  # noqa: F403
 from shenjing.ops.shape import *  # noqa: F403
-from shenjing.ops.special import *  # noqa: F403
 
 # isort: off
 # The ops PyTorch users reach for beyond the core (issue 12), each module one idea.

@@ -14,7 +14,11 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-_kernels: dict[str, Any] = {}
+from shenjing._cuda import available
+from shenjing._cuda import elementwise_kernel as _kernel
+
+# ``available`` is part of this module's interface: callers ask it before a kernel.
+__all__ = ["available"]
 
 _FORWARD = """
 int nh = NH;
@@ -42,18 +46,6 @@ delta[row + 3 * H] = (og - og * og) * tc * ghv;
 gh = ghv;
 gc = carry ? gcv * fg : gcv;
 """
-
-
-def available(xp: ModuleType) -> bool:
-    """Whether ``xp`` is CuPy, whose ElementwiseKernel these steps need."""
-    return xp.__name__ == "cupy"
-
-
-def _kernel(xp: ModuleType, name: str, params: str, outputs: str, body: str) -> Any:
-    kernel = _kernels.get(name)
-    if kernel is None:  # compiled on first use, then cached by CuPy on disk
-        kernel = _kernels[name] = xp.ElementwiseKernel(params, outputs, body, name)
-    return kernel
 
 
 def lstm_step_forward(xp: ModuleType, gates: Any, c_prev: Any, c: Any, tanh_c: Any,

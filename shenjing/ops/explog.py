@@ -129,7 +129,10 @@ class Rsqrt(Function):
 
 
 class Erf(Function):
-    """y = erf(x);  gx = gy · (2/√π) · exp(−x²)."""
+    """y = erf(x) = (2/√π) ∫₀ˣ exp(−t²) dt;  gx = gy · (2/√π) · exp(−x²).
+
+    Also the op behind ONNX's Erf, in both directions (PyTorch exports exact GELU with it).
+    """
 
     def forward(self, x: Any) -> Any:
         self.x = x
@@ -246,7 +249,13 @@ def rsqrt(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def erf(input: Tensor) -> Tensor:  # noqa: A002
-    """The error function, (2/√π) ∫₀ˣ exp(−t²) dt."""
+    """The error function, (2/√π) ∫₀ˣ exp(−t²) dt, elementwise (``torch.erf``).
+
+    Example:
+        >>> import shenjing as sj
+        >>> round(sj.erf(sj.tensor([1.0])).item(), 4)
+        0.8427
+    """
     return Erf.apply(floating(input))
 
 

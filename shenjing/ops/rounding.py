@@ -86,48 +86,63 @@ class RoundedDiv(Function):
         return xp.zeros(self.a_shape, gy.dtype), xp.zeros(self.b_shape, gy.dtype)
 
 
-class Fmod(Function):
+class _RemainderOfDivision(Function):
+    """y = a − q(a / b)·b for a rounding q;  ga = gy,  gb = −gy · q(a / b).
+
+    Fmod and Remainder differ only in the rounding (trunc or floor), so only in the
+    NumPy function of the forward and the quotient of the backward; both live here.
+    """
+
+    name: str  # the public function, for the broadcast error
+
+    def remainder(self, xp: Any, a: Any, b: Any) -> Any:
+        raise NotImplementedError
+
+    def quotient(self, xp: Any, a: Any, b: Any) -> Any:
+        raise NotImplementedError
+
+    @_float_division
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        try:
+            return self.remainder(get_array_module(a), a, b)
+        except ValueError:
+            raise broadcast_error(self.name, a.shape, b.shape) from None
+
+    @_float_division
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.a, self.b
+        ga = unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(-gy * self.quotient(get_array_module(gy), a, b), b.shape)
+        return ga, gb
+
+
+class Fmod(_RemainderOfDivision):
     """y = a − trunc(a / b)·b, with the sign of a (C's fmod);
     ga = gy,  gb = −gy · trunc(a / b)."""
 
-    @_float_division
-    def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
-        try:
-            return get_array_module(a).fmod(a, b)
-        except ValueError:
-            raise broadcast_error("fmod", a.shape, b.shape) from None
+    name = "fmod"
 
-    @_float_division
-    def backward(self, gy: Any) -> tuple[Any, Any]:
-        a, b = self.a, self.b
-        ga = unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
-        gb = None
-        if self.needs_input_grad[1]:
-            gb = unbroadcast(-gy * get_array_module(gy).trunc(a / b), b.shape)
-        return ga, gb
+    def remainder(self, xp: Any, a: Any, b: Any) -> Any:
+        return xp.fmod(a, b)
+
+    def quotient(self, xp: Any, a: Any, b: Any) -> Any:
+        return xp.trunc(a / b)
 
 
-class Remainder(Function):
+class Remainder(_RemainderOfDivision):
     """y = a − floor(a / b)·b, with the sign of b (Python's %);
     ga = gy,  gb = −gy · floor(a / b)."""
 
-    @_float_division
-    def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
-        try:
-            return get_array_module(a).remainder(a, b)
-        except ValueError:
-            raise broadcast_error("remainder", a.shape, b.shape) from None
+    name = "remainder"
 
-    @_float_division
-    def backward(self, gy: Any) -> tuple[Any, Any]:
-        a, b = self.a, self.b
-        ga = unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
-        gb = None
-        if self.needs_input_grad[1]:
-            gb = unbroadcast(-gy * get_array_module(gy).floor_divide(a, b), b.shape)
-        return ga, gb
+    def remainder(self, xp: Any, a: Any, b: Any) -> Any:
+        return xp.remainder(a, b)
+
+    def quotient(self, xp: Any, a: Any, b: Any) -> Any:
+        return xp.floor_divide(a, b)
 
 
 class CopySign(Function):

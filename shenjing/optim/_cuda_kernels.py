@@ -13,19 +13,11 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-_kernels: dict[str, Any] = {}
+from shenjing._cuda import available
+from shenjing._cuda import elementwise_kernel as _kernel
 
-
-def available(xp: ModuleType) -> bool:
-    """Whether ``xp`` is CuPy, whose ElementwiseKernel these updates need."""
-    return xp.__name__ == "cupy"
-
-
-def _kernel(xp: ModuleType, name: str, params: str, outputs: str, body: str) -> Any:
-    kernel = _kernels.get(name)
-    if kernel is None:  # compiled on first use, then cached by CuPy on disk
-        kernel = _kernels[name] = xp.ElementwiseKernel(params, outputs, body, name)
-    return kernel
+# ``available`` is part of this module's interface: callers ask it before a kernel.
+__all__ = ["available"]
 
 
 def adam(xp: ModuleType, param: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, beta1: float,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 import shenjing as sj
 import shenjing.nn as nn
@@ -93,6 +94,21 @@ CASES = [
 
 
 # ---------------------------------------------------------------- PyTorch twins
+
+
+def shenjing_outputs(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    """The model's own output for ``x``, in evaluation mode: what an exported or loaded
+    model must reproduce."""
+    model.eval()
+    with sj.no_grad():
+        return model(sj.from_numpy(x)).numpy()
+
+
+def skip_without_pytorch_twin(case: Case) -> None:
+    """Skip the calling test unless PyTorch is installed and has every layer of ``case``."""
+    pytest.importorskip("torch")
+    if not case.in_pytorch:
+        pytest.skip(f"{case.id} has layers PyTorch lacks")
 
 
 def torch_export(case: Case, model: nn.Module, path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 import shenjing as sj
 import shenjing.nn as nn
-from tests.onnx.cases import CASES, Case, torch_export
+from tests.onnx.cases import Case, shenjing_outputs, skip_without_pytorch_twin, torch_export
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -23,18 +23,6 @@ def _run_ort(path: Path, x: np.ndarray) -> np.ndarray:
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
-def _shenjing(model: nn.Module, x: np.ndarray) -> np.ndarray:
-    model.eval()
-    with sj.no_grad():
-        return model(sj.from_numpy(x)).numpy()
-
-
-@pytest.fixture(params=CASES, ids=lambda case: case.id)
-def case(request: pytest.FixtureRequest) -> Case:
-    sj.manual_seed(0)
-    return request.param
-
-
 def test_export_passes_the_checker_and_matches_onnxruntime(case: Case, tmp_path: Path) -> None:
     model = case.build()
     path = tmp_path / "model.onnx"
@@ -43,22 +31,20 @@ def test_export_passes_the_checker_and_matches_onnxruntime(case: Case, tmp_path:
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     for batch in BATCHES:
         x = case.inputs(batch, seed=batch)
-        expected = _shenjing(model, x)
+        expected = shenjing_outputs(model, x)
         got = _run_ort(path, x)
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
 
 
 def test_pytorch_exporter_gives_the_same_numbers(case: Case, tmp_path: Path) -> None:
-    pytest.importorskip("torch")
-    if not case.in_pytorch:
-        pytest.skip(f"{case.id} has layers PyTorch lacks")
+    skip_without_pytorch_twin(case)
     model = case.build()
     path = tmp_path / "torch.onnx"
     torch_export(case, model, path)
     for batch in BATCHES:
         x = case.inputs(batch, seed=batch)
-        np.testing.assert_allclose(_run_ort(path, x), _shenjing(model, x), rtol=0, atol=1e-5)
+        np.testing.assert_allclose(_run_ort(path, x), shenjing_outputs(model, x), rtol=0, atol=1e-5)
 
 
 def test_a_model_built_in_graph_mode_exports(tmp_path: Path) -> None:

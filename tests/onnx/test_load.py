@@ -10,27 +10,13 @@ import pytest
 
 import shenjing as sj
 import shenjing.nn as nn
-from tests.onnx.cases import CASES, Case, torch_export
+from tests.onnx.cases import Case, shenjing_outputs, skip_without_pytorch_twin, torch_export
 
 onnx = pytest.importorskip("onnx")
 
 
-def _shenjing(model: nn.Module, x: np.ndarray) -> np.ndarray:
-    model.eval()
-    with sj.no_grad():
-        return model(sj.from_numpy(x)).numpy()
-
-
-@pytest.fixture(params=CASES, ids=lambda case: case.id)
-def case(request: pytest.FixtureRequest) -> Case:
-    sj.manual_seed(0)
-    return request.param
-
-
 def test_load_runs_what_pytorch_exported(case: Case, tmp_path: Path) -> None:
-    pytest.importorskip("torch")
-    if not case.in_pytorch:
-        pytest.skip(f"{case.id} has layers PyTorch lacks")
+    skip_without_pytorch_twin(case)
     model = case.build()
     path = tmp_path / "torch.onnx"
     torch_export(case, model, path)
@@ -40,7 +26,7 @@ def test_load_runs_what_pytorch_exported(case: Case, tmp_path: Path) -> None:
         x = case.inputs(batch, seed=batch)
         with sj.no_grad():
             got = loaded(sj.from_numpy(x)).numpy()
-        np.testing.assert_allclose(got, _shenjing(model, x), rtol=0, atol=1e-5)
+        np.testing.assert_allclose(got, shenjing_outputs(model, x), rtol=0, atol=1e-5)
 
 
 def test_load_runs_what_shenjing_exported(case: Case, tmp_path: Path) -> None:
@@ -50,7 +36,7 @@ def test_load_runs_what_shenjing_exported(case: Case, tmp_path: Path) -> None:
     x = case.inputs(3, seed=3)
     with sj.no_grad():
         got = sj.onnx.load(path)(x).numpy()
-    np.testing.assert_allclose(got, _shenjing(model, x), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(got, shenjing_outputs(model, x), rtol=0, atol=1e-5)
 
 
 def test_an_unsupported_op_is_named_at_load() -> None:

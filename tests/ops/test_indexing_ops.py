@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 
 import shenjing as sj
+from tests.torch_parity import assert_same
 
 torch = pytest.importorskip("torch")
-
-
-def _same(ours: sj.Tensor, theirs: object) -> None:
-    theirs_np = theirs.detach().numpy()
-    assert ours.dtype == theirs_np.dtype, (ours.dtype, theirs_np.dtype)
-    assert ours.shape == theirs_np.shape
-    np.testing.assert_allclose(ours.numpy(), theirs_np, rtol=1e-6)
 
 
 def test_gather_adds_the_gradient_of_repeated_indices() -> None:
@@ -47,7 +41,7 @@ def test_index_errors_name_the_op_and_what_was_received() -> None:
 def test_scatter_with_a_value_and_negative_indices() -> None:
     x = np.zeros((2, 3))
     index = np.array([[-1, 0]])
-    _same(sj.scatter(sj.tensor(x), 1, sj.tensor(index), value=2.5),
+    assert_same(sj.scatter(sj.tensor(x), 1, sj.tensor(index), value=2.5),
           torch.scatter(torch.tensor(x).float(), 1, torch.tensor(index) % 3, 2.5))
     with pytest.raises(TypeError, match="exactly one"):
         sj.scatter(sj.tensor(x), 1, sj.tensor(index))
@@ -55,7 +49,7 @@ def test_scatter_with_a_value_and_negative_indices() -> None:
 
 def test_scatter_add_of_integers() -> None:
     x, index, src = np.zeros((1, 3), np.int64), np.array([[0, 0, 2]]), np.array([[1, 2, 3]])
-    _same(sj.scatter_add(sj.tensor(x), 1, sj.tensor(index), sj.tensor(src)),
+    assert_same(sj.scatter_add(sj.tensor(x), 1, sj.tensor(index), sj.tensor(src)),
           torch.scatter_add(torch.tensor(x), 1, torch.tensor(index), torch.tensor(src)))
 
 
@@ -64,15 +58,15 @@ def test_where_with_one_argument_is_nonzero_as_a_tuple() -> None:
     ours, theirs = sj.where(sj.tensor(data)), torch.where(torch.tensor(data))
     assert len(ours) == len(theirs) == 2
     for a, b in zip(ours, theirs, strict=True):
-        _same(a, b)
+        assert_same(a, b)
 
 
 @pytest.mark.parametrize("data", [[[0.0, 1.0], [2.0, 0.0]], [0.0, 0.0], 3.0, 0.0])
 def test_nonzero_shapes_as_torch(data) -> None:
-    _same(sj.nonzero(sj.tensor(data)), torch.nonzero(torch.tensor(data)))
+    assert_same(sj.nonzero(sj.tensor(data)), torch.nonzero(torch.tensor(data)))
     for a, b in zip(sj.nonzero(sj.tensor(data), as_tuple=True),
                     torch.nonzero(torch.tensor(data), as_tuple=True), strict=True):
-        _same(a, b)
+        assert_same(a, b)
 
 
 def test_masked_fill_with_a_0d_tensor_value_passes_the_gradient_to_it() -> None:
@@ -114,7 +108,7 @@ def test_meshgrid_shapes_for_both_indexings() -> None:
         theirs = torch.meshgrid(torch.arange(2), torch.arange(3), torch.arange(4),
                                 indexing=indexing)
         for o, t in zip(ours, theirs, strict=True):
-            _same(o, t)
+            assert_same(o, t)
     with pytest.raises(ValueError, match="meshgrid: indexing"):
         sj.meshgrid(a, indexing="yx")
 
@@ -158,7 +152,7 @@ def test_diag_and_triangle_errors() -> None:
 
 def test_triangles_of_integers_keep_their_dtype() -> None:
     data = np.arange(9).reshape(3, 3)
-    _same(sj.triu(sj.tensor(data)), torch.triu(torch.tensor(data)))
+    assert_same(sj.triu(sj.tensor(data)), torch.triu(torch.tensor(data)))
 
 
 def test_einsum_takes_a_list_and_checks_the_equation() -> None:
@@ -174,6 +168,6 @@ def test_einsum_takes_a_list_and_checks_the_equation() -> None:
 
 def test_gather_and_scatter_of_0d_tensors() -> None:
     x, i = sj.tensor(5.0), sj.tensor(0)
-    _same(sj.gather(x, 0, i), torch.gather(torch.tensor(5.0), 0, torch.tensor(0)))
-    _same(sj.scatter_add(x, 0, i, sj.tensor(2.0)),
+    assert_same(sj.gather(x, 0, i), torch.gather(torch.tensor(5.0), 0, torch.tensor(0)))
+    assert_same(sj.scatter_add(x, 0, i, sj.tensor(2.0)),
           torch.scatter_add(torch.tensor(5.0), 0, torch.tensor(0), torch.tensor(2.0)))

@@ -7,22 +7,16 @@ import numpy as np
 import pytest
 
 import shenjing as sj
+from tests.torch_parity import assert_same
 
 torch = pytest.importorskip("torch")
 
 
-def _same(ours: sj.Tensor, theirs: object) -> None:
-    theirs_np = theirs.detach().numpy()
-    assert ours.dtype == theirs_np.dtype, (ours.dtype, theirs_np.dtype)
-    assert ours.shape == theirs_np.shape
-    np.testing.assert_allclose(ours.numpy(), theirs_np, rtol=1e-6)
-
-
 @pytest.mark.parametrize("data", [[1, 2, 3], [True, True, False]])
 def test_integer_and_boolean_products_and_sums_are_int64(data) -> None:
-    _same(sj.prod(sj.tensor(data)), torch.prod(torch.tensor(data)))
-    _same(sj.cumsum(sj.tensor(data), 0), torch.cumsum(torch.tensor(data), 0))
-    _same(sj.cumprod(sj.tensor(data), 0), torch.cumprod(torch.tensor(data), 0))
+    assert_same(sj.prod(sj.tensor(data)), torch.prod(torch.tensor(data)))
+    assert_same(sj.cumsum(sj.tensor(data), 0), torch.cumsum(torch.tensor(data), 0))
+    assert_same(sj.cumprod(sj.tensor(data), 0), torch.cumprod(torch.tensor(data), 0))
 
 
 def test_dtype_argument_overrides() -> None:
@@ -61,8 +55,8 @@ def test_cummax_indices_pick_the_latest_tie_like_torch(name: str) -> None:
     data = [1.0, 1.0, 3.0, 2.0, 3.0, 0.0, 0.0]
     ours, theirs = getattr(sj, name)(sj.tensor(data), 0), getattr(torch, name)(
         torch.tensor(data), 0)
-    _same(ours.values, theirs.values)
-    _same(ours.indices, theirs.indices)
+    assert_same(ours.values, theirs.values)
+    assert_same(ours.indices, theirs.indices)
 
 
 def test_logcumsumexp_is_stable_for_large_and_spread_values() -> None:
@@ -83,8 +77,8 @@ def test_sort_is_stable_on_ties_like_torchs_stable_sort(descending: bool) -> Non
     ours = sj.sort(sj.tensor(data), descending=descending)
     theirs = torch.sort(torch.tensor(data), descending=descending, stable=True)
     np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
-    _same(ours.indices, theirs.indices)
-    _same(sj.argsort(sj.tensor(data), descending=descending),
+    assert_same(ours.indices, theirs.indices)
+    assert_same(sj.argsort(sj.tensor(data), descending=descending),
           torch.argsort(torch.tensor(data), descending=descending, stable=True))
 
 
@@ -105,7 +99,7 @@ def test_topk_checks_k_and_handles_0d() -> None:
 def test_median_without_dim_is_the_lower_median_and_shares_ties() -> None:
     data = [1.0, 2.0, 2.0, 3.0]
     x, t = sj.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
-    _same(sj.median(x), torch.median(t))
+    assert_same(sj.median(x), torch.median(t))
     sj.median(x).backward()
     torch.median(t).backward()
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
@@ -115,8 +109,8 @@ def test_median_with_dim_keeps_dim_and_returns_named_pair() -> None:
     data = np.array([[1.0, 3.0, 3.0, 2.0], [4.0, 0.0, -1.0, 5.0]])
     ours = sj.median(sj.tensor(data), dim=1, keepdim=True)
     theirs = torch.median(torch.tensor(data).float(), dim=1, keepdim=True)
-    _same(ours.values, theirs.values)
-    _same(ours.indices, theirs.indices)
+    assert_same(ours.values, theirs.values)
+    assert_same(ours.indices, theirs.indices)
     with pytest.raises(ValueError, match="median"):
         sj.median(sj.zeros(0))
 
@@ -124,18 +118,18 @@ def test_median_with_dim_keeps_dim_and_returns_named_pair() -> None:
 def test_mode_picks_the_smallest_most_frequent_and_its_last_position() -> None:
     data = np.array([[1.0, 3.0, 3.0, 2.0, 2.0], [5.0, 5.0, 4.0, 4.0, 5.0]])
     ours, theirs = sj.mode(sj.tensor(data)), torch.mode(torch.tensor(data).float())
-    _same(ours.values, theirs.values)
-    _same(ours.indices, theirs.indices)
+    assert_same(ours.values, theirs.values)
+    assert_same(ours.indices, theirs.indices)
 
 
 def test_all_any_and_count_nonzero() -> None:
     data = np.array([[1.0, 0.0, 2.0], [3.0, 4.0, 5.0]])
     x, t = sj.tensor(data), torch.tensor(data)
-    _same(sj.all(x), torch.all(t))
-    _same(sj.all(x, dim=1), torch.all(t, dim=1))
-    _same(sj.any(x, dim=0, keepdim=True), torch.any(t, dim=0, keepdim=True))
-    _same(sj.count_nonzero(x), torch.count_nonzero(t))
-    _same(sj.count_nonzero(x, dim=(0, 1)), torch.count_nonzero(t, dim=(0, 1)))
+    assert_same(sj.all(x), torch.all(t))
+    assert_same(sj.all(x, dim=1), torch.all(t, dim=1))
+    assert_same(sj.any(x, dim=0, keepdim=True), torch.any(t, dim=0, keepdim=True))
+    assert_same(sj.count_nonzero(x), torch.count_nonzero(t))
+    assert_same(sj.count_nonzero(x, dim=(0, 1)), torch.count_nonzero(t, dim=(0, 1)))
     assert sj.all(sj.zeros(0)).item() is True and sj.any(sj.zeros(0)).item() is False
     assert x.all().dtype == np.bool_
 
@@ -146,5 +140,5 @@ def test_topk_through_a_partition_matches_torch(k: int, dim: int, largest: bool)
     data = np.random.default_rng(k).permutation(80).reshape(8, 10).astype(np.float32)
     ours = sj.topk(sj.tensor(data), k, dim=dim, largest=largest)
     theirs = torch.topk(torch.tensor(data), k, dim=dim, largest=largest)
-    _same(ours.values, theirs.values)
-    _same(ours.indices, theirs.indices)
+    assert_same(ours.values, theirs.values)
+    assert_same(ours.indices, theirs.indices)

@@ -46,7 +46,12 @@ class _WeightedLoss(_Loss):
         reduction: str = "mean",
     ):
         super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", None if weight is None else as_tensor(weight))
+        self._register_constant("weight", weight)
+
+    def _register_constant(self, name: str, value: Tensor | None) -> None:
+        """A constant tensor argument as a buffer, so it is in the state_dict as in
+        PyTorch; None (registered as such) when not given."""
+        self.register_buffer(name, None if value is None else as_tensor(value))
 
 
 class MSELoss(_Loss):
@@ -121,7 +126,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
         pos_weight: Tensor | None = None,
     ):
         super().__init__(weight, size_average, reduce, reduction)
-        self.register_buffer("pos_weight", None if pos_weight is None else as_tensor(pos_weight))
+        self._register_constant("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy_with_logits(
