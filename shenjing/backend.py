@@ -113,6 +113,15 @@ def get_array_module(x: Any) -> ModuleType:
     return _device_type_of(x).xp
 
 
+def on_host(x: Any) -> bool:
+    """True for a NumPy array: data a check may read without a device-to-host copy.
+
+    Data-dependent checks (label ranges, a loss's finiteness, which steps are live) run
+    only where this holds; on a GPU each would read back and stall every batch.
+    """
+    return isinstance(x, np.ndarray)
+
+
 def is_array(x: Any) -> bool:
     """True for an ndarray of any backend."""
     return isinstance(x, np.ndarray) or type(x) in _ARRAY_TYPES or any(

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from shenjing.autograd.function import Function
-from shenjing.backend import get_array_module
+from shenjing.backend import get_array_module, on_host
 
 
 def time_major(a: Any, batch_first: bool, reverse: bool) -> Any:
@@ -47,7 +45,7 @@ def live_steps(xp: Any, gy: Any) -> list[bool]:
 
     Off the host every step counts as live: asking would read back to the host each
     backward, which costs more on a GPU than the adds it saves."""
-    if not isinstance(gy, np.ndarray):
+    if not on_host(gy):
         return [True] * gy.shape[0]
     return xp.any(gy, axis=(1, 2)).tolist()
 

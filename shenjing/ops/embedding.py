@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd.function import Function
-from shenjing.backend import get_array_module
+from shenjing.backend import get_array_module, on_host
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = ["embedding", "one_hot"]
@@ -65,8 +65,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
     rows = weight.shape[0]
     # Checked on the host only: on a GPU it would read back every batch (PyTorch's CUDA
     # kernel asserts instead, and takes down the process).
-    on_host = isinstance(indices, np.ndarray)
-    if on_host and indices.size and (indices.min() < 0 or indices.max() >= rows):
+    if on_host(indices) and indices.size and (indices.min() < 0 or indices.max() >= rows):
         bad = indices.min() if indices.min() < 0 else indices.max()
         raise IndexError(f"embedding: index {int(bad)} is out of range for {rows} embeddings")
     if padding_idx is not None:

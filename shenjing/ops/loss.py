@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd.function import Function
-from shenjing.backend import device_of, get_array_module, to_device
+from shenjing.backend import device_of, get_array_module, on_host, to_device
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -375,7 +375,7 @@ def binary_cross_entropy(
     # A probability outside [0, 1] makes its log NaN: the reduced loss says when to look.
     # Only on the host: on a GPU the look would read the loss back every step (NaN then
     # reaches fit's TerminateOnNaN instead).
-    if isinstance(loss.data, np.ndarray) and not math.isfinite(loss.data):
+    if on_host(loss.data) and not math.isfinite(loss.data):
         _check_probabilities(op, input)
     return loss
 

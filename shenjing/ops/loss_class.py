@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from shenjing.autograd.function import Function
-from shenjing.backend import device_of, get_array_module, to_device
+from shenjing.backend import device_of, get_array_module, on_host, to_device
 from shenjing.ops.loss import _check_reduction, _reduce, _scale
 from shenjing.tensor import Tensor, as_tensor
 
@@ -261,7 +261,7 @@ def _class_weight(op: str, weight: Any, scores: Tensor) -> Any:
 def _kept(labels: Any, ignore_index: int) -> Any:
     """The mask of counted labels, or None when no label equals ``ignore_index``."""
     keep = labels != ignore_index
-    if not isinstance(labels, np.ndarray):  # on a GPU the question would read back each batch
+    if not on_host(labels):
         return keep.reshape(-1)
     return None if bool(keep.all()) else keep.reshape(-1)
 
