@@ -98,8 +98,8 @@ def _mlp_shenjing() -> Callable[[], None]:
             w.grad = b.grad = None
         loss.backward()
         for w, b in params:
-            w.data -= LR * w.grad.data
-            b.data -= LR * b.grad.data
+            w.array -= LR * w.grad.array
+            b.array -= LR * b.grad.array
 
     return step
 

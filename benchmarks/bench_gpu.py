@@ -41,8 +41,8 @@ def _shenjing_model(kind: str):  # noqa: ANN202
     layers = []
     for i, (w, b) in enumerate(weights(MLP)):
         linear = nn.Linear(w.shape[1], w.shape[0])
-        linear.weight.data[...] = w
-        linear.bias.data[...] = b
+        linear.weight.array[...] = w
+        linear.bias.array[...] = b
         layers += [linear] + ([nn.ReLU()] if i < len(MLP) - 2 else [])
     return nn.Sequential(*layers)
 

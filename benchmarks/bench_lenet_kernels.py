@@ -135,7 +135,7 @@ def _step_shenjing() -> Callable[[], None]:
             p.grad = None
         loss.backward()
         for p in params:
-            p.data -= LR * p.grad.data
+            p.array -= LR * p.grad.array
 
     return step
 

@@ -56,8 +56,8 @@ def shenjing_model(sizes: tuple[int, ...]):  # noqa: ANN201 - an nn.Sequential
     layers = []
     for (w, b), activation in zip(weights(sizes), activations(sizes), strict=True):
         linear = nn.Linear(w.shape[1], w.shape[0])
-        linear.weight.data[...] = w
-        linear.bias.data[...] = b
+        linear.weight.array[...] = w
+        linear.bias.array[...] = b
         layers.append(linear)
         if activation is not None:
             layers.append({"sigmoid": nn.Sigmoid, "relu": nn.ReLU}[activation]())

@@ -89,7 +89,7 @@ class TensorMethods:
 
     def equal(self: Tensor, other: Tensor) -> bool:
         """True when ``other`` has the same shape and the same elements."""
-        return self.shape == other.shape and bool((self.data == other.data).all())
+        return self.shape == other.shape and bool((self.array == other.array).all())
 
     # ---------------------------------------------------------------------- views
     @property
@@ -135,7 +135,7 @@ class TensorMethods:
 
     def contiguous(self: Tensor) -> Tensor:
         """The tensor itself when its data is C-contiguous, else a contiguous copy."""
-        if self.data.flags.c_contiguous:
+        if self.array.flags.c_contiguous:
             return self
         return ops.clone(self)
 
@@ -154,11 +154,11 @@ class TensorMethods:
 
     def dim(self: Tensor) -> int:
         """The number of dims (as ``ndim``)."""
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self: Tensor) -> int:
         """The number of elements."""
-        return self.data.size
+        return self.array.size
 
     # ----------------------------------------------------------------- reductions
     # Reductions take PyTorch's dim/keepdim; NumPy's axis/keepdims are aliases.

@@ -103,14 +103,14 @@ def _in_place(name: str, compute: Callable[..., Tensor]) -> Callable[..., Tensor
             )
         with no_grad():
             result = compute(self, *args, **kwargs)
-        xp = get_array_module(self.data)
+        xp = get_array_module(self.array)
         if result.shape != self.shape:
             raise RuntimeError(f"{name}: the result's shape {result.shape} differs from the "
                                f"tensor's {self.shape}")
         if not xp.can_cast(result.dtype, self.dtype, casting="same_kind"):
             raise RuntimeError(f"{name}: the result's dtype {result.dtype} cannot be cast to "
                                f"the tensor's {self.dtype}")
-        xp.copyto(self.data, result.data, casting="same_kind")
+        xp.copyto(self.array, result.array, casting="same_kind")
         return self
 
     method.__name__ = method.__qualname__ = name

@@ -28,7 +28,7 @@ def on_device(t: Tensor, device: Any) -> Tensor:
     ones draw on the host first, so one seed gives the same values on every device.
     """
     if device is not None:
-        t.data = backend.to_device(t.data, backend.Device(device))
+        t.array = backend.to_device(t.array, backend.Device(device))
     return t
 
 

@@ -45,8 +45,8 @@ def _flatten(obj: Mapping[str, Any], prefix: str, arrays: dict[str, np.ndarray])
         if SEPARATOR in key:
             raise ValueError(f"save: keys may not contain {SEPARATOR!r}. Received: {key!r}")
         name = f"{prefix}{key}"
-        if hasattr(value, "data") and backend.is_array(value.data):
-            value = value.data
+        if hasattr(value, "array") and backend.is_array(value.array):
+            value = value.array
         if backend.is_array(value):
             array = value if isinstance(value, np.ndarray) else value.get()
             # Not np.ascontiguousarray: it turns a 0-d array (a step count) into 1-d.

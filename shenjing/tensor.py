@@ -19,7 +19,8 @@ Dim = int | Sequence[int] | None
 class Tensor(TensorMethods):
     """An n-dimensional array that records the ops applied to it.
 
-    ``data`` is the underlying array (NumPy, or CuPy on a GPU). A tensor with
+    ``array`` is the underlying array (NumPy, or CuPy on a GPU); ``data`` is, as in
+    PyTorch, a tensor sharing that array with no history. A tensor with
     ``requires_grad=True`` and no ``grad_fn`` is a *leaf*: ``backward()`` accumulates
     the gradient of its caller with respect to it into ``.grad``. Tensors made by ops
     keep the op that made them in ``grad_fn``. PyTorch's casts, comparisons and views
@@ -33,7 +34,7 @@ class Tensor(TensorMethods):
         [[2.0, 4.0]]
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
 
     def __init__(
@@ -43,7 +44,7 @@ class Tensor(TensorMethods):
         dtype: Any = None,
         name: str | None = None,
     ) -> None:
-        self.data = _to_array(data, dtype)
+        self.array = _to_array(data, dtype)
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
         self.name = name
@@ -57,7 +58,7 @@ class Tensor(TensorMethods):
         if isinstance(data, np.generic):  # NumPy returns scalars from 0-d arithmetic
             data = np.asarray(data)
         t = object.__new__(cls)
-        t.data = data
+        t.array = data
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
@@ -68,29 +69,42 @@ class Tensor(TensorMethods):
     @property
     def shape(self) -> tuple[int, ...]:
         """The size of each dimension."""
-        return self.data.shape
+        return self.array.shape
+
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values as a tensor with no history, sharing memory (PyTorch's
+        ``.data``): ``p.data.add_(g, alpha=-lr)`` updates ``p`` without recording it."""
+        return Tensor._make(self.array, None)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """Replace the values (and with them shape and dtype), keeping the tensor's
+        identity, its gradient and its place in a module, as ``p.data = t`` does in
+        PyTorch."""
+        self.array = value.array if isinstance(value, Tensor) else _to_array(value, None)
 
     @property
     def _sizes(self) -> tuple[int, ...]:
         """The shape, for op functions that compute parameters from it (a mean's count,
         a flatten's size): a symbolic tensor answers with sizes that still do that
         arithmetic where its ``shape`` says ``None``."""
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> np.dtype:
         """The element type (float32 by default)."""
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> backend.Device:
         """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
-        return backend.device_of(self.data)
+        return backend.device_of(self.array)
 
     @property
     def ndim(self) -> int:
         """The number of dimensions."""
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -104,10 +118,10 @@ class Tensor(TensorMethods):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether ``backward()`` should fill this tensor's ``.grad``; returns self."""
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.array.dtype.kind not in "fc":
             raise TypeError(
                 f"Only floating-point tensors can require a gradient. Received: "
-                f"dtype={self.data.dtype}"
+                f"dtype={self.array.dtype}"
             )
         self.requires_grad = requires_grad
         return self
@@ -116,7 +130,7 @@ class Tensor(TensorMethods):
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array, shared with the tensor; as in PyTorch, a tensor on
         a GPU raises (copy it over first with ``.cpu()``)."""
-        data = self.data
+        data = self.array
         if isinstance(data, np.ndarray):
             return data
         raise TypeError(
@@ -126,15 +140,15 @@ class Tensor(TensorMethods):
 
     def _host(self) -> np.ndarray:
         """The data in host memory (a copy when it lives on a device), for display."""
-        return backend.to_device(self.data, backend.Device("cpu"))
+        return backend.to_device(self.array, backend.Device("cpu"))
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
                 f"item() needs a tensor with one element. Received: shape={self.shape}"
             )
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self) -> Any:
         """The data as nested Python lists."""
@@ -142,7 +156,7 @@ class Tensor(TensorMethods):
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph: no ``grad_fn``, no gradient."""
-        t = Tensor._make(self.data, None)
+        t = Tensor._make(self.array, None)
         t.name = self.name
         return t
 
@@ -188,8 +202,12 @@ class Tensor(TensorMethods):
         return self.to("cpu")
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """NumPy's conversion protocol: ``np.asarray(t)`` shares the memory,
+        ``np.array(t)`` (``copy=True``) copies it, as for a PyTorch tensor."""
         array = self.numpy()
-        return array if dtype is None else array.astype(dtype)
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
 
     # -------------------------------------------------------------------- autograd
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
@@ -205,18 +223,18 @@ class Tensor(TensorMethods):
                 "had requires_grad=True, or it was made under no_grad()."
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"backward() without a gradient needs a scalar output. Received: "
                     f"shape={self.shape}. Pass gradient= with that shape."
                 )
-            xp = backend.get_array_module(self.data)
+            xp = backend.get_array_module(self.array)
             # ones(), not ones_like(): the same array without a Python-level wrapper.
-            gradient = xp.ones(self.data.shape, dtype=self.data.dtype)
+            gradient = xp.ones(self.array.shape, dtype=self.array.dtype)
         else:
-            gradient = gradient.data if isinstance(gradient, Tensor) else gradient
-            xp = backend.get_array_module(self.data)
-            gradient = xp.asarray(gradient, dtype=self.data.dtype)
+            gradient = gradient.array if isinstance(gradient, Tensor) else gradient
+            xp = backend.get_array_module(self.array)
+            gradient = xp.asarray(gradient, dtype=self.array.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(
                     f"backward(): gradient has shape {gradient.shape} but the tensor has "
@@ -309,17 +327,17 @@ class Tensor(TensorMethods):
     __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
-                f"The truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"The truth value of a tensor with {self.array.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self.array)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self.array)
 
     def __getitem__(self, index: Any) -> Tensor:
         return ops.getitem(self, index)
@@ -429,7 +447,7 @@ def _to_array(data: Any, dtype: Any) -> Any:
     dtype, as PyTorch refuses them: a tensor holds numbers (or booleans).
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if dtype is not None:
         dtype = backend.as_dtype(dtype)
     if backend.is_array(data):
@@ -463,15 +481,15 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, bool)):
-        xp = backend.get_array_module(like.data)
-        if like.data.dtype.kind == "f" or isinstance(value, (int, bool)):
-            return Tensor._make(xp.asarray(value, dtype=like.data.dtype), None)
+        xp = backend.get_array_module(like.array)
+        if like.array.dtype.kind == "f" or isinstance(value, (int, bool)):
+            return Tensor._make(xp.asarray(value, dtype=like.array.dtype), None)
     return Tensor(value)
 
 
 def _compare(op: Any, a: Tensor, b: Any) -> Tensor:
-    b_data = b.data if isinstance(b, Tensor) else b
-    return Tensor._make(op(a.data, b_data), None)
+    b_data = b.array if isinstance(b, Tensor) else b
+    return Tensor._make(op(a.array, b_data), None)
 
 
 function.make_tensor = Tensor._make

@@ -118,15 +118,15 @@ def _count_hooked_uses(root: Tensor) -> dict[int, int]:
 
 def _accumulate(t: Tensor, g: Any, handed_out: set[int], copy: bool) -> None:
     """Add ``g`` into ``t.grad``, copying when the array may be shared with someone else."""
-    if g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
+    if g.dtype != t.array.dtype:
+        g = g.astype(t.array.dtype)
     elif copy or g.base is not None or id(g) in handed_out:
         g = g.copy()
     handed_out.add(id(g))
     if t.grad is None:
         t.grad = function.make_tensor(g, None)
     else:
-        t.grad.data += g
+        t.grad.array += g
 
 
 def _run_hooks(t: Tensor) -> None:
@@ -182,10 +182,10 @@ def _walk(root: Tensor, gradient: Any, retain_graph: bool) -> None:
             for t, g in zip(inputs, grads, strict=True):
                 if not t.requires_grad:
                     continue
-                if g is not None and g.shape != t.data.shape:
+                if g is not None and g.shape != t.array.shape:
                     raise RuntimeError(
                         f"{type(fn).__name__}.backward returned a gradient of shape "
-                        f"{g.shape} for an input of shape {t.data.shape}"
+                        f"{g.shape} for an input of shape {t.array.shape}"
                     )
                 parent = t.grad_fn
                 if parent is None:

@@ -71,10 +71,10 @@ class Function:
             if True in needs:
                 fn.order = next(_recorded)
                 fn.needs_input_grad = needs
-                out = fn.forward(*[t.data for t in inputs], **params)
+                out = fn.forward(*[t.array for t in inputs], **params)
                 fn.inputs = inputs
                 return make_tensor(out, fn)
-        return make_tensor(fn.forward(*[t.data for t in inputs], **params), None)
+        return make_tensor(fn.forward(*[t.array for t in inputs], **params), None)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -86,10 +86,10 @@ def _check_same_device(cls: type[Function], inputs: tuple[Tensor, ...]) -> None:
     Only the array types are compared (a few pointer checks per op); the device is looked
     up only when they differ, to name both in the error.
     """
-    first = type(inputs[0].data)
+    first = type(inputs[0].array)
     for t in inputs[1:]:
-        if type(t.data) is not first:
-            a, b = device_of(inputs[0].data), device_of(t.data)
+        if type(t.array) is not first:
+            a, b = device_of(inputs[0].array), device_of(t.array)
             if a != b:
                 raise RuntimeError(
                     f"{cls.__name__}: expected all tensors on the same device. Received: "

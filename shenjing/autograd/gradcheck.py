@@ -74,7 +74,7 @@ def gradcheck(
     for i in checked:
         x = args[i]
         analytic = x.grad.numpy() if x.grad is not None else np.zeros(x.shape)
-        data = x.data
+        data = x.array
         for index in np.ndindex(*x.shape):
             numeric = central_difference(weighted_output, data, index, eps)
             if abs(numeric - analytic[index]) > atol + rtol * abs(numeric):
@@ -103,6 +103,6 @@ def _as_float64(t: Any) -> Any:
 
     if t.dtype.kind != "f":
         return t
-    xp = backend.get_array_module(t.data)
-    copy = Tensor(xp.array(t.data, dtype=np.float64), dtype=np.float64, name=t.name)
+    xp = backend.get_array_module(t.array)
+    copy = Tensor(xp.array(t.array, dtype=np.float64), dtype=np.float64, name=t.name)
     return copy

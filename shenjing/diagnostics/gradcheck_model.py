@@ -188,13 +188,13 @@ def gradcheck_model(
     try:
         check_model = _float64_copy(model, x)
         check_model.train(training)
-        buffers = [(b, b.data.copy()) for b in check_model.buffers()]
+        buffers = [(b, b.array.copy()) for b in check_model.buffers()]
 
         def cost() -> Tensor:
             # The same dropout masks and the same buffers for every evaluation.
             backend.set_rng_state(user_rng)
             for buffer, saved in buffers:
-                buffer.data[...] = saved
+                buffer.array[...] = saved
             output = check_model(x64)
             if output.dtype != np.float64:
                 raise TypeError(
@@ -244,7 +244,7 @@ def _check_parameter(
     rng: np.random.Generator,
 ) -> GradCheckRow:
     """Perturb (a random subset of) one parameter's elements; the row of the worst one."""
-    data = param.data
+    data = param.array
     analytic = np.zeros(param.shape) if param.grad is None else param.grad.numpy()
     flat_indices = np.arange(param.numel())
     if max_elements is not None and param.numel() > max_elements:
@@ -273,7 +273,7 @@ def _loss_function(loss: LossLike) -> Callable[[Tensor, Tensor], Tensor]:
 
 def _as_float64_tensor(value: Any) -> Tensor:
     """Floating data as float64; integer data (labels, indices) as it is."""
-    data = value.data if isinstance(value, Tensor) else value
+    data = value.array if isinstance(value, Tensor) else value
     if not backend.is_array(data):
         data = np.asarray(data)
     if data.dtype.kind == "f":
@@ -298,7 +298,7 @@ def _float64_copy(model: Any, x: Any) -> Any:
     for tensor in (*copied.parameters(), *copied.buffers()):
         tensor.grad = None
         if tensor.dtype.kind == "f":
-            tensor.data = tensor.data.astype(np.float64)
+            tensor.array = tensor.array.astype(np.float64)
     return copied
 
 

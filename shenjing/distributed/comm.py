@@ -119,7 +119,7 @@ def mpi() -> tuple[Any, Any]:
 
 def _host_buffer(x: Any, name: str) -> tuple[np.ndarray, Any]:
     """The contiguous NumPy buffer to communicate, and the array it belongs to."""
-    array = x.data if isinstance(x, Tensor) else x
+    array = x.array if isinstance(x, Tensor) else x
     if get_array_module(array) is not np:
         raise TypeError(f"{name}: only NumPy-backed data can be sent over MPI for now")
     if not isinstance(array, np.ndarray):

@@ -23,9 +23,9 @@ class _Bucket:
 
     def __init__(self, params: list[Parameter]) -> None:
         self.params = params
-        sizes = [p.data.size for p in params]
+        sizes = [p.array.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-        self.flat = np.zeros(self.offsets[-1], dtype=params[0].data.dtype)
+        self.flat = np.zeros(self.offsets[-1], dtype=params[0].array.dtype)
         self.index = {id(p): k for k, p in enumerate(params)}
         self.filled = [False] * len(params)
         self.ready = 0
@@ -115,11 +115,11 @@ class DistributedDataParallel(Module):
         current: list[Parameter] = []
         size = 0
         for p in reversed(params):  # backward produces the last layers' gradients first
-            if current and (size + p.data.nbytes > cap or p.data.dtype != current[0].data.dtype):
+            if current and (size + p.array.nbytes > cap or p.array.dtype != current[0].array.dtype):
                 buckets.append(_Bucket(current))
                 current, size = [], 0
             current.append(p)
-            size += p.data.nbytes
+            size += p.array.nbytes
         if current:
             buckets.append(_Bucket(current))
         return buckets
@@ -154,7 +154,7 @@ class DistributedDataParallel(Module):
             self._reset_buckets()  # drop what a pass that raised half-way left behind
         bucket = self._bucket_of[id(p)]
         k = bucket.index[id(p)]
-        bucket.slot(k)[...] = p.grad.data.ravel()
+        bucket.slot(k)[...] = p.grad.array.ravel()
         bucket.filled[k] = True
         bucket.ready += 1
         if bucket.ready == len(bucket.params):
@@ -176,7 +176,7 @@ class DistributedDataParallel(Module):
                 continue
             for k, p in enumerate(bucket.params):  # unused here: its gradient so far, or 0
                 if not bucket.filled[k]:
-                    bucket.slot(k)[...] = 0.0 if p.grad is None else p.grad.data.ravel()
+                    bucket.slot(k)[...] = 0.0 if p.grad is None else p.grad.array.ravel()
             self._launch(bucket)
         start = time.perf_counter()
         MPI, _ = comm.mpi()
@@ -186,11 +186,11 @@ class DistributedDataParallel(Module):
         for bucket in self._buckets:
             bucket.flat *= scale
             for k, p in enumerate(bucket.params):
-                average = bucket.slot(k).reshape(p.data.shape)
+                average = bucket.slot(k).reshape(p.array.shape)
                 if p.grad is None:
                     p.grad = from_numpy(average.copy())
                 else:
-                    p.grad.data[...] = average
+                    p.grad.array[...] = average
         self._reset_buckets()
 
     def _reset_buckets(self) -> None:

@@ -45,7 +45,7 @@ def add_function_op(
                 "Session.run, not used in further ops"
             )
     template, dependencies = _template(graph, op_name, params)
-    example = _run_example(graph, cls, op_name, tensors, "data", concrete(params))
+    example = _run_example(graph, cls, op_name, tensors, "array", concrete(params))
     varying = any(isinstance(n, Dim) for t in tensors for n in t._shape)
     if varying or contains_dim(list(params.values())):
         alt_params = _resolve(template, lambda ref: ref.tensor.alt_data)
@@ -76,7 +76,7 @@ def _run_example(
     which: str,
     params: dict[str, Any],
 ) -> Any:
-    """``cls().forward`` on the ``which`` examples ("data" or "alt_data") of ``tensors``,
+    """``cls().forward`` on the ``which`` examples ("array" or "alt_data") of ``tensors``,
     leaving no trace in any state."""
     fn = cls()
     fn.needs_input_grad = tuple(t.dtype.kind in "fc" for t in tensors)
@@ -91,7 +91,7 @@ def _run_example(
         message = f"{err} [while adding {op_name!r} to a graph; inputs: {_describe(tensors)}"
         if any(isinstance(n, Dim) for t in tensors for n in t._shape):
             first, second = EXAMPLE_SIZES
-            message += (f"; unknown sizes were tried as {first if which == 'data' else second}"
+            message += (f"; unknown sizes were tried as {first if which == 'array' else second}"
                         ", so give them in the placeholders if the op needs particular sizes")
         try:
             wrapped = type(err)(message + "]")
@@ -106,7 +106,7 @@ def _as_output_array(out: Any, tensors: tuple[SymbolicTensor, ...]) -> np.ndarra
     """The op's result as an array of its own (NumPy returns scalars from reductions)."""
     if not is_array(out):  # a NumPy scalar (CuPy gives 0-d arrays)
         return np.asarray(out)
-    if any(out is t.data or out is t.alt_data for t in tensors):
+    if any(out is t.array or out is t.alt_data for t in tensors):
         return out.view()  # an example must identify one tensor only
     return out
 
@@ -124,7 +124,7 @@ def _template(graph: Graph, op_name: str, params: dict[str, Any]) -> tuple[dict,
     def convert(value: Any) -> Any:
         if is_array(value):
             t = graph.examples.get(id(value))
-            if t is None or (value is not t.data and value is not t.alt_data):
+            if t is None or (value is not t.array and value is not t.alt_data):
                 return value
             dependencies.append(t)
             return TensorRef(t)

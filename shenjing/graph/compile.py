@@ -21,7 +21,7 @@ results as plain tensors; a new shape traces again (``trace_count`` counts trace
 
 Speed: on top of the plan's bookkeeping-free replay, the small parameters that an
 optimizer steps are bound to its flat layout (``shenjing.optim.fused``): each
-``Parameter.data`` becomes a view into one buffer per parameter group, the replay writes
+``Parameter.array`` becomes a view into one buffer per parameter group, the replay writes
 their gradients straight into the flat gradient, and the step that follows updates the
 group with one call of the optimizer's own update, copying nothing.
 
@@ -117,7 +117,7 @@ def _signature(args: tuple, kwargs: dict) -> tuple:
 
 
 def _key(value: Any) -> tuple:
-    data = value.data if isinstance(value, Tensor) else value
+    data = value.array if isinstance(value, Tensor) else value
     if is_array(data):
         return ("array", data.shape, data.dtype)
     try:
@@ -148,7 +148,7 @@ class _Trace:
         self._compile(result)
 
     def _input(self, value: Any, position: Any) -> Any:
-        data = value.data if isinstance(value, Tensor) else value
+        data = value.array if isinstance(value, Tensor) else value
         if not is_array(data):
             return value  # a Python value: fixed in this trace (it is part of the key)
         # An array argument arrives as a tensor of its own dtype, as sj.from_numpy gives.
@@ -170,9 +170,9 @@ class _Trace:
         else:
             if isinstance(gradient, SymbolicTensor):
                 raise TypeError("sj.compile: backward(gradient=...) must be a fixed array")
-            xp = get_array_module(loss.data)  # the seed goes where the loss is
-            seed = xp.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
-                              dtype=loss.dtype).reshape(loss.data.shape)
+            xp = get_array_module(loss.array)  # the seed goes where the loss is
+            seed = xp.asarray(gradient.array if isinstance(gradient, Tensor) else gradient,
+                              dtype=loss.dtype).reshape(loss.array.shape)
         candidates = [v for v in self.graph.variables if v.source is not None]
         flows = connected(loss, candidates)
         variables = [v for v, flow in zip(candidates, flows, strict=True) if flow]
@@ -180,7 +180,7 @@ class _Trace:
         modes = []
         for v in variables:
             grad = v.source.grad
-            modes.append("add" if grad is not None and grad.data.any() else "set")
+            modes.append("add" if grad is not None and grad.array.any() else "set")
         self.effects.append(("backward", loss, seed, variables, modes))
 
     def record_step(self, optimizer: Any) -> None:
@@ -219,7 +219,7 @@ class _Trace:
                 continue
             for index, group in enumerate(optimizer.param_groups):
                 params = [p for p in group["params"] if id(p) in with_grad
-                          and id(p) not in seen and worth_fusing(p.data)]
+                          and id(p) not in seen and worth_fusing(p.array)]
                 if params:
                     seen.update(map(id, params))
                     self.groups.append((optimizer, index, params))
@@ -236,8 +236,8 @@ class _Trace:
         feeds = []
         for position in self.arg_positions:
             value = args[position] if isinstance(position, int) else kwargs[position]
-            feeds.append(value.data if isinstance(value, Tensor) else value)
-        variables = [v.source.data if v.source is not None else v.initial_value
+            feeds.append(value.array if isinstance(value, Tensor) else value)
+        variables = [v.source.array if v.source is not None else v.initial_value
                      for v in self.variables]
         fetched, grads = self.plan.run(feeds, variables)
         pass_index = 0
@@ -283,7 +283,7 @@ def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
             handed_out.add(id(g))
             p.grad = Tensor._make(g, None)
         else:
-            p.grad.data += g
+            p.grad.array += g
 
 
 def _step_bound_layouts(optimizer: Any, fused: dict[int, tuple[FusedParams, int]]) -> bool:

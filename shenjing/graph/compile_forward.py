@@ -60,7 +60,7 @@ class CompiledForward:
                 "sj.compile(train_step))")
         arrays = []
         for x in inputs:
-            data = x.data if isinstance(x, Tensor) else x
+            data = x.array if isinstance(x, Tensor) else x
             if not is_array(data):
                 raise TypeError("sj.compile(module): inputs must be tensors or arrays. "
                                 f"Received: {type(x).__name__}")
@@ -91,7 +91,7 @@ class _Replay:
         self.constants: list[tuple[int, Any]] = []  # (slot, fixed array)
         for k, t in enumerate(placeholders):
             slot_of[id(t)] = k
-            self.examples.append(t.data)
+            self.examples.append(t.array)
         self.steps: list[Step] = []
         for op in graph.get_operations():
             out = op.outputs[0] if op.outputs else None
@@ -102,7 +102,7 @@ class _Replay:
                 source = op.attrs.get("source")
                 if source is not None:  # a parameter: read at each call
                     self.sources.append((slot, source))
-                    self.examples.append(source.data)
+                    self.examples.append(source.array)
                 else:
                     value = op.attrs["value" if op.type == "Const" else "initial_value"]
                     self.constants.append((slot, value))
@@ -123,7 +123,7 @@ class _Replay:
             else:
                 self.steps.append((_function_forward(op.function), in_slots, slot,
                                    _resolver(op.params, slot_of)))
-            self.examples.append(out.data)
+            self.examples.append(out.array)
             slot_of[id(out)] = slot
         self.size = len(self.examples)
         self.outputs = [(i, slot_of[id(leaf)]) for i, leaf in enumerate(leaves)
@@ -138,7 +138,7 @@ class _Replay:
         for slot, value in self.constants:
             values[slot] = value
         for slot, source in self.sources:
-            values[slot] = source.data
+            values[slot] = source.array
         for fn, in_slots, out_slot, params in self.steps:
             args = [values[s] for s in in_slots]
             values[out_slot] = fn(*args) if params is None else fn(args, params(values))

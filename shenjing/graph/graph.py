@@ -199,7 +199,7 @@ class Graph:
             if n is None or isinstance(n, Dim) else int(n)
             for axis, n in enumerate(shape)
         )
-        t.data, t.alt_data = example, alt
+        t.array, t.alt_data = example, alt
         op.outputs = (*op.outputs, t)
         self.examples[id(example)] = t
         self.examples.setdefault(id(alt), t)
@@ -253,7 +253,7 @@ class Graph:
         tensor.grad = tensor.grad_fn = None
         tensor.requires_grad = trainable and value.dtype.kind in "fc"
         tensor._shape = StaticShape(int(n) for n in value.shape)
-        tensor.data = tensor.alt_data = value
+        tensor.array = tensor.alt_data = value
         self.examples[id(value)] = tensor
         return tensor
 
@@ -271,10 +271,10 @@ class Graph:
             )
         if t.requires_grad:
             symbolic = self.add_variable(
-                object.__new__(Variable), t.data, _op_name(t.name), trainable=True, source=t
+                object.__new__(Variable), t.array, _op_name(t.name), trainable=True, source=t
             )
         else:
-            symbolic = self.add_constant(t.data, _op_name(t.name))
+            symbolic = self.add_constant(t.array, _op_name(t.name))
         self._captures[id(t)] = (t, symbolic)
         return symbolic
 
@@ -392,7 +392,7 @@ def constant(
         >>> c.shape, c.dtype
         ((2, 2), dtype('float32'))
     """
-    array = Tensor(value, dtype=dtype).data
+    array = Tensor(value, dtype=dtype).array
     if shape is not None:
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         if array.size == 1:

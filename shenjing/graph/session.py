@@ -324,7 +324,7 @@ def _check_feed(t: SymbolicTensor, value: Any) -> Any:
         raise TypeError(f"Session.run: the value fed to {t.name!r} is itself a graph tensor "
                         f"({value.name!r}); feed arrays or numbers")
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     array = value if is_array(value) else np.asarray(value)
     if array.dtype != t.dtype:
         if _KIND_ORDER.get(array.dtype.kind, 9) > _KIND_ORDER.get(t.dtype.kind, -1):

@@ -262,14 +262,14 @@ class Variable(SymbolicTensor):
         # graph.py imports this module, so the default graph is looked up at call time.
         from shenjing.graph.graph import get_default_graph
 
-        value = Tensor(initial_value, dtype=dtype).data
+        value = Tensor(initial_value, dtype=dtype).array
         get_default_graph().add_variable(self, value, name, trainable)
 
     @property
     def initial_value(self) -> np.ndarray:
         """The value each Session starts from."""
         source = self.op.attrs["source"]
-        return self.op.attrs["initial_value"] if source is None else source.data
+        return self.op.attrs["initial_value"] if source is None else source.array
 
     @property
     def trainable(self) -> bool:

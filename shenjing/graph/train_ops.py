@@ -90,8 +90,8 @@ def gradients(loss: SymbolicTensor, xs: Sequence[Any]) -> list[SymbolicTensor | 
                              attrs={"loss": loss, "wrt": wrt})
     by_x = {}
     for x in wrt:
-        xp = get_array_module(x.data)
-        by_x[id(x)] = graph.add_output(op, x.shape, xp.zeros_like(x.data),
+        xp = get_array_module(x.array)
+        by_x[id(x)] = graph.add_output(op, x.shape, xp.zeros_like(x.array),
                                        xp.zeros_like(x.alt_data))
     return [None if x is None else by_x.get(id(x)) for x in found]
 

@@ -115,7 +115,7 @@ def _grads(name: str, parameters: Tensor | Iterable[Tensor]) -> list[Any]:
         if not isinstance(p, Tensor):
             raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
         if p.grad is not None:
-            grads.append(p.grad.data)
+            grads.append(p.grad.array)
     return grads
 
 

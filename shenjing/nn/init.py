@@ -1,6 +1,6 @@
 """Weight initialisation, in place, with PyTorch's names and formulas.
 
-Every function fills ``tensor.data`` in place (keeping its dtype), draws from the one
+Every function fills ``tensor.array`` in place (keeping its dtype), draws from the one
 seeded generator (``shenjing.backend.generator()``), and returns the tensor.
 
 Fans follow PyTorch's ``_calculate_fan_in_and_fan_out``: for a weight of shape
@@ -85,8 +85,8 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into ``tensor``'s array in place, cast to its dtype."""
-    xp = backend.get_array_module(tensor.data)
-    tensor.data[...] = xp.asarray(values, dtype=tensor.data.dtype)
+    xp = backend.get_array_module(tensor.array)
+    tensor.array[...] = xp.asarray(values, dtype=tensor.array.dtype)
     return tensor
 
 
@@ -114,7 +114,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``."""
     _check("constant_", tensor)
-    tensor.data[...] = val
+    tensor.array[...] = val
     return tensor
 
 

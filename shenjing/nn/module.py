@@ -311,9 +311,9 @@ class Module(KerasMethods):
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else value
+            value = value.array if isinstance(value, Tensor) else value
             if is_array(value):  # a GPU model loads a host state dict, and the reverse
-                value = to_device(value, device_of(target.data))
+                value = to_device(value, device_of(target.array))
             shape = tuple(value.shape if is_array(value) else np.shape(value))
             if shape != target.shape:
                 errors.append(
@@ -321,7 +321,7 @@ class Module(KerasMethods):
                     f"state dict has shape {shape}"
                 )
                 continue
-            xp = get_array_module(target.data)
+            xp = get_array_module(target.array)
             try:
                 converted[key] = xp.asarray(value, dtype=target.dtype)
             except (TypeError, ValueError) as err:
@@ -332,7 +332,7 @@ class Module(KerasMethods):
                 + "\n  ".join(errors)
             )
         for key, value in converted.items():
-            targets[key].data[...] = value
+            targets[key].array[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ modes
@@ -363,7 +363,7 @@ class Module(KerasMethods):
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad.data[...] = 0
+                param.grad.array[...] = 0
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every child module (recursively), then on self; returns self.
@@ -386,7 +386,7 @@ class Module(KerasMethods):
         to a dtype, in place, as ``torch.nn.Module.to``: ``to(device)``, ``to(dtype)``,
         ``to(device, dtype)``, ``to(tensor)``. Returns self.
 
-        Each ``Parameter`` keeps its identity (only its ``.data`` and ``.grad`` change), so
+        Each ``Parameter`` keeps its identity (only its ``.array`` and ``.grad`` change), so
         an optimizer built before the move still updates the moved parameters; its state
         follows on the next step (see ``Optimizer.step``).
         """
@@ -461,18 +461,18 @@ def _check_kind(value: Any, kind: type, role: str, name: str) -> None:
 
 
 def _move_in_place(t: Tensor, device: Device | None, dtype: np.dtype | None) -> None:
-    """Replace ``t.data`` by a copy on ``device`` / in ``dtype`` (floating data only),
+    """Replace ``t.array`` by a copy on ``device`` / in ``dtype`` (floating data only),
     leaving it as it was when nothing changes."""
-    data = t.data
+    data = t.array
     if device is not None:
         data = to_device(data, device)
     if dtype is not None and data.dtype.kind in "fc" and data.dtype != dtype:
         data = data.astype(dtype)
-    t.data = data
+    t.array = data
 
 
 def _snapshot(t: Tensor) -> np.ndarray:
-    data = t.data
+    data = t.array
     return data.copy() if isinstance(data, np.ndarray) else data.get()
 
 

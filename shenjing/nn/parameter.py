@@ -32,7 +32,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
         if isinstance(data, Tensor):
             # Share the array, as PyTorch does: ``Parameter(sj.randn(3))`` copies nothing.
-            self.data = data.data
+            self.array = data.array
             self.grad = None
             self.grad_fn = None
             self.name = data.name

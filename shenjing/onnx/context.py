@@ -70,7 +70,7 @@ class ExportContext:
             return np.asarray(op.attrs["value"])
         if op.type == "Variable":
             source = op.attrs["source"]
-            return np.asarray(op.attrs["initial_value"] if source is None else source.data)
+            return np.asarray(op.attrs["initial_value"] if source is None else source.array)
         return None
 
     def constant(self, array: Any, hint: str = "const") -> str:

@@ -69,7 +69,7 @@ def export(
         graph, placeholders, outputs = _built_graph(model, examples)
         names = [t.op.name for t in placeholders]
     else:
-        arrays = [np.asarray(e.data if isinstance(e, Tensor) else e) for e in examples]
+        arrays = [np.asarray(e.array if isinstance(e, Tensor) else e) for e in examples]
         names = ["input"] if len(arrays) == 1 else [f"input_{k}" for k in range(len(arrays))]
     input_names = list(input_names or names)
     if len(input_names) != len(examples):

@@ -1,7 +1,7 @@
 """One node type for the ops that have no gradient: bitwise and logical ops, tests such
 as isnan, counting, nonzero, and the indices that sort, topk or cummax find.
 
-Computing them straight from ``x.data`` would be enough eagerly, but in graph mode it
+Computing them straight from ``x.array`` would be enough eagerly, but in graph mode it
 would bake one example's answer into the graph. As a ``Function`` called under
 ``no_grad()``, such an op records nothing eagerly and is added to a graph as a node that
 runs with the real values.

@@ -99,7 +99,7 @@ def adaptive_max_pool2d(
 def _indices(x: Tensor, rows: np.ndarray, cols: np.ndarray) -> Any:
     """The flat maximum positions, recomputed (a graph-free call keeps no op state)."""
     fn = AdaptiveMaxPool()
-    fn.forward(x.data, rows, cols)
+    fn.forward(x.array, rows, cols)
     return fn.index.astype(np.int64)
 
 
@@ -119,4 +119,4 @@ def adaptive_max_pool1d(
     if not return_indices:
         return result.reshape((*x.shape[:2], size))
     y, index = result
-    return y.reshape((*x.shape[:2], size)), Tensor._make(index.data[:, :, 0, :], None)
+    return y.reshape((*x.shape[:2], size)), Tensor._make(index.array[:, :, 0, :], None)

@@ -108,7 +108,7 @@ def scaled_dot_product_attention(
         )
     if not 0 <= dropout_p <= 1:
         raise ValueError(f"{op}: dropout_p must be in [0, 1]. Received: {dropout_p}")
-    xp = get_array_module(q.data)
+    xp = get_array_module(q.array)
     length, source = q.shape[-2], k.shape[-2]
     bias, masks = None, []
     if is_causal:
@@ -125,7 +125,7 @@ def scaled_dot_product_attention(
                 f"shape {q.shape[:-1] + (source,)}"
             ) from None
         if attn_mask.dtype == bool:
-            bias = xp.where(attn_mask.data, 0.0, -math.inf).astype(q.dtype)
+            bias = xp.where(attn_mask.array, 0.0, -math.inf).astype(q.dtype)
         else:
             masks.append(attn_mask.astype(q.dtype) if attn_mask.dtype != q.dtype else attn_mask)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)

@@ -32,7 +32,7 @@ def _check(op: str, *tensors: Tensor, shift: bool = False) -> None:
 def _bitwise(op: str, ufunc: str, a: Any, b: Any, shift: bool = False) -> Tensor:
     a, b = _lift(a, b)
     _check(op, a, b, shift=shift)
-    xp = get_array_module(a.data)
+    xp = get_array_module(a.array)
     try:
         return without_gradient(getattr(xp, ufunc), a, b)
     except ValueError:
@@ -58,7 +58,7 @@ def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
     """~x: every bit flipped (logical not for booleans); ~x = −x − 1 for signed integers."""
     x = as_tensor(input)
     _check("bitwise_not", x)
-    return without_gradient(get_array_module(x.data).invert, x)
+    return without_gradient(get_array_module(x.array).invert, x)
 
 
 def bitwise_left_shift(input: Any, other: Any) -> Tensor:  # noqa: A002

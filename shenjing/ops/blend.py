@@ -70,7 +70,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
         x = floating(x)  # PyTorch promotes an integer tensor clamped by a float
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
         return clip(x, min, max)
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     lo = as_tensor(-xp.inf if min is None else min, x)
     hi = as_tensor(xp.inf if max is None else max, x)
     return ClampTensor.apply(x, lo, hi)

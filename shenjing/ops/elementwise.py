@@ -287,16 +287,16 @@ def _lift(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            if a.data.dtype == b.data.dtype:  # the hot path: nothing to decide
+            if a.array.dtype == b.array.dtype:  # the hot path: nothing to decide
                 return a, b
             return _promoted(a, b)
         if isinstance(b, _SCALARS):
-            dtype = _scalar_dtype(b, a.data.dtype)
+            dtype = _scalar_dtype(b, a.array.dtype)
             return _cast_to(a, dtype), _constant(b, dtype, a)
         return _promoted(a, as_tensor(b))
     if isinstance(b, Tensor):
         if isinstance(a, _SCALARS):
-            dtype = _scalar_dtype(a, b.data.dtype)
+            dtype = _scalar_dtype(a, b.array.dtype)
             return _constant(a, dtype, b), _cast_to(b, dtype)
         return _promoted(as_tensor(a), b)
     return _promoted(as_tensor(a), as_tensor(b))
@@ -317,11 +317,11 @@ def _scalar_dtype(value: Any, dtype: np.dtype) -> np.dtype:
 
 
 def _constant(value: Any, dtype: np.dtype, like: Tensor) -> Tensor:
-    return Tensor._make(get_array_module(like.data).asarray(value, dtype=dtype), None)
+    return Tensor._make(get_array_module(like.array).asarray(value, dtype=dtype), None)
 
 
 def _promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a.array.dtype, b.array.dtype
     ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
     if ca != cb:
         dtype = da if ca > cb else db
@@ -333,7 +333,7 @@ def _promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _cast_to(t: Tensor, dtype: Any) -> Tensor:
-    return t if t.data.dtype == dtype else Cast.apply(t, dtype=dtype)
+    return t if t.array.dtype == dtype else Cast.apply(t, dtype=dtype)
 
 
 def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
@@ -364,7 +364,7 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
 
         return rounded_div(a, b, rounding_mode)
     a, b = _lift(a, b)
-    if a.data.dtype.kind not in "fc":  # true division of integers gives floats
+    if a.array.dtype.kind not in "fc":  # true division of integers gives floats
         a, b = _cast_to(a, DEFAULT_FLOAT), _cast_to(b, DEFAULT_FLOAT)
     return Div.apply(a, b)
 
@@ -377,7 +377,7 @@ def neg(x: Tensor) -> Tensor:
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - the math's name
     """a ** b; b may be a Python number (a constant) or a tensor."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if isinstance(b, float) and a.data.dtype.kind not in "fc":
+        if isinstance(b, float) and a.array.dtype.kind not in "fc":
             a = _cast_to(a, DEFAULT_FLOAT)  # int ** 0.5 is a float32, as in PyTorch
         return PowScalar.apply(a, exponent=b)
     return Pow.apply(*_lift(a, b))

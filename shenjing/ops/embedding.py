@@ -52,7 +52,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
         >>> sj.embedding([[1, 2], [1, 9]], w).shape
         (2, 2, 3)
     """
-    indices = as_tensor(indices).data
+    indices = as_tensor(indices).array
     if indices.dtype.kind not in "iu":
         raise TypeError(
             f"embedding: indices must be integers. Received: dtype={indices.dtype}"
@@ -89,7 +89,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         >>> sj.one_hot(sj.tensor([0, 2]), 3).tolist()
         [[1, 0, 0], [0, 0, 1]]
     """
-    labels = as_tensor(tensor).data
+    labels = as_tensor(tensor).array
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: tensor must hold integer labels. Received: dtype={labels.dtype}")
     if labels.size and int(labels.min()) < 0:

@@ -202,9 +202,9 @@ def _check_along(op: str, x: Tensor, index: Tensor, dim: int, src: Tensor | None
 
 def _check_range(op: str, index: Tensor, size: int, what: str) -> None:
     """Every index in [−size, size), as PyTorch requires (negatives count from the end)."""
-    xp = get_array_module(index.data)
-    if index.numel() and not (xp.all(index.data >= -size) and xp.all(index.data < size)):
-        low, high = int(index.data.min()), int(index.data.max())
+    xp = get_array_module(index.array)
+    if index.numel() and not (xp.all(index.array >= -size) and xp.all(index.array < size)):
+        low, high = int(index.array.min()), int(index.array.max())
         raise IndexError(
             f"{op}: index out of range for {what.format(size)}. Received: indices from "
             f"{low} to {high}"
@@ -223,14 +223,14 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002 - Py
     if x.ndim == 0 and index.ndim == 0:  # one element, as in PyTorch
         return gather(x.reshape(1), dim, index.reshape(1)).reshape(())
     axis = _check_along("gather", x, index, dim, None)
-    return Gather.apply(x, index=index.data % max(x.shape[axis], 1), axis=axis)
+    return Gather.apply(x, index=index.array % max(x.shape[axis], 1), axis=axis)
 
 
 def _scatter(op: str, input: Any, dim: int, index: Any, src: Any, reduce: str,  # noqa: A002
              include_self: bool = True) -> Tensor:
     x, index = as_tensor(input), _index_tensor(op, index)
     if not isinstance(src, Tensor):  # a number: scattered at every index
-        src = Tensor._make(get_array_module(x.data).full(index.shape, src, dtype=x.dtype), None)
+        src = Tensor._make(get_array_module(x.array).full(index.shape, src, dtype=x.dtype), None)
     if src.dtype != x.dtype:
         raise TypeError(f"{op}: src must have input's dtype {x.dtype}. Received: {src.dtype}")
     if x.ndim == 0 and index.ndim == 0:  # one element, as in PyTorch
@@ -238,7 +238,7 @@ def _scatter(op: str, input: Any, dim: int, index: Any, src: Any, reduce: str,  
                        include_self)
         return one.reshape(())
     axis = _check_along(op, x, index, dim, src)
-    return ScatterReduce.apply(x, src, index=index.data % max(x.shape[axis], 1), axis=axis,
+    return ScatterReduce.apply(x, src, index=index.array % max(x.shape[axis], 1), axis=axis,
                                reduce=reduce, include_self=include_self)
 
 
@@ -266,7 +266,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
             f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin'. "
             f"Received: {reduce!r}"
         )
-    if reduce in ("prod", "amax", "amin") and get_array_module(input.data).__name__ == "cupy":
+    if reduce in ("prod", "amax", "amin") and get_array_module(input.array).__name__ == "cupy":
         # NOTE: on the H200, CuPy's multiply/maximum/minimum ``ufunc.at`` gave numbers
         # that differ from the CPU's in the parity suite: refuse rather than differ.
         raise NotImplementedError(
@@ -283,10 +283,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A00
         raise ValueError(f"index_select: index must be 0-d or 1-D. Received: shape={index.shape}")
     axis = normalize_axis("index_select", dim, max(x.ndim, 1))[0]
     if x.ndim == 0:
-        return getitem(x.reshape(1), index.data.reshape(-1)).reshape(())
+        return getitem(x.reshape(1), index.array.reshape(-1)).reshape(())
     size = x.shape[axis]
     _check_range("index_select", index, size, f"size {{}} of dim {dim}")
-    return IndexSelect.apply(x, index=index.data.reshape(-1) % max(size, 1), axis=axis)
+    return IndexSelect.apply(x, index=index.array.reshape(-1) % max(size, 1), axis=axis)
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002

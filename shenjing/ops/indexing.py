@@ -51,7 +51,7 @@ def _index_part(part: Any, xp: Any) -> tuple[Any, bool]:
     """One entry of an index as the array module ``xp`` takes it, and whether it is an
     integer array (so that it may repeat positions)."""
     if isinstance(part, Tensor):
-        part = part.data
+        part = part.array
     if isinstance(part, list) or (is_array(part) and get_array_module(part) is not xp):
         part = xp.asarray(part)  # a host index for a device tensor is copied over
     if is_array(part):
@@ -74,7 +74,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         >>> x.grad.tolist()
         [2.0, 0.0, 1.0]
     """
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     if isinstance(index, tuple):
         parts = [_index_part(part, xp) for part in index]
         index = tuple(part for part, _ in parts)

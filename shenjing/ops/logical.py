@@ -28,7 +28,7 @@ __all__ = [
 def _logical(op: str, a: Any, b: Any) -> Tensor:
     a, b = _lift(a, b)
     try:
-        return without_gradient(getattr(get_array_module(a.data), op), a, b)
+        return without_gradient(getattr(get_array_module(a.array), op), a, b)
     except ValueError:
         raise broadcast_error(op, a.shape, b.shape) from None
 
@@ -51,12 +51,12 @@ def logical_xor(input: Any, other: Any) -> Tensor:  # noqa: A002
 def logical_not(input: Tensor) -> Tensor:  # noqa: A002
     """True where x is zero."""
     x = as_tensor(input)
-    return without_gradient(get_array_module(x.data).logical_not, x)
+    return without_gradient(get_array_module(x.array).logical_not, x)
 
 
 def _test(ufunc: str, input: Any) -> Tensor:  # noqa: A002
     x = as_tensor(input)
-    return without_gradient(getattr(get_array_module(x.data), ufunc), x)
+    return without_gradient(getattr(get_array_module(x.array), ufunc), x)
 
 
 def isnan(input: Tensor) -> Tensor:  # noqa: A002
@@ -82,7 +82,7 @@ def isclose(
     if rtol < 0 or atol < 0:
         raise ValueError(f"isclose: rtol and atol must be non-negative. Received: {rtol}, {atol}")
     a, b = _lift(input, other)
-    xp = get_array_module(a.data)
+    xp = get_array_module(a.array)
     try:
         return without_gradient(xp.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     except ValueError:
@@ -93,7 +93,7 @@ def allclose(
     input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False  # noqa: A002
 ) -> bool:
     """Whether ``isclose`` holds for every element, as a Python bool."""
-    return bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+    return bool(isclose(input, other, rtol, atol, equal_nan).array.all())
 
 
 def _reduce_truth(op: str, input: Any, dim: Any, keepdim: bool) -> Tensor:  # noqa: A002
@@ -101,7 +101,7 @@ def _reduce_truth(op: str, input: Any, dim: Any, keepdim: bool) -> Tensor:  # no
     axes = normalize_axis(op, dim, x.ndim) if dim is not None else None
     if dim is None and keepdim:
         axes = tuple(range(x.ndim))
-    return without_gradient(getattr(get_array_module(x.data), op), x, axis=axes,
+    return without_gradient(getattr(get_array_module(x.array), op), x, axis=axes,
                             keepdims=keepdim)
 
 

@@ -246,9 +246,9 @@ def _constant(op: str, name: str, value: Any, input: Tensor) -> Any:  # noqa: A0
             f"{op}: {name} must broadcast to the input's shape. Received: {name} shape "
             f"{value.shape}, input shape {input.shape}"
         )
-    data = value.data
-    if type(data) is not type(input.data):  # a host array given for a GPU loss
-        data = to_device(data, device_of(input.data))
+    data = value.array
+    if type(data) is not type(input.array):  # a host array given for a GPU loss
+        data = to_device(data, device_of(input.array))
     return data.astype(input.dtype, copy=False)
 
 
@@ -375,13 +375,13 @@ def binary_cross_entropy(
     # A probability outside [0, 1] makes its log NaN: the reduced loss says when to look.
     # Only on the host: on a GPU the look would read the loss back every step (NaN then
     # reaches fit's TerminateOnNaN instead).
-    if on_host(loss.data) and not math.isfinite(loss.data):
+    if on_host(loss.array) and not math.isfinite(loss.array):
         _check_probabilities(op, input)
     return loss
 
 
 def _check_probabilities(op: str, p: Tensor) -> None:
-    low, high = (float(p.data.min()), float(p.data.max())) if p.numel() else (0.0, 1.0)
+    low, high = (float(p.array.min()), float(p.array.max())) if p.numel() else (0.0, 1.0)
     if low < 0 or high > 1:
         raise ValueError(
             f"{op}: input must hold probabilities in [0, 1]. Received: values from "

@@ -231,7 +231,7 @@ def _class_labels(op: str, scores: Tensor, target: Tensor, ignore_index: int) ->
             f"expected target shape {expected}"
         )
     classes = scores.shape[1] if scores.ndim >= 2 else scores.shape[0]
-    labels = target.data
+    labels = target.array
     if labels.size:
         bad = labels[((labels < 0) | (labels >= classes)) & (labels != ignore_index)]
         if bad.size:
@@ -252,9 +252,9 @@ def _class_weight(op: str, weight: Any, scores: Tensor) -> Any:
         )
     if weight.requires_grad:
         raise ValueError(f"{op}: weight is a constant and cannot require a gradient")
-    data = weight.data
-    if type(data) is not type(scores.data):  # a host array given for a GPU loss
-        data = to_device(data, device_of(scores.data))
+    data = weight.array
+    if type(data) is not type(scores.array):  # a host array given for a GPU loss
+        data = to_device(data, device_of(scores.array))
     return data.astype(scores.dtype, copy=False)
 
 

@@ -59,8 +59,8 @@ def apply_arguments(weight: Tensor | None, bias: Tensor | None, running_mean: Te
     keywords = {
         "has_weight": weight is not None,
         "has_bias": bias is not None,
-        "running_mean": None if running_mean is None else running_mean.data,
-        "running_var": None if running_var is None else running_var.data,
+        "running_mean": None if running_mean is None else running_mean.array,
+        "running_var": None if running_var is None else running_var.array,
     }
     return affine, keywords
 

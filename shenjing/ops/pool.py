@@ -266,8 +266,8 @@ def _max_indices(x: Tensor, kernel: Pair, stride: Pair, pads: Padding, dilation:
                  out: Pair) -> Tensor:
     """PyTorch's ``return_indices``: where each window's first maximum sits in its input
     plane, as a flat index row·W + column (position along L for 1-D input)."""
-    xp = get_array_module(x.data)
-    data = x.data if x.ndim == 4 else x.data[:, :, None, :]
+    xp = get_array_module(x.array)
+    data = x.array if x.ndim == 4 else x.array[:, :, None, :]
     windows = pool_windows(to_batch_inner(data, pads, -float("inf")), kernel, stride, out,
                            dilation)
     n, c = data.shape[:2]

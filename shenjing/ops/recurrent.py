@@ -429,7 +429,7 @@ def _states_and_weights(op: str, gates: int, x: Tensor, states: dict[str, Tensor
     tensors = []
     for name, state in states.items():
         if state is None:
-            state = Tensor._make(get_array_module(x.data).zeros((batch, hidden), x.dtype), None)
+            state = Tensor._make(get_array_module(x.array).zeros((batch, hidden), x.dtype), None)
         elif state.shape != (batch, hidden):
             raise ValueError(
                 f"{op}: expected {name} of shape {(batch, hidden)} (batch, hidden_size). "

@@ -252,7 +252,7 @@ def mean(
 
 def _check_floating(op: str, x: Tensor) -> None:
     """PyTorch refuses to guess a mean's or a variance's dtype for integer input."""
-    if x.data.dtype.kind not in "fc":
+    if x.array.dtype.kind not in "fc":
         raise TypeError(f"{op}: input dtype must be floating point (cast with .float()). "
                         f"Received: dtype={x.dtype}")
 
@@ -324,10 +324,10 @@ def _extreme(
     if dim is None:  # the whole tensor: checked inline, as the common case
         if keepdim:
             raise TypeError(f"{op}: keepdim=True needs a dim. Received: dim=None")
-        if not x.data.size:
+        if not x.array.size:
             raise IndexError(f"{op}: cannot reduce an empty tensor. Received: shape={x.shape}")
         whole = Max if op == "max" else Min
-        return whole.apply(x, axis=tuple(range(x.data.ndim)), keepdims=False)
+        return whole.apply(x, axis=tuple(range(x.array.ndim)), keepdims=False)
     if isinstance(dim, Tensor):
         return maximum(x, dim) if op == "max" else minimum(x, dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
@@ -470,6 +470,6 @@ def logsumexp(
     """
     if axis is not None or keepdims is not None:
         dim, keepdim = resolve_dim("logsumexp", dim, keepdim, axis, keepdims)
-    if x.data.dtype.kind not in "fc":  # integers give the default float, as in PyTorch
+    if x.array.dtype.kind not in "fc":  # integers give the default float, as in PyTorch
         x = x.float()
     return LogSumExp.apply(x, axis=normalize_axis("logsumexp", dim, x.ndim), keepdims=keepdim)

@@ -220,7 +220,7 @@ def _division_operands(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
         if a.dtype.kind == "b" and b.dtype.kind == "b":
             raise TypeError(f"{op}: expects numbers, not two boolean tensors")
-        if not get_array_module(b.data).all(b.data):
+        if not get_array_module(b.array).all(b.array):
             raise ZeroDivisionError(f"{op}: integer division by zero")
     return a, b
 

@@ -101,7 +101,7 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> tuple[Tensor, 
     axis = normalize_axis(op, dim, max(x.ndim, 1))[0]
     flat = x.reshape(1) if x.ndim == 0 else x  # a 0-d tensor is scanned as one element
     indices = without_gradient(running_extreme_indices, flat, axis=axis, largest=largest)
-    values = Gather.apply(flat, index=indices.data, axis=axis)
+    values = Gather.apply(flat, index=indices.array, axis=axis)
     if x.ndim == 0:
         values, indices = values.reshape(()), indices.reshape(())
     return values, indices

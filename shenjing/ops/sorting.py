@@ -62,7 +62,7 @@ def _dim(op: str, x: Tensor, dim: int) -> int:
 
 def _take(x: Tensor, indices: Tensor, axis: int) -> Tensor:
     """x's values at ``indices`` along ``axis``, differentiably."""
-    return Gather.apply(x, index=indices.data, axis=axis)
+    return Gather.apply(x, index=indices.array, axis=axis)
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False  # noqa: A002

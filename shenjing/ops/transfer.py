@@ -25,8 +25,8 @@ class ToDevice(Function):
 
 def move(x: Tensor, device: Device) -> Tensor:
     """``x`` on ``device``: ``x`` itself when it is there already, else a recorded copy."""
-    if device_of(x.data) == device or (
-        device.index is None and device_of(x.data).type == device.type
+    if device_of(x.array) == device or (
+        device.index is None and device_of(x.array).type == device.type
     ):
         return x
     return ToDevice.apply(x, device=device)
@@ -47,7 +47,7 @@ def parse_to(where: str, args: tuple, kwargs: dict) -> tuple[Device | None, Any]
     if len(args) > 2:
         raise TypeError(f"{where}: expected at most (device, dtype). Received: {args!r}")
     if len(args) == 1 and isinstance(args[0], Tensor):
-        return device_of(args[0].data), args[0].dtype
+        return device_of(args[0].array), args[0].dtype
     for arg in args:
         is_device = isinstance(arg, Device) or (isinstance(arg, str) and not _is_dtype(arg))
         if is_device and device is None:

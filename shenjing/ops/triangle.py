@@ -104,7 +104,7 @@ def _triangle(op: str, input: Any, diagonal: int, lower: bool) -> Tensor:  # noq
     if x.ndim < 2:
         raise ValueError(f"{op}: expects at least 2 dimensions. Received: shape={x.shape}")
     n, m = x.shape[-2:]
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     below = xp.tri(n, m, diagonal if lower else diagonal - 1, dtype=bool)
     return Triangle.apply(x, keep=below if lower else ~below)
 

@@ -40,7 +40,7 @@ class Adadelta(Optimizer):
         >>> import shenjing as sj
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.Adadelta([w], lr=1.0)
-        >>> w.grad = sj.tensor(2 * w.data)
+        >>> w.grad = sj.tensor(2 * w.array)
         >>> opt.step()
         >>> 2.99 < w.item() < 3.0                  # the first steps are ~√ε small
         True

@@ -34,7 +34,7 @@ class Adagrad(Optimizer):
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.Adagrad([w], lr=1.0)
         >>> for _ in range(100):
-        ...     w.grad = sj.tensor(2 * w.data)
+        ...     w.grad = sj.tensor(2 * w.array)
         ...     opt.step()
         >>> abs(w.item()) < 1e-2
         True

@@ -40,7 +40,7 @@ class Adam(Optimizer):
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.Adam([w], lr=0.1)
         >>> for _ in range(300):
-        ...     w.grad = sj.tensor(2 * w.data)
+        ...     w.grad = sj.tensor(2 * w.array)
         ...     opt.step()
         >>> abs(w.item()) < 0.05
         True
@@ -145,7 +145,7 @@ class AdamW(Adam):
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.AdamW([w], lr=0.1)
         >>> for _ in range(300):
-        ...     w.grad = sj.tensor(2 * w.data)
+        ...     w.grad = sj.tensor(2 * w.array)
         ...     opt.step()
         >>> abs(w.item()) < 0.05
         True

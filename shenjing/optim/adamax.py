@@ -35,7 +35,7 @@ class Adamax(Optimizer):
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.Adamax([w], lr=0.1)
         >>> for _ in range(300):
-        ...     w.grad = sj.tensor(2 * w.data)
+        ...     w.grad = sj.tensor(2 * w.array)
         ...     opt.step()
         >>> abs(w.item()) < 0.05
         True

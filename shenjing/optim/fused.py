@@ -6,7 +6,7 @@ than the arithmetic. So ``Optimizer.step`` (and a compiled plan, or a graph sess
 lays the small parameters of a group out end to end in one flat buffer, gives their
 gradients and optimizer state the same layout, and calls the optimizer's own
 ``update_param`` once on the flat arrays. Eager steps copy the parameters in and out,
-so each ``Parameter.data`` keeps its identity; compiled plans make each one a view of
+so each ``Parameter.array`` keeps its identity; compiled plans make each one a view of
 the buffer instead (``FusedParams.bind``).
 
 That is exact, not an approximation, for an optimizer whose update is elementwise: every
@@ -179,9 +179,9 @@ class FusedParams:
     """Eager parameters stepped through one ``FusedUpdate``.
 
     Each step copies every parameter's array and gradient into the flat buffers, updates
-    them at once and copies the arrays back, so ``Parameter.data`` keeps its identity
+    them at once and copies the arrays back, so ``Parameter.array`` keeps its identity
     (a reference taken before training sees the training). ``bind()`` instead makes each
-    ``.data`` a view of the flat buffer, which saves the copies: a compiled plan, which
+    ``.array`` a view of the flat buffer, which saves the copies: a compiled plan, which
     owns the whole step, binds its layouts. A bound parameter's ``.grad`` may likewise be
     the tensor on its flat gradient view (``grad_tensors``), which is then not copied.
     """
@@ -189,7 +189,7 @@ class FusedParams:
     def __init__(self, optimizer: Any, group_index: int, params: list[Tensor]) -> None:
         self.optimizer, self.params = optimizer, params
         states = [optimizer.state.get(p) for p in params]
-        self.update = FusedUpdate(optimizer, group_index, [p.data for p in params], states)
+        self.update = FusedUpdate(optimizer, group_index, [p.array for p in params], states)
         for p, state in zip(params, self.update.param_states, strict=True):
             optimizer.state[p] = state
         self.grad_tensors = [Tensor._make(view, None) for view in self.update.grads]
@@ -203,26 +203,26 @@ class FusedParams:
         for p, view, _, _, param_state in self._slots:
             if state.get(p) is not param_state:
                 return False
-            data = p.data
+            data = p.array
             if data is not view and (data.shape != view.shape or data.dtype != view.dtype
                                      or type(data) is not type(view)):  # moved devices
                 return False
         return self.update.state_intact()
 
     def bind(self) -> None:
-        """Make each parameter's ``.data`` a view of the flat buffer (values kept)."""
+        """Make each parameter's ``.array`` a view of the flat buffer (values kept)."""
         for p, view in zip(self.params, self.update.params, strict=True):
-            if p.data is not view:
-                view[...] = p.data
-                p.data = view
+            if p.array is not view:
+                view[...] = p.array
+                p.array = view
 
     def step(self) -> None:
         """Update every parameter from its ``.grad``."""
         unbound = []
         for p, view, grad_view, flat_grad, _ in self._slots:
-            grad, data = p.grad, p.data
+            grad, data = p.grad, p.array
             if grad is not flat_grad:
-                grad_view[...] = grad.data
+                grad_view[...] = grad.array
             if data is not view:
                 view[...] = data
                 unbound.append((data, view))
@@ -244,8 +244,8 @@ def fused_params(optimizer: Any, group_index: int, params: list[Tensor]) -> Fuse
     if layout is not None and layout.intact():
         return layout
     for p in params:
-        follow_param(optimizer.state.get(p), p.data)
-    if not mergeable([p.data for p in params], [optimizer.state.get(p) for p in params]):
+        follow_param(optimizer.state.get(p), p.array)
+    if not mergeable([p.array for p in params], [optimizer.state.get(p) for p in params]):
         layouts.pop(key, None)
         return None
     layout = layouts[key] = FusedParams(optimizer, group_index, params)

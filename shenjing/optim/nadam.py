@@ -44,7 +44,7 @@ class NAdam(Optimizer):
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.NAdam([w], lr=0.1)
         >>> for _ in range(300):
-        ...     w.grad = sj.tensor(2 * w.data)
+        ...     w.grad = sj.tensor(2 * w.array)
         ...     opt.step()
         >>> abs(w.item()) < 0.05
         True

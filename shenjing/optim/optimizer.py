@@ -53,7 +53,7 @@ class Optimizer:
         >>> opt = sj.optim.SGD([w], lr=0.5)
         >>> w.grad = sj.tensor([2.0, -4.0])
         >>> opt.step()
-        >>> w.data.tolist()
+        >>> w.array.tolist()
         [0.0, 0.0]
     """
 
@@ -167,7 +167,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data.fill(0)
+                    p.grad.array.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; parameters without one are skipped.
@@ -192,16 +192,16 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if p.grad.data.shape != p.data.shape:
+                if p.grad.array.shape != p.array.shape:
                     raise ValueError(
-                        f"{self._name}: a parameter of shape {p.data.shape} has a gradient "
-                        f"of shape {p.grad.data.shape}"
+                        f"{self._name}: a parameter of shape {p.array.shape} has a gradient "
+                        f"of shape {p.grad.array.shape}"
                     )
                 with_grad.append(p)
-                (small if worth_fusing(p.data) else large).append(p)
+                (small if worth_fusing(p.array) else large).append(p)
             alone = with_grad
             if (self._fusable and len(small) > 1 and not self.update_is_cheap(group)
-                    and not self.has_device_kernel(get_array_module(small[0].data), group)):
+                    and not self.has_device_kernel(get_array_module(small[0].array), group)):
                 layout = fused_params(self, index, small)
                 if layout is not None:
                     layout.step()
@@ -209,10 +209,10 @@ class Optimizer:
             for p in alone:
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = self.init_state(p.data, group)
+                    state = self.state[p] = self.init_state(p.array, group)
                 else:
-                    follow_param(state, p.data)
-                self.update_param(p.data, p.grad.data, state, group)
+                    follow_param(state, p.array)
+                self.update_param(p.array, p.grad.array, state, group)
         return loss
 
     def update_is_cheap(self, group: dict[str, Any]) -> bool:
@@ -332,7 +332,7 @@ class Optimizer:
                     f"{where}: the state dict has state for parameter {key}, which no "
                     "parameter group lists"
                 )
-            new_state[p] = _restore_param_state(where, key, saved_state, p.data)
+            new_state[p] = _restore_param_state(where, key, saved_state, p.array)
 
         self.param_groups = new_groups
         self.state = new_state

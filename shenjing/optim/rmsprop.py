@@ -44,7 +44,7 @@ class RMSprop(Optimizer):
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.RMSprop([w], lr=0.05)
         >>> for _ in range(200):
-        ...     w.grad = sj.tensor(2 * w.data)
+        ...     w.grad = sj.tensor(2 * w.array)
         ...     opt.step()
         >>> abs(w.item()) < 0.1
         True
@@ -157,7 +157,7 @@ class RMSpropNesterov(Optimizer):
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.RMSpropNesterov([w], lr=0.01, momentum=0.9)
         >>> for _ in range(300):
-        ...     w.grad = sj.tensor(2 * w.data)
+        ...     w.grad = sj.tensor(2 * w.array)
         ...     opt.step()
         >>> abs(w.item()) < 0.1
         True

@@ -48,7 +48,7 @@ class SGD(Optimizer):
         >>> w = sj.tensor([3.0], requires_grad=True)
         >>> opt = sj.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
         >>> for _ in range(200):
-        ...     w.grad = sj.tensor(2 * w.data)      # d(w²)/dw
+        ...     w.grad = sj.tensor(2 * w.array)      # d(w²)/dw
         ...     opt.step()
         >>> abs(w.item()) < 1e-3
         True

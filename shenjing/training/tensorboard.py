@@ -130,9 +130,9 @@ class TensorBoard(Callback):
     # ------------------------------------------------------------------ contents
     def _write_histograms(self, writer: Any, epoch: int) -> None:
         for name, p in self.model.named_parameters():
-            writer.add_histogram(f"{name}/histogram", _host(p.data), epoch)
+            writer.add_histogram(f"{name}/histogram", _host(p.array), epoch)
             if p.grad is not None:
-                writer.add_histogram(f"{name}/gradient", _host(p.grad.data), epoch)
+                writer.add_histogram(f"{name}/gradient", _host(p.grad.array), epoch)
 
     def _write_confusion_matrix(self, epoch: int) -> None:
         from shenjing.autograd import no_grad
@@ -146,7 +146,7 @@ class TensorBoard(Callback):
         try:
             with no_grad():
                 scores = np.concatenate([
-                    _host(self.model(Tensor(np.asarray(x[k:k + 256]))).data)
+                    _host(self.model(Tensor(np.asarray(x[k:k + 256]))).array)
                     for k in range(0, len(y), 256)])
         finally:
             self.model.train(was_training)

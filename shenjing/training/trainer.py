@@ -126,7 +126,7 @@ class Trainer:
             loss, output = self._compiled_step(x, y)
         else:
             loss, output = self._step(x, y)
-        self._update_metrics(output.data, y.data)
+        self._update_metrics(output.array, y.array)
         return loss.item()
 
     def _step(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -143,7 +143,7 @@ class Trainer:
         with no_grad():
             output = self.model(x)
             loss = self._loss(output, y)
-        self._update_metrics(output.data, y.data)
+        self._update_metrics(output.array, y.array)
         return loss.item()
 
     def _loss(self, output: Tensor, target: Tensor) -> Tensor:
@@ -341,7 +341,7 @@ class Trainer:
         gets all of them back.
         """
         checks.check_batch_size(caller, batch_size)
-        x = x.data if isinstance(x, Tensor) else _as_array(x, caller, "x")
+        x = x.array if isinstance(x, Tensor) else _as_array(x, caller, "x")
         checks.check_not_empty(caller, "x", len(x))
         world = parallel.world_size()
         mine = parallel.block(len(x)) if world > 1 else range(len(x))
@@ -351,7 +351,7 @@ class Trainer:
         with no_grad():
             for start in range(mine.start, mine.stop, batch_size):
                 batch = Tensor(x[start:min(start + batch_size, mine.stop)])
-                chunks.append(self.model(batch.to(device) if device else batch).data)
+                chunks.append(self.model(batch.to(device) if device else batch).array)
         if world > 1:
             return parallel.gather_rows(np.concatenate(chunks) if chunks else _no_rows(self, x))
         xp = get_array_module(chunks[0]) if chunks else np
@@ -396,7 +396,7 @@ class Trainer:
 def _no_rows(trainer: Trainer, x: Any) -> np.ndarray:
     """The empty output block of a rank left without rows (more ranks than samples)."""
     with no_grad():
-        probe = trainer.model(Tensor(x[:1])).data
+        probe = trainer.model(Tensor(x[:1])).array
     return probe[:0]
 
 

@@ -32,16 +32,16 @@ def test_leaves_never_share_a_gradient_array() -> None:
     a = sj.tensor([1.0, 2.0], requires_grad=True)
     b = sj.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data *= 10.0  # as an in-place gradient clip would
+    a.grad.array *= 10.0  # as an in-place gradient clip would
     np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
-    assert a.grad.data.flags.writeable and b.grad.data.flags.writeable
+    assert a.grad.array.flags.writeable and b.grad.array.flags.writeable
 
 
 def test_the_seed_gradient_is_not_stored_as_a_leaf_gradient() -> None:
     a = sj.tensor([1.0, 2.0], requires_grad=True)
     seed = np.ones(2, dtype=np.float32)
     (a + 1.0).backward(seed)
-    a.grad.data += 1.0
+    a.grad.array += 1.0
     np.testing.assert_allclose(seed, [1.0, 1.0])
 
 

@@ -46,7 +46,7 @@ def test_hook_gradient_is_not_shared_with_the_rest_of_the_walk() -> None:
     x = sj.tensor(np.ones(2), requires_grad=True)
 
     def scribble(t: sj.Tensor) -> None:
-        t.grad.data[...] = 100.0  # what DDP does when it writes back the average
+        t.grad.array[...] = 100.0  # what DDP does when it writes back the average
 
     w.register_post_accumulate_grad_hook(scribble)
     ((w + x * 1.0) * 1.0).sum().backward()

@@ -107,3 +107,27 @@ def test_numpy_interoperates() -> None:
 def test_a_tensor_of_non_numbers_is_refused_naming_the_dtype(data, dtype: str) -> None:
     with pytest.raises(TypeError, match=f"Cannot make a tensor of dtype {dtype}"):
         sj.tensor(data)
+
+
+def test_data_is_a_tensor_sharing_memory_with_no_history():
+    w = sj.tensor([1.0, 2.0], requires_grad=True)
+    d = w.data
+    assert isinstance(d, sj.Tensor) and d.grad_fn is None and not d.requires_grad
+    d.array[0] = 5.0  # one array: writing through .data changes w
+    assert w.tolist() == [5.0, 2.0]
+
+
+def test_assigning_data_keeps_the_tensor_and_replaces_its_values():
+    w = sj.tensor([1.0, 2.0], requires_grad=True)
+    w.data = sj.tensor([3.0, 4.0, 5.0])
+    assert w.shape == (3,) and w.requires_grad and w.tolist() == [3.0, 4.0, 5.0]
+
+
+def test_np_array_copies_and_np_asarray_shares():
+    t = sj.tensor([1.0, 2.0])
+    copied = np.array(t)
+    copied[0] = 9.0
+    assert t.tolist() == [1.0, 2.0]
+    shared = np.asarray(t)
+    shared[0] = 9.0
+    assert t.tolist() == [9.0, 2.0]

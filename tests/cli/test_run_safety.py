@@ -32,7 +32,7 @@ class PoisonAt(Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
         if (self.current, batch) == (self.epoch, 0):
-            next(iter(self.model.parameters())).data[...] = np.nan
+            next(iter(self.model.parameters())).array[...] = np.nan
 
 
 @pytest.fixture(scope="module")

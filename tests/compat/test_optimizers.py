@@ -149,7 +149,7 @@ def test_bgd_takes_one_full_batch_step_per_epoch():
         loss.backward()
         with sj.no_grad():
             for p in model.parameters():
-                p.data -= 0.1 * p.grad.data
+                p.array -= 0.1 * p.grad.array
     for key, value in model.state_dict().items():
         np.testing.assert_allclose(net.model.state_dict()[key], value, rtol=1e-5, atol=1e-6,
                                    err_msg=key)

@@ -33,14 +33,14 @@ def _install_missing_names(monkeypatch: pytest.MonkeyPatch) -> None:
     if not hasattr(sj.nn.Module, "to"):
         monkeypatch.setattr(sj.nn.Module, "to", lambda self, device: self, raising=False)
     if not hasattr(Tensor, "eq"):
-        monkeypatch.setattr(Tensor, "eq", lambda self, other: Tensor(self.data == other.data),
+        monkeypatch.setattr(Tensor, "eq", lambda self, other: Tensor(self.array == other.array),
                             raising=False)
     if not hasattr(Tensor, "view_as"):
         monkeypatch.setattr(Tensor, "view_as", lambda self, other: self.reshape(other.shape),
                             raising=False)
     if "dim" not in inspect.signature(Tensor.argmax).parameters:
         def argmax(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-            index = np.argmax(self.data, axis=dim)
+            index = np.argmax(self.array, axis=dim)
             return Tensor(np.expand_dims(index, dim) if keepdim and dim is not None else index)
 
         monkeypatch.setattr(Tensor, "argmax", argmax)

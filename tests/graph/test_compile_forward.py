@@ -51,7 +51,7 @@ def test_results_survive_the_next_call_and_weights_are_read_each_call() -> None:
     kept = first.numpy().copy()
     fast(b)
     np.testing.assert_array_equal(first.numpy(), kept)
-    model[0].weight.data[...] *= 2.0  # in place, as an optimizer updates
+    model[0].weight.array[...] *= 2.0  # in place, as an optimizer updates
     model.load_state_dict({**model.state_dict(), "9.bias": np.ones(84, np.float32)})
     np.testing.assert_allclose(fast(a).numpy(), _eager(model, a), rtol=1e-5, atol=1e-6)
 

@@ -142,7 +142,7 @@ def test_one_sgd_step_lowers_the_loss(spec: Spec) -> None:
     loss.backward()
     with sj.no_grad():
         for p in layer.parameters():
-            p.data -= 0.05 * p.grad.data
+            p.array -= 0.05 * p.grad.array
         assert F.mse_loss(layer(x), target).item() < loss.item()
 
 

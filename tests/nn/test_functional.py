@@ -42,7 +42,7 @@ def test_a_two_layer_network_learns_xor() -> None:
             p.grad = None
         loss().backward()
         for p in params:
-            p.data -= 0.5 * p.grad.data
+            p.array -= 0.5 * p.grad.array
     assert loss().item() < 0.1 < first
     with sj.no_grad():
         predicted = F.linear(F.tanh(F.linear(x, w1, b1)), w2, b2).argmax(axis=1)

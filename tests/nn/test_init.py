@@ -118,10 +118,10 @@ def test_constant_fills() -> None:
 
 def test_initialisation_is_in_place_keeps_dtype_and_follows_the_seed() -> None:
     t = sj.zeros(20, 10, dtype="float64")
-    array = t.data
+    array = t.array
     sj.manual_seed(3)
     nn.init.kaiming_normal_(t)
-    assert t.data is array and t.dtype == np.float64
+    assert t.array is array and t.dtype == np.float64
     first = t.numpy().copy()
     sj.manual_seed(3)
     nn.init.kaiming_normal_(t)

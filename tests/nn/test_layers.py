@@ -210,7 +210,7 @@ def test_state_dict_round_trip(spec: LayerSpec) -> None:
     source = spec.make()
     rng = np.random.default_rng(4)
     for p in source.parameters():  # some layers start from constants (PReLU, BatchNorm)
-        p.data += rng.normal(size=p.shape).astype(p.dtype)
+        p.array += rng.normal(size=p.shape).astype(p.dtype)
     with sj.no_grad():
         source(x)  # a training-mode pass moves BatchNorm's running statistics
     target = spec.make()
@@ -303,7 +303,7 @@ def test_one_sgd_step_lowers_the_loss(spec: LayerSpec) -> None:
     loss.backward()
     with sj.no_grad():
         for p in layer.parameters():
-            p.data -= 0.05 * p.grad.data
+            p.array -= 0.05 * p.grad.array
         new_loss = F.mse_loss(layer(x), target)
     assert new_loss.item() < loss.item()
 

@@ -36,10 +36,10 @@ def test_parameter_is_a_leaf_tensor_that_requires_grad() -> None:
 
 def test_parameter_shares_a_tensors_array_and_copies_other_data() -> None:
     t = sj.zeros(3)
-    assert nn.Parameter(t).data is t.data
+    assert nn.Parameter(t).array is t.array
     array = np.zeros(3)
     p = nn.Parameter(array)
-    assert p.data is not array and p.dtype == np.float32
+    assert p.array is not array and p.dtype == np.float32
 
 
 def test_keys_follow_assignment_order_with_dotted_names() -> None:
@@ -141,19 +141,19 @@ def test_state_dict_is_a_numpy_snapshot_and_keep_vars_gives_the_tensors() -> Non
     assert isinstance(state, OrderedDict)
     assert all(isinstance(v, np.ndarray) for v in state.values())
     before = state["weight"].copy()
-    layer.weight.data += 1.0
+    layer.weight.array += 1.0
     np.testing.assert_array_equal(state["weight"], before)
     assert layer.state_dict(keep_vars=True)["weight"] is layer.weight
 
 
 def test_load_state_dict_copies_in_place_and_casts() -> None:
     layer = nn.Linear(3, 2)
-    weight_array = layer.weight.data
+    weight_array = layer.weight.array
     rng = np.random.default_rng(0)
     new = {"weight": rng.normal(size=(2, 3)), "bias": sj.tensor([1.0, 2.0], dtype="float64")}
     result = layer.load_state_dict(new)
     assert result.missing_keys == [] and result.unexpected_keys == []
-    assert layer.weight.data is weight_array, "loaded in place"
+    assert layer.weight.array is weight_array, "loaded in place"
     assert layer.weight.dtype == np.float32 and layer.bias.dtype == np.float32
     np.testing.assert_allclose(layer.weight.numpy(), new["weight"], rtol=1e-6)
     assert layer.bias.tolist() == [1.0, 2.0]

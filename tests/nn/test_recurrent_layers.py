@@ -33,7 +33,7 @@ def _make(cell: str, **config: Any) -> nn.Module:
 
 def _to_float64(module: nn.Module) -> nn.Module:
     for p in module.parameters():
-        p.data = p.data.astype(np.float64)
+        p.array = p.array.astype(np.float64)
     return module
 
 

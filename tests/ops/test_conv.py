@@ -60,8 +60,8 @@ def test_output_is_an_nchw_view_of_batch_innermost_memory():
     # losing it silently would cost several times the speed.
     y = sj.conv2d(sj.randn(4, 2, 6, 6), sj.randn(3, 2, 3, 3))
     assert y.shape == (4, 3, 4, 4)
-    assert y.data.transpose(1, 2, 3, 0).flags.c_contiguous
-    assert sj.relu(y).data.transpose(1, 2, 3, 0).flags.c_contiguous
+    assert y.array.transpose(1, 2, 3, 0).flags.c_contiguous
+    assert sj.relu(y).array.transpose(1, 2, 3, 0).flags.c_contiguous
 
 
 @pytest.mark.parametrize("needs", ["x", "weight", "bias"])

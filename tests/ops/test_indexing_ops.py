@@ -123,7 +123,7 @@ def test_unfold_0d_and_empty_windows_as_torch() -> None:
 def test_flip_copies_and_roll_of_0d() -> None:
     x = sj.tensor([1.0, 2.0])
     flipped = sj.flip(x, 0)
-    x.data[0] = 9.0
+    x.array[0] = 9.0
     assert flipped.tolist() == [2.0, 1.0]
     assert sj.roll(sj.tensor(3.0), 1, 0).item() == 3.0
 

@@ -201,10 +201,10 @@ def test_add_and_sub_take_alpha() -> None:
 
 def test_in_place_ops_write_into_the_tensor() -> None:
     x = sj.tensor([1.0, 2.0])
-    view = x.data
+    view = x.array
     assert x.add_(sj.tensor([1.0, 1.0]), alpha=3) is x
     x.mul_(2).sub_(1).div_(2).clamp_(max=3.5)
-    assert x.tolist() == [3.5, 3.5] and x.data is view
+    assert x.tolist() == [3.5, 3.5] and x.array is view
     assert x.zero_().tolist() == [0.0, 0.0]
     assert x.fill_(7).tolist() == [7.0, 7.0]
     i = sj.tensor([7, 8])

@@ -407,7 +407,7 @@ def test_views_sizes_and_copies(torch) -> None:
 def test_clone_copies_and_stays_in_the_graph() -> None:
     x = sj.tensor([1.0, 2.0], requires_grad=True)
     y = x.clone()
-    assert y.data is not x.data and y.grad_fn is not None
+    assert y.array is not x.array and y.grad_fn is not None
     (y * y).sum().backward()
     assert x.grad.tolist() == [2.0, 4.0]
 
@@ -416,8 +416,8 @@ def test_contiguous_returns_self_or_a_contiguous_copy() -> None:
     x = sj.zeros(3, 4)
     assert x.contiguous() is x
     transposed = x.T
-    assert not transposed.data.flags.c_contiguous
-    assert transposed.contiguous().data.flags.c_contiguous
+    assert not transposed.array.flags.c_contiguous
+    assert transposed.contiguous().array.flags.c_contiguous
 
 
 # -------------------------------------------------------------------- softmax, Flatten

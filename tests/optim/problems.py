@@ -43,7 +43,7 @@ def make_params(dtype: str = "float64") -> list[sj.Tensor]:
 
 
 def set_grads(params: list[sj.Tensor], sign: int = 1) -> None:
-    grads = least_squares_grads(*(p.data for p in params))
+    grads = least_squares_grads(*(p.array for p in params))
     for p, g in zip(params, grads, strict=True):
         p.grad = sj.tensor(sign * g, dtype=p.dtype)
 
@@ -54,7 +54,7 @@ def run_steps(opt, params: list[sj.Tensor], steps: int, sign: int = 1) -> list[l
     for _ in range(steps):
         set_grads(params, sign)
         opt.step()
-        trajectory.append([p.data.copy() for p in params])
+        trajectory.append([p.array.copy() for p in params])
     return trajectory
 
 

@@ -43,7 +43,7 @@ def test_clip_grad_norm_matches_closed_form(norm_type, max_norm):
     np.testing.assert_allclose(total.item(), expected_total, rtol=1e-12)
     scale = min(1.0, max_norm / (expected_total + 1e-6))
     for p, g in zip(params, GRADS, strict=False):
-        np.testing.assert_allclose(p.grad.data, g * scale, rtol=1e-12)
+        np.testing.assert_allclose(p.grad.array, g * scale, rtol=1e-12)
     assert params[-1].grad is None
 
 
@@ -61,7 +61,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     assert total.dtype == np.float32
     np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-6)
     for p, t in zip(params, torch_params, strict=False):
-        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(p.grad.array, t.grad.numpy(), rtol=1e-6)
 
 
 @pytest.mark.torch
@@ -73,11 +73,11 @@ def test_clip_grad_value_matches_torch(clip_value):
     for p, g in zip(torch_params, GRADS, strict=True):
         p.grad = torch.tensor(g, dtype=torch.float32)
     torch.nn.utils.clip_grad_value_(torch_params, clip_value)
-    grad_arrays = [p.grad.data for p in params[:-1]]
+    grad_arrays = [p.grad.array for p in params[:-1]]
     assert clip_grad_value_(params, clip_value) is None
     for p, t, array in zip(params, torch_params, grad_arrays, strict=False):
-        assert p.grad.data is array  # in place
-        np.testing.assert_array_equal(p.grad.data, t.grad.numpy())
+        assert p.grad.array is array  # in place
+        np.testing.assert_array_equal(p.grad.array, t.grad.numpy())
 
 
 def test_clip_grad_value_closed_form():

@@ -19,7 +19,7 @@ def test_state_dict_resumes_exactly(name, kwargs):
     opt = getattr(optim, name)(params, **kwargs)
     run_steps(opt, params, 10, sign)
     snapshot = opt.state_dict()
-    saved_params = [p.data.copy() for p in params]
+    saved_params = [p.array.copy() for p in params]
     uninterrupted = run_steps(opt, params, 15, sign)  # also checks the snapshot is a copy
 
     resumed_params = [sj.tensor(a, requires_grad=True) for a in saved_params]
@@ -105,8 +105,8 @@ def test_load_state_dict_rejects_wrong_group_size_and_changes_nothing():
 
 def test_load_state_dict_rejects_wrong_state_shape_and_changes_nothing():
     params, opt = _trained_adam()
-    transposed = [sj.tensor(params[0].data.T.copy(), requires_grad=True),
-                  sj.tensor(params[1].data, requires_grad=True)]
+    transposed = [sj.tensor(params[0].array.T.copy(), requires_grad=True),
+                  sj.tensor(params[1].array, requires_grad=True)]
     other = optim.Adam(transposed, lr=0.5)
     for p in transposed:
         p.grad = sj.tensor(np.ones(p.shape))
@@ -139,14 +139,14 @@ def test_load_state_dict_rejects_bad_hyperparameters_and_bad_layout():
 
 def test_param_groups_with_different_learning_rates():
     w, b = make_params()
-    w0, b0 = w.data.copy(), b.data.copy()
+    w0, b0 = w.array.copy(), b.array.copy()
     opt = optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5, "momentum": 0.9}], lr=0.1)
     assert opt.param_groups[0]["momentum"] == 0 and opt.param_groups[1]["momentum"] == 0.9
     set_grads([w, b])
-    gw, gb = w.grad.data.copy(), b.grad.data.copy()
+    gw, gb = w.grad.array.copy(), b.grad.array.copy()
     opt.step()
-    np.testing.assert_allclose(w.data, w0 - 0.1 * gw, rtol=1e-12)
-    np.testing.assert_allclose(b.data, b0 - 0.5 * gb, rtol=1e-12)
+    np.testing.assert_allclose(w.array, w0 - 0.1 * gw, rtol=1e-12)
+    np.testing.assert_allclose(b.array, b0 - 0.5 * gb, rtol=1e-12)
     assert "momentum_buffer" not in opt.state[w] and "momentum_buffer" in opt.state[b]
 
 
@@ -194,9 +194,9 @@ def test_zero_grad():
     w, b = make_params()
     opt = optim.SGD([w, b], lr=0.1)
     set_grads([w, b])
-    grad_array = w.grad.data
+    grad_array = w.grad.array
     opt.zero_grad(set_to_none=False)
-    assert w.grad.data is grad_array and not grad_array.any() and not b.grad.data.any()
+    assert w.grad.array is grad_array and not grad_array.any() and not b.grad.array.any()
     opt.zero_grad()
     assert w.grad is None and b.grad is None
     opt.zero_grad()  # no gradients: nothing to do
@@ -204,11 +204,11 @@ def test_zero_grad():
 
 def test_step_skips_parameters_without_gradient():
     w, b = make_params()
-    b0 = b.data.copy()
+    b0 = b.array.copy()
     opt = optim.Adam([w, b], lr=0.1)
     w.grad = sj.tensor(np.ones(w.shape), dtype="float64")
     opt.step()
-    np.testing.assert_array_equal(b.data, b0)
+    np.testing.assert_array_equal(b.array, b0)
     assert b not in opt.state and opt.state[w]["step"] == 1
 
 

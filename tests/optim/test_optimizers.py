@@ -48,7 +48,7 @@ def test_matches_torch(name, kwargs, dtype):
 @pytest.mark.parametrize(("name", "kwargs"), CONFIG_PARAMS)
 def test_trajectory_lowers_the_loss(name, kwargs):
     # Guards the comparisons above against agreeing on a trajectory that goes nowhere.
-    start = [p.data for p in make_params()]
+    start = [p.array for p in make_params()]
     end = run_shenjing(name, kwargs, "float64")[-1]
     assert least_squares_loss(*end) < least_squares_loss(*start)
 
@@ -130,13 +130,13 @@ def test_trains_logistic_regression(name):
     w = sj.tensor(np.array([-1.0, 0.5]), requires_grad=True)  # starts misclassifying
     b = sj.tensor(np.array(0.5), requires_grad=True)          # a 0-d parameter
     opt = getattr(optim, name)([w, b], **CLASSIFIER_OPTIONS[name])
-    initial_loss = _logistic(w.data, b.data, x, y)[0]
+    initial_loss = _logistic(w.array, b.array, x, y)[0]
     for _ in range(100):
         opt.zero_grad()
-        _, gw, gb, _ = _logistic(w.data, b.data, x, y)
+        _, gw, gb, _ = _logistic(w.array, b.array, x, y)
         w.grad, b.grad = sj.tensor(gw), sj.tensor(gb)
         opt.step()
-    loss, _, _, prob = _logistic(w.data, b.data, x, y)
+    loss, _, _, prob = _logistic(w.array, b.array, x, y)
     accuracy = np.mean((prob > 0.5) == y)
     assert w.dtype == np.float32 and b.shape == ()
     assert initial_loss > 1.0
@@ -148,10 +148,10 @@ def test_trains_logistic_regression(name):
 @pytest.mark.parametrize("name", ALL_OPTIMIZERS)
 def test_updates_in_place_and_keeps_float32(name):
     params = make_params("float32")
-    arrays = [p.data for p in params]
+    arrays = [p.array for p in params]
     opt = getattr(optim, name)(params, lr=0.01)
     set_grads(params)
-    grads = [p.grad.data.copy() for p in params]
+    grads = [p.grad.array.copy() for p in params]
     opt.step()
     state_arrays = {
         (i, k): v for i, p in enumerate(params) for k, v in opt.state[p].items()
@@ -159,8 +159,8 @@ def test_updates_in_place_and_keeps_float32(name):
     }
     set_grads(params)
     opt.step()
-    assert all(p.data is a for p, a in zip(params, arrays, strict=True))
-    assert all(p.data.dtype == np.float32 for p in params)
+    assert all(p.array is a for p, a in zip(params, arrays, strict=True))
+    assert all(p.array.dtype == np.float32 for p in params)
     for (i, k), v in state_arrays.items():
         assert opt.state[params[i]][k] is v, f"state {k!r} was replaced, not updated"
         assert v.dtype == np.float32, f"state {k!r} is {v.dtype}"
@@ -168,24 +168,24 @@ def test_updates_in_place_and_keeps_float32(name):
     params2 = make_params("float32")
     opt2 = getattr(optim, name)(params2, lr=0.01, weight_decay=0.1, maximize=True)
     set_grads(params2)
-    np.testing.assert_array_equal(params2[0].grad.data, grads[0])
+    np.testing.assert_array_equal(params2[0].grad.array, grads[0])
     opt2.step()
-    np.testing.assert_array_equal(params2[0].grad.data, grads[0])
+    np.testing.assert_array_equal(params2[0].grad.array, grads[0])
 
 
 @pytest.mark.parametrize("name", ["Adam", "AdamW"])
 def test_zero_learning_rate_keeps_parameters_and_advances_moments(name):
     """lr = 0 (where a cosine schedule ends) must not divide by the zero step size."""
     params = make_params("float32")
-    before = [p.data.copy() for p in params]
+    before = [p.array.copy() for p in params]
     opt = getattr(optim, name)(params, lr=0.0, weight_decay=0.0)
     set_grads(params)
     opt.step()
     for p, b in zip(params, before, strict=True):
-        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p.array, b)
         state = opt.state[p]
         assert state["step"] == 1
-        np.testing.assert_allclose(state["exp_avg"], 0.1 * p.grad.data, rtol=1e-6)
+        np.testing.assert_allclose(state["exp_avg"], 0.1 * p.grad.array, rtol=1e-6)
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CONFIG_PARAMS)
@@ -205,7 +205,7 @@ def test_one_flat_update_of_a_group_equals_updating_each_parameter_alone(name, k
             o.step()
     assert opt.fused_layouts or opt.update_is_cheap(opt.param_groups[0])
     for p, q, o in zip(together, apart, opts, strict=True):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
         for key, value in opt.state[p].items():
             np.testing.assert_array_equal(value, o.state[q][key])
 
@@ -226,4 +226,4 @@ def test_a_step_that_updates_some_parameters_alone_keeps_later_flat_updates_exac
         for o in opts:
             o.step()
     for p, q in zip(together, apart, strict=True):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)

@@ -44,10 +44,10 @@ def test_matches_algorithm_8_6(lr, rho, alpha, eps):
     phi = sj.tensor(THETA0, dtype="float64", requires_grad=True)
     opt = optim.RMSpropNesterov([phi], lr=lr, alpha=rho, momentum=alpha, eps=eps)
     for step, (theta, v) in enumerate(algorithm_8_6(lr, rho, alpha, eps, steps=50), start=1):
-        phi.grad = sj.tensor(gradient(phi.data), dtype="float64")
+        phi.grad = sj.tensor(gradient(phi.array), dtype="float64")
         opt.step()
         # The stored parameters are the next interim point θ + αv; the buffer is −v/γ.
-        np.testing.assert_allclose(phi.data, theta + alpha * v, rtol=1e-10, atol=1e-12,
+        np.testing.assert_allclose(phi.array, theta + alpha * v, rtol=1e-10, atol=1e-12,
                                    err_msg=f"step {step}")
         np.testing.assert_allclose(opt.state[phi]["momentum_buffer"], -v / lr, rtol=1e-10,
                                    atol=1e-12, err_msg=f"step {step}")
@@ -57,9 +57,9 @@ def test_converges_to_the_minimum():
     phi = sj.tensor(THETA0, dtype="float64", requires_grad=True)
     opt = optim.RMSpropNesterov([phi], lr=1e-2)
     for _ in range(2000):
-        phi.grad = sj.tensor(gradient(phi.data), dtype="float64")
+        phi.grad = sj.tensor(gradient(phi.array), dtype="float64")
         opt.step()
-    np.testing.assert_allclose(phi.data, np.linalg.solve(A, C), atol=2e-2)
+    np.testing.assert_allclose(phi.array, np.linalg.solve(A, C), atol=2e-2)
 
 
 def test_no_momentum_is_rmsprop():
@@ -69,6 +69,6 @@ def test_no_momentum_is_rmsprop():
     plain = optim.RMSprop([b], lr=1e-2, weight_decay=0.1)
     for _ in range(30):
         for p, opt in ((a, nesterov), (b, plain)):
-            p.grad = sj.tensor(gradient(p.data), dtype="float64")
+            p.grad = sj.tensor(gradient(p.array), dtype="float64")
             opt.step()
-    np.testing.assert_allclose(a.data, b.data, rtol=1e-12)
+    np.testing.assert_allclose(a.array, b.array, rtol=1e-12)

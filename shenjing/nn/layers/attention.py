@@ -25,8 +25,8 @@ def _additive(mask: Any, dtype: Any) -> Tensor:
     mask = as_tensor(mask)
     if mask.dtype != bool:
         return mask if mask.dtype == dtype else mask.astype(dtype)
-    xp = get_array_module(mask.data)
-    return Tensor._make(xp.where(mask.data, -math.inf, 0.0).astype(dtype), None)
+    xp = get_array_module(mask.array)
+    return Tensor._make(xp.where(mask.array, -math.inf, 0.0).astype(dtype), None)
 
 
 class MultiheadAttention(Module):

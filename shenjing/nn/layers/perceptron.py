@@ -132,7 +132,7 @@ class Perceptron(Module):
                 f"Perceptron.fit: targets must be 0 or 1. Received: {np.unique(t).tolist()}"
             )
         t = t.astype(np.float32)
-        w, b = self.weight.data[0], self.bias.data
+        w, b = self.weight.array[0], self.bias.array
         w.fill(0.0)
         b.fill(0.0)
         self.errors_ = []

@@ -34,9 +34,9 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             if self.momentum is None:
-                factor = 1.0 / int(self.num_batches_tracked.data)
+                factor = 1.0 / int(self.num_batches_tracked.array)
         return sync_batch_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias, factor, self.eps
         )

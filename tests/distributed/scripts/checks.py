@@ -119,7 +119,7 @@ def fails() -> None:
 
 def _float64(model: nn.Module) -> nn.Module:
     for p in model.parameters():
-        p.data = p.data.astype(np.float64)
+        p.array = p.array.astype(np.float64)
     return model
 
 

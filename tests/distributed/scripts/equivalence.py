@@ -46,8 +46,8 @@ MODELS = {
 
 def cast(model: nn.Module, dtype: str) -> nn.Module:
     for t in [*model.parameters(), *model.buffers()]:
-        if t.data.dtype.kind == "f":
-            t.data = t.data.astype(dtype)
+        if t.array.dtype.kind == "f":
+            t.array = t.array.astype(dtype)
     return model
 
 
