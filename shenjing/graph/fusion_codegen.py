@@ -1,0 +1,163 @@
+"""Generating one Numba kernel pair (forward, backward) per chain of elementwise ops.
+
+A chain is what the fusion pass found: an optional bias (added along the columns, as
+``Linear`` adds it, or along the rows, as a convolution does in its channel-major
+layout) followed by ops of ``fusion_table.FORMULAS``. Both kernels work on 2-D C-ordered
+arrays; for a chain ``v0 = src (+ b); v1 = f1(v0); ...; vK = fK(vK-1)``:
+
+- ``forward(src, dst, b, s..., params...)`` writes vK into ``dst`` (which may be ``src``)
+  and keeps in ``s`` the intermediate values that some backward formula reads;
+- ``backward(g, y, s..., gz, gb, params...)`` writes the gradient with respect to v0
+  into ``gz`` and, with a bias, its sums over the bias's broadcast axis into ``gb``, in
+  the same pass (summed in float64).
+
+The source is built from the formulas' text, written to a file named by its hash in the
+kernel cache folder, and compiled by Numba with its disk cache, so a chain compiles once
+per machine. Numeric literals become the dtype's own constants, so a float32 chain
+computes in float32 as the NumPy ops do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from shenjing.graph.fusion_table import CONSTANTS, FORMULAS
+
+
+class ChainSpec(NamedTuple):
+    """What a kernel pair is specialised to."""
+
+    ops: tuple[str, ...]  # op types, in order
+    bias: str | None  # "col", "row" or None
+    dtype: str  # "float32" or "float64"
+
+    def params(self) -> list[str]:
+        """The kernels' scalar parameter names, one per (op, parameter)."""
+        return [f"p{k}_{name}" for k, op in enumerate(self.ops) for name in FORMULAS[op].params]
+
+    def saved(self) -> list[int]:
+        """Indices m of the values v_m that backward reads, other than the output vK."""
+        needed = set()
+        for k, op in enumerate(self.ops, start=1):
+            formula = FORMULAS[op]
+            if formula.reads("x"):
+                needed.add(k - 1)
+            if formula.reads("y"):
+                needed.add(k)
+        needed.discard(len(self.ops))
+        return sorted(needed)
+
+
+_LITERAL = re.compile(r"(?<![\w.])(\d+\.\d+)")
+
+
+def _scalar(expr: str, k: int, spec: ChainSpec, names: dict[str, str]) -> str:
+    """The op k's formula with its variables renamed and its literals typed."""
+    expr = _LITERAL.sub(rf"{spec.dtype}(\1)", expr)
+    for name in FORMULAS[spec.ops[k]].params:
+        expr = re.sub(rf"\b{name}\b", f"p{k}_{name}", expr)
+    for name, value in names.items():
+        expr = re.sub(rf"\b{name}\b", value, expr)
+    return expr
+
+
+def source(spec: ChainSpec) -> str:
+    """The Python source of the chain's two kernels."""
+    count = len(spec.ops)
+    saved = spec.saved()
+    params = spec.params()
+    s_args = "".join(f", s{m}" for m in saved)
+    p_args = "".join(f", {p}" for p in params)
+    b_arg = ", b" if spec.bias else ""
+    bias_term = {"col": " + b[j]", "row": " + b[i]", None: ""}[spec.bias]
+    lines = [
+        "import numpy as np",
+        "from math import erf, exp, expm1, tanh",
+        "from numpy import float32, float64, maximum, minimum",
+        *(f"{name} = {spec.dtype}({value!r})" for name, value in CONSTANTS.items()),
+        "",
+        f"def forward(src, dst{b_arg}{s_args}{p_args}):",
+        "    rows, cols = dst.shape",
+        "    for i in range(rows):",
+        "        for j in range(cols):",
+        f"            v0 = src[i, j]{bias_term}",
+    ]
+    for k in range(count):
+        expr = _scalar(FORMULAS[spec.ops[k]].forward, k, spec, {"x": f"v{k}"})
+        lines.append(f"            v{k + 1} = {expr}")
+    lines += [f"            s{m}[i, j] = v{m}" for m in saved]
+    lines += [f"            dst[i, j] = v{count}", ""]
+
+    gb_arg = ", gb" if spec.bias else ""
+    lines += [f"def backward(g_out, y{s_args}, gz{gb_arg}{p_args}):",
+              "    rows, cols = gz.shape"]
+    if spec.bias == "col":
+        lines.append("    acc = np.zeros(cols, np.float64)")
+    lines += ["    for i in range(rows):"]
+    if spec.bias == "row":
+        lines.append("        acc = 0.0")
+    lines += ["        for j in range(cols):", "            g = g_out[i, j]"]
+
+    def value(m: int) -> str:
+        return "y[i, j]" if m == count else f"s{m}[i, j]"
+
+    for k in reversed(range(count)):
+        expr = _scalar(FORMULAS[spec.ops[k]].backward, k, spec,
+                       {"x": value(k), "y": value(k + 1)})
+        lines.append(f"            g = {expr}")
+    lines.append("            gz[i, j] = g")
+    if spec.bias == "col":
+        lines += ["            acc[j] += g", "    for j in range(cols):",
+                  "        gb[j] = acc[j]"]
+    elif spec.bias == "row":
+        lines += ["            acc += g", "        gb[i] = acc"]
+    return "\n".join(lines) + "\n"
+
+
+def cache_folder() -> Path:
+    """Where generated kernel sources (and Numba's cache of them) live."""
+    root = os.environ.get("SHENJING_KERNEL_CACHE")
+    if root:
+        return Path(root)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "shenjing" / "fused"
+
+
+_LOADED: dict[ChainSpec, tuple[Any, Any]] = {}
+
+
+def kernels(spec: ChainSpec) -> tuple[Any, Any]:
+    """The compiled (forward, backward) kernels of a chain, made once per process (and
+    compiled once per machine, through the disk cache)."""
+    pair = _LOADED.get(spec)
+    if pair is None:
+        import numba
+
+        text = source(spec)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        folder = cache_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"chain_{digest}.py"
+        if not path.exists():  # rewriting would change the stamp Numba's cache checks
+            with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp",
+                                             delete=False) as f:
+                f.write(text)
+            os.replace(f.name, path)
+        name = f"shenjing_fused_chain_{digest}"
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        module_spec.loader.exec_module(module)
+        # error_model="numpy": no division checks, which would block vectorisation;
+        # no fastmath, so results match the NumPy ops to rounding and NaNs propagate.
+        options = {"cache": True, "nogil": True, "error_model": "numpy"}
+        pair = (numba.njit(**options)(module.forward), numba.njit(**options)(module.backward))
+        _LOADED[spec] = pair
+    return pair

@@ -1,0 +1,47 @@
+"""The scalar formulas that ``sj.compile``'s fused kernels are generated from.
+
+One row per elementwise op: its forward as an expression of ``x`` (the input), its
+backward as an expression of ``g`` (the gradient reaching the output), ``x`` and ``y``
+(the output), and the names of the op's scalar parameters that appear in them. The
+formulas are the op's own (see each ``Function``'s docstring in
+``shenjing/ops/activation.py``), written for one element; ``exp``, ``tanh``, ``erf``,
+``expm1`` and ``maximum`` are the math functions of that element's dtype. An op not in
+this table is never fused: it runs its NumPy ``Function`` as before.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import NamedTuple
+
+
+class Formula(NamedTuple):
+    """One elementwise op, written for one element."""
+
+    forward: str  # y as a function of x
+    backward: str  # gx as a function of g, x, y
+    params: tuple[str, ...] = ()  # scalar parameters named in the formulas
+
+    def reads(self, name: str) -> bool:
+        """Whether the backward formula uses ``name`` ("x" or "y")."""
+        return re.search(rf"\b{name}\b", self.backward) is not None
+
+
+FORMULAS: dict[str, Formula] = {
+    # gx = g where x > 0: y > 0 is the same test, and y is kept anyway.
+    "ReLU": Formula("maximum(x, 0.0)", "g if y > 0.0 else 0.0"),
+    "Sigmoid": Formula("1.0 / (1.0 + exp(-x))", "g * (y * (1.0 - y))"),
+    "Tanh": Formula("tanh(x)", "g * (1.0 - y * y)"),
+    "LeakyReLU": Formula("x if x > 0.0 else x * negative_slope",
+                         "g if x > 0.0 else g * negative_slope", ("negative_slope",)),
+    "ELU": Formula("x if x > 0.0 else alpha * expm1(minimum(x, 0.0))",
+                   "g if x > 0.0 else g * (y + alpha)", ("alpha",)),
+    "GELU": Formula("x * (0.5 * (1.0 + erf(x * SQRT_HALF)))",
+                    "g * (0.5 * (1.0 + erf(x * SQRT_HALF)) "
+                    "+ x * INV_SQRT_2PI * exp(-0.5 * x * x))"),
+}
+"""Op type -> its scalar formulas."""
+
+CONSTANTS = {"SQRT_HALF": math.sqrt(0.5), "INV_SQRT_2PI": 1.0 / math.sqrt(2.0 * math.pi)}
+"""Named constants the formulas may use."""
