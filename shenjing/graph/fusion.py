@@ -14,14 +14,14 @@ applies the chain's derivatives to the incoming gradient and sums the bias gradi
 same pass, then the producer's own backward does its GEMMs. A chain with no producer
 (an activation of an input, say) fuses the same way around a copy.
 
-The NumPy ops stay the reference: a plan is fused only when the kernel tier is on and
-Numba imports, and only the ops of the table, on NumPy float32/float64 arrays.
+The NumPy ops stay the reference: a plan is fused only when the kernel tier is on
+(``shenjing.kernels.enabled()``), and only the ops of the table, on NumPy float32/float64
+arrays.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
 import numpy as np
@@ -32,18 +32,6 @@ from shenjing.graph.fusion_table import FORMULAS
 from shenjing.graph.symbolic import Operation, SymbolicTensor, TensorRef
 
 _PRODUCERS = {"Linear": "col", "Convolution": "row"}  # where each adds its bias
-
-
-def available() -> bool:
-    """Whether plans are fused: the tier is on (``SHENJING_KERNELS`` is not ``0``) and
-    Numba imports."""
-    if os.environ.get("SHENJING_KERNELS", "1") == "0":
-        return False
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class FusedOperation:

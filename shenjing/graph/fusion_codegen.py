@@ -11,24 +11,20 @@ arrays; for a chain ``v0 = src (+ b); v1 = f1(v0); ...; vK = fK(vK-1)``:
   into ``gz`` and, with a bias, its sums over the bias's broadcast axis into ``gb``, in
   the same pass (summed in float64).
 
-The source is built from the formulas' text, written to a file named by its hash in the
-kernel cache folder, and compiled by Numba with its disk cache, so a chain compiles once
-per machine. Numeric literals become the dtype's own constants, so a float32 chain
-computes in float32 as the NumPy ops do.
+The source is built from the formulas' text, written to a file named by its hash (see
+``shenjing.kernels.load_source``) and compiled by Numba with its disk cache, with the
+tier's options (``shenjing.kernels.kernel``), so a chain compiles once per machine.
+Numeric literals become the dtype's own constants, so a float32 chain computes in
+float32 as the NumPy ops do.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import os
 import re
-import sys
-import tempfile
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from shenjing.graph.fusion_table import CONSTANTS, FORMULAS
+from shenjing.kernels import load_source
 
 
 class ChainSpec(NamedTuple):
@@ -80,9 +76,11 @@ def source(spec: ChainSpec) -> str:
     lines = [
         "import numpy as np",
         "from math import erf, exp, expm1, tanh",
+        "from shenjing.kernels import kernel",
         "from numpy import float32, float64, maximum, minimum",
         *(f"{name} = {spec.dtype}({value!r})" for name, value in CONSTANTS.items()),
         "",
+        "@kernel",
         f"def forward(src, dst{b_arg}{s_args}{p_args}):",
         "    rows, cols = dst.shape",
         "    for i in range(rows):",
@@ -96,7 +94,7 @@ def source(spec: ChainSpec) -> str:
     lines += [f"            dst[i, j] = v{count}", ""]
 
     gb_arg = ", gb" if spec.bias else ""
-    lines += [f"def backward(g_out, y{s_args}, gz{gb_arg}{p_args}):",
+    lines += ["@kernel", f"def backward(g_out, y{s_args}, gz{gb_arg}{p_args}):",
               "    rows, cols = gz.shape"]
     if spec.bias == "col":
         lines.append("    acc = np.zeros(cols, np.float64)")
@@ -121,43 +119,15 @@ def source(spec: ChainSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cache_folder() -> Path:
-    """Where generated kernel sources (and Numba's cache of them) live."""
-    root = os.environ.get("SHENJING_KERNEL_CACHE")
-    if root:
-        return Path(root)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "shenjing" / "fused"
-
-
 _LOADED: dict[ChainSpec, tuple[Any, Any]] = {}
 
 
 def kernels(spec: ChainSpec) -> tuple[Any, Any]:
-    """The compiled (forward, backward) kernels of a chain, made once per process (and
-    compiled once per machine, through the disk cache)."""
+    """The (forward, backward) kernels of a chain: generated once per process, compiled
+    once per machine (``shenjing.kernels.load_source`` puts the source in a file, so
+    Numba's disk cache keeps the machine code)."""
     pair = _LOADED.get(spec)
     if pair is None:
-        import numba
-
-        text = source(spec)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        folder = cache_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"chain_{digest}.py"
-        if not path.exists():  # rewriting would change the stamp Numba's cache checks
-            with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp",
-                                             delete=False) as f:
-                f.write(text)
-            os.replace(f.name, path)
-        name = f"shenjing_fused_chain_{digest}"
-        module_spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[name] = module
-        module_spec.loader.exec_module(module)
-        # error_model="numpy": no division checks, which would block vectorisation;
-        # no fastmath, so results match the NumPy ops to rounding and NaNs propagate.
-        options = {"cache": True, "nogil": True, "error_model": "numpy"}
-        pair = (numba.njit(**options)(module.forward), numba.njit(**options)(module.backward))
-        _LOADED[spec] = pair
+        module = load_source("chain", source(spec))
+        pair = _LOADED[spec] = (module.forward, module.backward)
     return pair

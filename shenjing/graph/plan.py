@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import kernels
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph import fusion
 from shenjing.graph.dims import Dim
@@ -156,7 +157,7 @@ class Plan:
     ) -> None:
         fed = {id(t) for t in feeds}
         ops, sources, unfed = _upstream([*fetches, *(loss for loss, _, _ in passes)], fed)
-        if fuse and fusion.available():
+        if fuse and kernels.enabled():
             keep = {id(t) for t in (*fetches, *feeds)}
             for loss, wrt, _ in passes:
                 keep.add(id(loss))
