@@ -59,7 +59,8 @@ class FusedOperation:
             FusedChain, spec, values,
             None if head is None else head.function,
             None if head is None else head.params,
-            "col" if head is None else _PRODUCERS[head.type])
+            "col" if head is None else _PRODUCERS[head.type],
+            [(op.function, op.params) for op in chain])
 
     def __repr__(self) -> str:
         return f"<FusedOperation {self.name!r}>"
@@ -67,12 +68,16 @@ class FusedOperation:
 
 class FusedChain:
     """The ``Function`` of a ``FusedOperation``: forward and backward of the producer
-    (if any) and its chain, with the chain in one generated kernel each way."""
+    (if any) and its chain, with the chain in one generated kernel each way; a chain with
+    an op whose forward NumPy runs faster (``Formula.fast_forward``) runs its forward as
+    the NumPy ops, keeping what the fused backward reads."""
 
     def __init__(self, spec: ChainSpec, values: tuple, producer: Any, params: Any,
-                 layout: str) -> None:
+                 layout: str, chain: list[tuple[Any, dict]]) -> None:
         self.spec = spec
         self.layout = layout
+        self.chain = chain
+        self.fast_forward = all(FORMULAS[op].fast_forward for op in spec.ops)
         dtype = np.dtype(spec.dtype).type
         self.values = tuple(dtype(v) for v in values)
         self.forward_kernel, self.backward_kernel = kernels(spec)
@@ -94,6 +99,8 @@ class FusedChain:
         return m.reshape(shape)
 
     def forward(self, x: Any, *rest: Any) -> Any:
+        if not self.fast_forward:
+            return self._numpy_forward(x, *rest)
         bias = None
         if self.producer is not None:
             weight, *more = rest
@@ -112,6 +119,22 @@ class FusedChain:
         self.y = dst
         self.shape = x.shape if self.producer is None else z.shape
         return self._unmatrix(dst, self.shape)
+
+    def _numpy_forward(self, x: Any, *rest: Any) -> Any:
+        """The producer and the chain's ops, each its own NumPy ``Function``."""
+        v = x
+        if self.producer is not None:
+            if self.needs_input_grad:
+                self.producer.needs_input_grad = self.needs_input_grad[:2]
+            v = self.producer.forward(x, *rest, **self.producer_params)  # bias included
+        values = [v]
+        for function, params in self.chain:
+            v = function().forward(v, **params)
+            values.append(v)
+        self.saved = [self._matrix(values[m]) for m in self.spec.saved()]
+        self.y = self._matrix(v)
+        self.shape = v.shape
+        return v
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         g = self._matrix(gy)

@@ -22,6 +22,11 @@ class Formula(NamedTuple):
     forward: str  # y as a function of x
     backward: str  # gx as a function of g, x, y
     params: tuple[str, ...] = ()  # scalar parameters named in the formulas
+    # Whether a Numba loop of the forward beats NumPy: not with exp, tanh or erf, which
+    # Numba (without Intel's SVML) calls one element at a time, while NumPy's own loops
+    # for them are SIMD; a chain with one such op runs its forward as the NumPy ops and
+    # fuses only its backward (measured: see the benchmarks documentation).
+    fast_forward: bool = True
 
     def reads(self, name: str) -> bool:
         """Whether the backward formula uses ``name`` ("x" or "y")."""
@@ -31,15 +36,15 @@ class Formula(NamedTuple):
 FORMULAS: dict[str, Formula] = {
     # gx = g where x > 0: y > 0 is the same test, and y is kept anyway.
     "ReLU": Formula("maximum(x, 0.0)", "g if y > 0.0 else 0.0"),
-    "Sigmoid": Formula("1.0 / (1.0 + exp(-x))", "g * (y * (1.0 - y))"),
-    "Tanh": Formula("tanh(x)", "g * (1.0 - y * y)"),
+    "Sigmoid": Formula("1.0 / (1.0 + exp(-x))", "g * (y * (1.0 - y))", fast_forward=False),
+    "Tanh": Formula("tanh(x)", "g * (1.0 - y * y)", fast_forward=False),
     "LeakyReLU": Formula("x if x > 0.0 else x * negative_slope",
                          "g if x > 0.0 else g * negative_slope", ("negative_slope",)),
     "ELU": Formula("x if x > 0.0 else alpha * expm1(minimum(x, 0.0))",
-                   "g if x > 0.0 else g * (y + alpha)", ("alpha",)),
+                   "g if x > 0.0 else g * (y + alpha)", ("alpha",), fast_forward=False),
     "GELU": Formula("x * (0.5 * (1.0 + erf(x * SQRT_HALF)))",
                     "g * (0.5 * (1.0 + erf(x * SQRT_HALF)) "
-                    "+ x * INV_SQRT_2PI * exp(-0.5 * x * x))"),
+                    "+ x * INV_SQRT_2PI * exp(-0.5 * x * x))", fast_forward=False),
 }
 """Op type -> its scalar formulas."""
 
