@@ -30,6 +30,7 @@ from shenjing.graph.dims import Dim
 from shenjing.graph.fusion_codegen import ChainSpec, kernels
 from shenjing.graph.fusion_table import FORMULAS
 from shenjing.graph.symbolic import Operation, SymbolicTensor, TensorRef
+from shenjing.kernels import Kernel
 
 _PRODUCERS = {"Linear": "col", "Convolution": "row"}  # where each adds its bias
 
@@ -78,6 +79,7 @@ class FusedChain:
         self.layout = layout
         self.chain = chain
         self.fast_forward = all(FORMULAS[op].fast_forward for op in spec.ops)
+        self.saved_values = spec.saved()
         dtype = np.dtype(spec.dtype).type
         self.values = tuple(dtype(v) for v in values)
         self.forward_kernel, self.backward_kernel = kernels(spec)
@@ -113,9 +115,10 @@ class FusedChain:
         else:
             src = self._matrix(x)
             dst = np.empty_like(src)
-        self.saved = [np.empty_like(dst) for _ in self.spec.saved()]
+        self.saved = [np.empty_like(dst) for _ in self.saved_values]
         b_args = (bias,) if self.spec.bias else ()
         self.forward_kernel(src, dst, *b_args, *self.saved, *self.values)
+        self.forward_kernel = _compiled(self.forward_kernel)
         self.y = dst
         self.shape = x.shape if self.producer is None else z.shape
         return self._unmatrix(dst, self.shape)
@@ -131,7 +134,7 @@ class FusedChain:
         for function, params in self.chain:
             v = function().forward(v, **params)
             values.append(v)
-        self.saved = [self._matrix(values[m]) for m in self.spec.saved()]
+        self.saved = [self._matrix(values[m]) for m in self.saved_values]
         self.y = self._matrix(v)
         self.shape = v.shape
         return v
@@ -144,12 +147,19 @@ class FusedChain:
             gb = np.empty(self.y.shape[0 if self.layout == "row" else 1], self.y.dtype)
             gb_args = (gb,)
         self.backward_kernel(g, self.y, *self.saved, gz, *gb_args, *self.values)
+        self.backward_kernel = _compiled(self.backward_kernel)
         if self.producer is None:
             return self._unmatrix(gz, self.shape)
         gx, gw = self.producer.backward(self._unmatrix(gz, self.shape))
         if len(self.needs_input_grad) == 3:
             return gx, gw, gb
         return gx, gw
+
+
+def _compiled(kernel: Any) -> Any:
+    """After its first call, a kernel's Numba dispatcher itself: the ``Kernel`` wrapper's
+    bookkeeping costs about as much as a small chain's whole kernel."""
+    return kernel.dispatcher if isinstance(kernel, Kernel) else kernel
 
 
 def _static(value: Any) -> bool:
