@@ -111,13 +111,12 @@ class FusedChain:
             if needs:
                 self.producer.needs_input_grad = needs[:2]
             z = self.producer.forward(x, weight, **self.producer_params)
-            src = dst = self._matrix(z)  # the GEMM's fresh output: the chain runs in place
+            dst = self._matrix(z)  # the GEMM's fresh output: the chain runs in place
         else:
-            src = self._matrix(x)
-            dst = np.empty_like(src)
+            dst = self._matrix(x).copy()
         self.saved = [np.empty_like(dst) for _ in self.saved_values]
         b_args = (bias,) if self.spec.bias else ()
-        self.forward_kernel(src, dst, *b_args, *self.saved, *self.values)
+        self.forward_kernel(dst, *b_args, *self.saved, *self.values)
         self.forward_kernel = _compiled(self.forward_kernel)
         self.y = dst
         self.shape = x.shape if self.producer is None else z.shape
@@ -143,11 +142,13 @@ class FusedChain:
         g = self._matrix(gy)
         gz = np.empty_like(self.y)
         gb_args = ()
-        if self.spec.bias:
-            gb = np.empty(self.y.shape[0 if self.layout == "row" else 1], self.y.dtype)
+        if self.spec.bias == "col":
+            gb = np.empty(self.y.shape[1], self.y.dtype)
             gb_args = (gb,)
         self.backward_kernel(g, self.y, *self.saved, gz, *gb_args, *self.values)
         self.backward_kernel = _compiled(self.backward_kernel)
+        if self.spec.bias == "row":
+            gb = gz.sum(axis=1)
         if self.producer is None:
             return self._unmatrix(gz, self.shape)
         gx, gw = self.producer.backward(self._unmatrix(gz, self.shape))

@@ -3,13 +3,14 @@
 A chain is what the fusion pass found: an optional bias (added along the columns, as
 ``Linear`` adds it, or along the rows, as a convolution does in its channel-major
 layout) followed by ops of ``fusion_table.FORMULAS``. Both kernels work on 2-D C-ordered
-arrays; for a chain ``v0 = src (+ b); v1 = f1(v0); ...; vK = fK(vK-1)``:
+arrays; for a chain ``v0 = z (+ b); v1 = f1(v0); ...; vK = fK(vK-1)``:
 
-- ``forward(src, dst, b, s..., params...)`` writes vK into ``dst`` (which may be ``src``)
-  and keeps in ``s`` the intermediate values that some backward formula reads;
+- ``forward(z, b, s..., params...)`` replaces z by vK, in place (one array: with two
+  that may overlap, LLVM keeps the loop scalar), and keeps in ``s`` the intermediate
+  values that some backward formula reads;
 - ``backward(g, y, s..., gz, gb, params...)`` writes the gradient with respect to v0
-  into ``gz`` and, with a bias, its sums over the bias's broadcast axis into ``gb``, in
-  the same pass (summed in float64).
+  into ``gz`` and, with a bias along the columns, its column sums into ``gb`` in the
+  same pass (summed in float64).
 
 The source is built from the formulas' text, written to a file named by its hash (see
 ``shenjing.kernels.load_source``) and compiled by Numba with its disk cache, with the
@@ -81,27 +82,28 @@ def source(spec: ChainSpec) -> str:
         *(f"{name} = {spec.dtype}({value!r})" for name, value in CONSTANTS.items()),
         "",
         "@kernel",
-        f"def forward(src, dst{b_arg}{s_args}{p_args}):",
-        "    rows, cols = dst.shape",
+        f"def forward(z{b_arg}{s_args}{p_args}):",
+        "    rows, cols = z.shape",
         "    for i in range(rows):",
         "        for j in range(cols):",
-        f"            v0 = src[i, j]{bias_term}",
+        f"            v0 = z[i, j]{bias_term}",
     ]
     for k in range(count):
         expr = _scalar(FORMULAS[spec.ops[k]].forward, k, spec, {"x": f"v{k}"})
         lines.append(f"            v{k + 1} = {expr}")
     lines += [f"            s{m}[i, j] = v{m}" for m in saved]
-    lines += [f"            dst[i, j] = v{count}", ""]
+    lines += [f"            z[i, j] = v{count}", ""]
 
-    gb_arg = ", gb" if spec.bias else ""
+    # Column sums (a linear layer's bias) go along with the loop, one float64 sum per
+    # column; a row sum would be one serial float64 chain per row, which LLVM may not
+    # reorder into SIMD lanes, so a convolution's bias gradient is NumPy's sum after.
+    gb_arg = ", gb" if spec.bias == "col" else ""
     lines += ["@kernel", f"def backward(g_out, y{s_args}, gz{gb_arg}{p_args}):",
               "    rows, cols = gz.shape"]
     if spec.bias == "col":
         lines.append("    acc = np.zeros(cols, np.float64)")
-    lines += ["    for i in range(rows):"]
-    if spec.bias == "row":
-        lines.append("        acc = 0.0")
-    lines += ["        for j in range(cols):", "            g = g_out[i, j]"]
+    lines += ["    for i in range(rows):", "        for j in range(cols):",
+              "            g = g_out[i, j]"]
 
     def value(m: int) -> str:
         return "y[i, j]" if m == count else f"s{m}[i, j]"
@@ -114,8 +116,6 @@ def source(spec: ChainSpec) -> str:
     if spec.bias == "col":
         lines += ["            acc[j] += g", "    for j in range(cols):",
                   "        gb[j] = acc[j]"]
-    elif spec.bias == "row":
-        lines += ["            acc += g", "        gb[i] = acc"]
     return "\n".join(lines) + "\n"
 
 

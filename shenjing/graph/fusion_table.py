@@ -34,8 +34,9 @@ class Formula(NamedTuple):
 
 
 FORMULAS: dict[str, Formula] = {
-    # gx = g where x > 0: y > 0 is the same test, and y is kept anyway.
-    "ReLU": Formula("maximum(x, 0.0)", "g if y > 0.0 else 0.0"),
+    # A select, which vectorises (maximum does not); a NaN fails x < 0 and passes on, as
+    # NumPy's maximum passes it. gx = g where x > 0: y > 0 is the same test.
+    "ReLU": Formula("0.0 if x < 0.0 else x", "g if y > 0.0 else 0.0"),
     "Sigmoid": Formula("1.0 / (1.0 + exp(-x))", "g * (y * (1.0 - y))", fast_forward=False),
     "Tanh": Formula("tanh(x)", "g * (1.0 - y * y)", fast_forward=False),
     "LeakyReLU": Formula("x if x > 0.0 else x * negative_slope",
