@@ -8,7 +8,8 @@ maximal chain
     [producer] -> op_1 -> ... -> op_K        (op_k in ``fusion_table.FORMULAS``)
 
 whose intermediate results nothing else reads, and replaces it by one ``FusedOperation``:
-the producer's GEMM stays in BLAS (its ``Function`` runs without its bias), then one
+the producer's GEMM stays in BLAS (its ``Function`` runs without its bias; a first
+convolution layer with one input channel runs ``ops/_numba_conv.py``'s direct kernel), then one
 generated kernel adds the bias and applies the whole chain in place; backward, one kernel
 applies the chain's derivatives to the incoming gradient and sums the bias gradient in the
 same pass, then the producer's own backward does its GEMMs. A chain with no producer
@@ -31,6 +32,7 @@ from shenjing.graph.fusion_codegen import ChainSpec, kernels
 from shenjing.graph.fusion_table import FORMULAS
 from shenjing.graph.symbolic import Operation, SymbolicTensor, TensorRef
 from shenjing.kernels import Kernel
+from shenjing.ops._numba_conv import DirectConvolution, direct_fits
 
 _PRODUCERS = {"Linear": "col", "Convolution": "row"}  # where each adds its bias
 
@@ -56,9 +58,12 @@ class FusedOperation:
         chain = members[1:] if producer else members
         values = tuple(op.params[name] for op in chain for name in FORMULAS[op.type].params)
         head = members[0] if producer else None
+        function = None if head is None else head.function
+        if head is not None and head.type == "Convolution" and direct_fits(
+                head.inputs[0].array.shape, head.inputs[1].array.shape, head.params):
+            function = DirectConvolution  # measured faster for such a first layer
         self.function = functools.partial(
-            FusedChain, spec, values,
-            None if head is None else head.function,
+            FusedChain, spec, values, function,
             None if head is None else head.params,
             "col" if head is None else _PRODUCERS[head.type],
             [(op.function, op.params) for op in chain])
