@@ -51,7 +51,9 @@ from typing import Any
 __all__ = [
     "SAFE_FASTMATH",
     "Kernel",
+    "TypedHelper",
     "available",
+    "by_type",
     "calls",
     "compile_seconds",
     "enabled",
@@ -190,6 +192,39 @@ def kernel(fn: Callable[..., Any] | None = None, *, fastmath: Any = SAFE_FASTMAT
     return Kernel(fn, merged)
 
 
+class TypedHelper:
+    """A scalar helper for kernels whose implementation depends on its arguments' Numba
+    types, chosen at compile time (see ``by_type``)."""
+
+    def __init__(self, fn: Callable[..., Any], choose: Callable[..., Any]) -> None:
+        self.py_func = fn
+        self.choose = choose
+        self.registered = False
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, *args: Any) -> Any:
+        return self.py_func(*args)
+
+    def register(self) -> None:
+        """Tell Numba to compile calls of ``py_func`` as ``choose`` says (once)."""
+        if not self.registered:
+            numba().extending.overload(self.py_func)(self.choose)
+            self.registered = True
+
+
+def by_type(choose: Callable[..., Any]) -> Callable[[Callable[..., Any]], TypedHelper]:
+    """Make a helper that kernels call, implemented per argument type.
+
+    ``choose`` receives the arguments' Numba types and returns the Python function to
+    compile for them (as ``numba.extending.overload`` wants). The decorated function is
+    the plain-Python meaning, used outside kernels. A runtime flag would not do: LLVM
+    may evaluate both sides of a branch on a flag, and a loop that calls the C
+    library's ``tanh`` on every element does not vectorise.
+    """
+    return lambda fn: TypedHelper(fn, choose)
+
+
 def _jit(fn: Callable[..., Any], options: dict[str, Any]) -> Any:
     """``numba.njit(**options)(fn)``, after compiling the kernels ``fn`` calls; with a
     per-user temporary cache folder where Numba finds no writable one."""
@@ -197,8 +232,13 @@ def _jit(fn: Callable[..., Any], options: dict[str, Any]) -> Any:
     module_globals = fn.__globals__
     for name in fn.__code__.co_names:
         callee = module_globals.get(name)
-        if isinstance(callee, Kernel):  # Numba calls dispatchers, not our wrapper
+        # Numba calls dispatchers, not our wrapper. (co_names also holds attribute
+        # names, such as ``math.tanh``'s: a kernel named ``tanh`` is not its own callee.)
+        if isinstance(callee, Kernel) and callee.py_func is not fn:
             module_globals[name] = callee.dispatcher
+        elif isinstance(callee, TypedHelper):
+            callee.register()
+            module_globals[name] = callee.py_func
     options = dict(options)
     if isinstance(options.get("fastmath"), frozenset):
         options["fastmath"] = set(options["fastmath"])
