@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from shenjing.autograd import no_grad
+from shenjing.autograd import no_grad, tracing
 from shenjing.backend import (
     DEFAULT_FLOAT,
     Device,
@@ -30,7 +30,6 @@ from shenjing.backend import (
     is_array,
     to_device,
 )
-from shenjing.graph import tracing
 from shenjing.nn.keras import KerasMethods
 from shenjing.nn.parameter import Parameter
 from shenjing.ops.transfer import parse_to
