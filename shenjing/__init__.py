@@ -72,9 +72,10 @@ from shenjing.tensor import Tensor
 
 # isort: off
 # The layers above the engine, in the order they build on each other.
-from shenjing import cuda, data, nn, optim, training, viz
+from shenjing import cuda, data, nn, optim, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
+from shenjing import training  # registers the trainer behind every Module's compile()
 from shenjing import onnx
 
 # isort: on
