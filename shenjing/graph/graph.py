@@ -3,7 +3,8 @@
 A graph is a list of operations (nodes) joined by symbolic tensors (edges). Nothing is
 computed while it is built: inside ``with graph.as_default():`` the usual op functions,
 operators and layers return symbolic tensors, each named ``"<op>:<output>"`` uniquely
-within its graph. A ``Session`` runs it.
+within its graph. A ``Session`` runs it. ``placeholder``, ``constant`` and ``Variable``
+add tensors to the default graph; all three live here, above ``symbolic.py``.
 
 How building works: every op goes through ``Function.apply``, the one dispatch point of
 the engine. While any graph is alive, ``apply`` first asks this module's hook whether the
