@@ -13,8 +13,8 @@ step's GEMMs alone in NumPy, preallocated nothing: ``a @ b`` back to back).
 
 Each round runs every variant once, in turn, as ``taskset -c 0`` child processes with
 one BLAS/XLA/Numba thread; a child warms up, then reports the median CPU time per step
-(``time.process_time``, every thread of the process) over its chunks. The table gives the median over rounds, and each ratio is the median of the
-per-round ratios.
+(``time.process_time``, every thread of the process) over its chunks. The table gives
+the median over rounds, and each ratio is the median of the per-round ratios.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ arrays; for a chain ``v0 = z (+ b); v1 = f1(v0); ...; vK = fK(vK-1)``:
 The source is built from the formulas' text, written to a file named by its hash (see
 ``shenjing.kernels.load_source``) and compiled by Numba with its disk cache, with the
 tier's options (``shenjing.kernels.kernel``), so a chain compiles once per machine.
+``tanh`` is ``ops/_numba_math.py``'s, which vectorises in float32.
 Numeric literals become the dtype's own constants, so a float32 chain computes in
 float32 as the NumPy ops do.
 """
@@ -76,8 +77,9 @@ def source(spec: ChainSpec) -> str:
     bias_term = {"col": " + b[j]", "row": " + b[i]", None: ""}[spec.bias]
     lines = [
         "import numpy as np",
-        "from math import erf, exp, expm1, tanh",
+        "from math import erf, exp, expm1",
         "from shenjing.kernels import kernel",
+        "from shenjing.ops._numba_math import tanh",
         "from numpy import float32, float64, maximum, minimum",
         *(f"{name} = {spec.dtype}({value!r})" for name, value in CONSTANTS.items()),
         "",
