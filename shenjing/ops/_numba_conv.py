@@ -48,7 +48,7 @@ def _forward(x_pad: Any, w: Any, y: Any) -> None:  # pragma: no cover - compiled
 def _weight_grad(x_pad: Any, gy: Any, gw: Any) -> None:  # pragma: no cover - compiled
     out_channels, channels, kh, kw = gw.shape
     _, height, width, batch = gy.shape
-    lanes = np.zeros(batch, np.float64)  # one partial sum per batch lane: vectorises
+    lanes = np.zeros(batch, gy.dtype)  # one partial sum per batch lane: vectorises
     for k in range(out_channels):
         for c in range(channels):
             for p in range(kh):
