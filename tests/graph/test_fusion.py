@@ -12,6 +12,7 @@ import pytest
 import shenjing as sj
 import shenjing.nn.functional as F
 from shenjing import kernels
+from shenjing.graph import fusion
 from shenjing.graph.fusion_table import FORMULAS
 from shenjing.models import lenet5
 from tests.graph.test_training import make_model
@@ -24,6 +25,18 @@ ACTIVATIONS: dict[str, Callable[[Any], Any]] = {
     "GELU": F.gelu,
 }
 TOLERANCE = {"float32": {"rtol": 2e-5, "atol": 2e-6}, "float64": {"rtol": 1e-12, "atol": 1e-13}}
+
+
+@pytest.fixture(autouse=True)
+def _fuse_small_chains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' small arrays fuse too (by default, below MIN_ELEMENTS they do not)."""
+    monkeypatch.setattr(fusion, "MIN_ELEMENTS", 0)
+
+
+def test_small_chains_stay_numpy_ops(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(fusion, "MIN_ELEMENTS", 31)  # the step's output has 30 elements
+    _, types = _run(_chain_step("linear", ("ReLU",), "float32"), tier=True)
+    assert types[:2] == ["Linear", "ReLU"]
 
 
 def test_every_formula_is_tested():
