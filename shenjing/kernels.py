@@ -148,6 +148,7 @@ class Kernel:
         self.options = options
         self.calls = 0
         self._compiled: Any = None
+        self._ready = False
         self.__name__ = fn.__name__
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
@@ -162,15 +163,16 @@ class Kernel:
     def __call__(self, *args: Any) -> Any:
         self.calls += 1
         Kernel.total_calls += 1
-        compiled = self._compiled
-        if compiled is not None and compiled.signatures:
-            return compiled(*args)
+        if self._ready:
+            return self._compiled(*args)
         global _compile_seconds
         start = time.perf_counter()
         try:
-            return self.dispatcher(*args)
+            result = self.dispatcher(*args)
         finally:
             _compile_seconds += time.perf_counter() - start
+        self._ready = True  # later calls skip the timing (a new dtype still compiles)
+        return result
 
     def __repr__(self) -> str:
         return f"<kernel {self.py_func.__module__}.{self.__name__}>"
