@@ -20,13 +20,24 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 GUIDES = sorted((ROOT / "docs").glob("*.md"))
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
-# A comment that states a value (not prose): a tensor repr, a number, True/False.
-PROMISE = re.compile(r"#\s*(tensor\(.*\)|-?\d[\d.e+-]*|True|False)\s*$")
+# A comment that states a value (not prose): a tensor, dtype or device repr, a number,
+# True/False; or a tuple or list literal written out in full (no "...").
+PROMISE = re.compile(r"#\s*(tensor\(.*\)|dtype\(.*\)|device\(.*\)|-?\d[\d.e+-]*|True|False)\s*$")
+LITERAL = re.compile(r"#\s*([(\[].*?)\s*$")
 
 
 def _promised(source_line: str) -> str | None:
     match = PROMISE.search(source_line)
-    return match.group(1) if match else None
+    if match:
+        return match.group(1)
+    match = LITERAL.search(source_line)
+    if match is None or "..." in match.group(1):
+        return None
+    try:
+        ast.literal_eval(match.group(1))
+    except (ValueError, SyntaxError):
+        return None  # prose in parentheses, such as "# (batch, seq, feature)"
+    return match.group(1)
 
 
 def _run_block(source: str, namespace: dict, label: str) -> None:
