@@ -70,6 +70,13 @@ def _run_page(page: Path) -> None:
             pytest.skip(f"{page.name} python block {index + 1} needs {err.name}")
 
 
+def test_the_readme_shows_a_command_on_its_first_screen() -> None:
+    """The front page reaches its first code block (the install) within 80 lines."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines, 1) if line.startswith("```"))
+    assert first <= 80, f"README.md's first code block starts on line {first}"
+
+
 def test_every_python_block_of_the_readme_runs(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     assert BLOCK.findall(README.read_text(encoding="utf-8")), "README.md has no python blocks"
