@@ -334,6 +334,22 @@ class Tensor(TensorMethods):
             )
         return bool(self.array)
 
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __index__(self) -> int:
+        """A 0-d integer tensor works as an index (``range(n)``, ``x[i]``), as in PyTorch.
+
+        Only 0-d: NumPy would read a one-element 1-d tensor used as an index as a
+        scalar, dropping a dimension that fancy indexing keeps."""
+        if self.array.dtype.kind not in "iub" or self.array.ndim != 0:
+            raise TypeError(f"only 0-d integer tensors can be converted to an index. "
+                            f"Received: shape={self.shape}, dtype={self.array.dtype}")
+        return int(self.item())
+
     def __len__(self) -> int:
         if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
