@@ -96,6 +96,8 @@ class RandomSampler(Sampler):
         """This pass's indices as one array, drawn afresh (what ``BatchSampler`` slices)."""
         n = len(self.data_source)
         rng = backend.host_generator(self.generator)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
         if self.replacement:
             return rng.integers(n, size=self.num_samples)
         # More samples than the dataset holds: whole permutations, then part of one.
