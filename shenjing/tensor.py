@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from shenjing import backend
+from shenjing._tensor_hooks import TensorHooks
 from shenjing._tensor_methods import TensorMethods
 from shenjing.autograd import engine, function
 from shenjing.autograd.function import Function
@@ -16,7 +17,7 @@ Scalar = int | float | bool
 Dim = int | Sequence[int] | None
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, TensorHooks):
     """An n-dimensional array that records the ops applied to it.
 
     ``array`` is the underlying array (NumPy, or CuPy on a GPU); ``data`` is, as in
@@ -242,23 +243,6 @@ class Tensor(TensorMethods):
                 )
         engine.backward(self, gradient, retain_graph=retain_graph)
 
-    def register_post_accumulate_grad_hook(
-        self, hook: Callable[[Tensor], None]
-    ) -> engine.RemovableHandle:
-        """Call ``hook(self)`` whenever a backward pass has finished adding into ``.grad``.
-
-        As in PyTorch: only leaves that require a gradient take such a hook; it runs during
-        the pass, as soon as this leaf's gradient is complete. Returns a handle whose
-        ``remove()`` unregisters the hook.
-        """
-        if self.grad_fn is not None or not self.requires_grad:
-            raise RuntimeError(
-                "register_post_accumulate_grad_hook: only a leaf tensor that requires a "
-                f"gradient takes this hook. Received: requires_grad={self.requires_grad}, "
-                f"grad_fn={self.grad_fn!r}"
-            )
-        return engine.register_post_accumulate_grad_hook(self, hook)
-
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:
         return ops.add(self, other)
@@ -333,22 +317,6 @@ class Tensor(TensorMethods):
                 "use .any() or .all()"
             )
         return bool(self.array)
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __index__(self) -> int:
-        """A 0-d integer tensor works as an index (``range(n)``, ``x[i]``), as in PyTorch.
-
-        Only 0-d: NumPy would read a one-element 1-d tensor used as an index as a
-        scalar, dropping a dimension that fancy indexing keeps."""
-        if self.array.dtype.kind not in "iub" or self.array.ndim != 0:
-            raise TypeError(f"only 0-d integer tensors can be converted to an index. "
-                            f"Received: shape={self.shape}, dtype={self.array.dtype}")
-        return int(self.item())
 
     def __len__(self) -> int:
         if self.array.ndim == 0:
