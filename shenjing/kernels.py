@@ -38,11 +38,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -148,6 +146,7 @@ class Kernel:
         self.options = options
         self.calls = 0
         self._compiled: Any = None
+        self._ready = False
         self.__name__ = fn.__name__
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
@@ -162,15 +161,16 @@ class Kernel:
     def __call__(self, *args: Any) -> Any:
         self.calls += 1
         Kernel.total_calls += 1
-        compiled = self._compiled
-        if compiled is not None and compiled.signatures:
-            return compiled(*args)
+        if self._ready:
+            return self._compiled(*args)
         global _compile_seconds
         start = time.perf_counter()
         try:
-            return self.dispatcher(*args)
+            result = self.dispatcher(*args)
         finally:
             _compile_seconds += time.perf_counter() - start
+        self._ready = True  # later calls skip the timing (a new dtype still compiles)
+        return result
 
     def __repr__(self) -> str:
         return f"<kernel {self.py_func.__module__}.{self.__name__}>"
@@ -239,6 +239,8 @@ def _jit(fn: Callable[..., Any], options: dict[str, Any]) -> Any:
         elif isinstance(callee, TypedHelper):
             callee.register()
             module_globals[name] = callee.py_func
+    import tempfile  # here, not at import: ``import shenjing`` stays light
+
     options = dict(options)
     if isinstance(options.get("fastmath"), frozenset):
         options["fastmath"] = set(options["fastmath"])
@@ -260,6 +262,7 @@ def _user() -> str:
 def _generated_dir() -> str:
     """A writable folder for generated kernel sources: beside Numba's cache when
     ``NUMBA_CACHE_DIR`` is set, else the user's cache, else a temporary folder."""
+    import tempfile
     candidates = []
     if os.environ.get("NUMBA_CACHE_DIR"):
         candidates.append(os.path.join(os.environ["NUMBA_CACHE_DIR"], "shenjing_generated"))
@@ -285,6 +288,9 @@ def load_source(name: str, source: str) -> ModuleType:
     other. The same source always gives the same file, so a second process finds the
     cached machine code.
     """
+    import hashlib
+    import tempfile
+
     digest = hashlib.sha256(source.encode()).hexdigest()[:20]
     module_name = f"shenjing_generated_{name}_{digest}"
     module = sys.modules.get(module_name)

@@ -56,9 +56,12 @@ def gru_loop(projected: Any, w_hh_gm: Any, b_hn: Any, gates: Any, hn: Any, hs: A
     h_{t-1} W_hhᵀ, gate-major, then one kernel call."""
     recurrent = np.empty((3, *hs.shape[1:]), dtype=hs.dtype)
     half, _ = _scalars(hs.dtype)
+    # Step-major, so each step's block is contiguous: Numba's dispatcher takes a fast
+    # path for contiguous arrays, and strided ones cost tens of µs a call to type.
+    projected = np.ascontiguousarray(projected.transpose(1, 0, 2, 3))
     for t in range(gates.shape[0]):
         np.matmul(hs[t], w_hh_gm, out=recurrent)
-        gru_step_forward(projected[:, t], recurrent, b_hn, gates[t], hn[t], hs[t], hs[t + 1],
+        gru_step_forward(projected[t], recurrent, b_hn, gates[t], hn[t], hs[t], hs[t + 1],
                          half)
 
 
@@ -120,8 +123,7 @@ def lstm_step_backward(gates: Any, tanh_c: Any, c_prev: Any, gy_h: Any, gy_c: An
                        gc: Any, delta: Any, carry: bool, one: Any) -> None:
     """One step of BPTT: gh += gy^h; gc += gy^c + gh ⊙ o ⊙ (1 − tanh²c); the deltas of
     i, f, g, o into the row-major ``delta`` (N, 4H); then gc ⊙= f when ``carry`` (the
-    state gradient flows on to step t − 1). ``gy_h``, ``gy_c`` (N, H) may be strided;
-    the rest is C-contiguous."""
+    state gradient flows on to step t − 1). Every array C-contiguous."""
     batch, hidden = gh.shape
     for n in range(batch):
         i, f, g, o = gates[0, n], gates[1, n], gates[2, n], gates[3, n]
@@ -149,8 +151,8 @@ def lstm_step_backward(gates: Any, tanh_c: Any, c_prev: Any, gy_h: Any, gy_c: An
 def gru_step_forward(projected: Any, recurrent: Any, b_hn: Any, gates: Any, hn: Any,
                      h_prev: Any, h: Any, half: Any) -> None:
     """One step: r, z = σ(projected + recurrent) (halved rows); hn = recurrent_n + b_hn;
-    n = tanh(projected_n + r ⊙ hn); h = n + z ⊙ (h_prev − n). ``projected`` (3, N, H)
-    may be strided between gates; the rest is C-contiguous, gate-major."""
+    n = tanh(projected_n + r ⊙ hn); h = n + z ⊙ (h_prev − n). Every array C-contiguous,
+    gate-major."""
     batch, hidden = h.shape
     for b in range(batch):
         p_r, p_z, p_n = projected[0, b], projected[1, b], projected[2, b]

@@ -266,6 +266,8 @@ class LSTMSequence(Recurrence):
         gh = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
         gc = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
         one = deltas.dtype.type(1)
+        if self.on_kernels:  # contiguous steps: the kernel's dispatch is then cheap
+            gy_h, gy_c = xp.ascontiguousarray(gy_h), xp.ascontiguousarray(gy_c)
         for t in range(deltas.shape[0] - 1, -1, -1):
             if self.on_kernels:
                 cpu_kernels.lstm_step_backward(gates[t], tanh_c[t], cs[t], gy_h[t], gy_c[t],

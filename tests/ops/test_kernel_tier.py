@@ -140,3 +140,52 @@ def test_tanh32_is_within_a_few_ulp_and_keeps_nan() -> None:
     assert np.all(np.abs(got) <= 1)
     special = apply(np.array([np.nan, np.inf, -np.inf, 0.0], dtype=np.float32))
     assert np.isnan(special[0]) and special[1] == 1 and special[2] == -1 and special[3] == 0
+
+
+CE_CASES = [
+    pytest.param(shape, reduction, smoothing, id=f"{'x'.join(map(str, shape))}-{reduction}-ls{smoothing}")
+    for shape, reduction, smoothing in [((8, 10), "mean", 0.0), ((8, 10), "sum", 0.1),
+                                        ((8, 10), "none", 0.0), ((10,), "mean", 0.2),
+                                        ((4, 5, 3), "none", 0.1), ((4, 5, 3), "mean", 0.0)]
+]
+
+
+def _cross_entropy(shape: tuple[int, ...], reduction: str, smoothing: float,
+                   dtype: str) -> list[np.ndarray]:
+    rng = np.random.default_rng(3)
+    z = sj.tensor(rng.normal(0, 3, shape), dtype=dtype, requires_grad=True)
+    label_shape = () if len(shape) == 1 else (shape[0], *shape[2:])
+    y = sj.tensor(rng.integers(0, shape[1 if len(shape) > 1 else 0], label_shape))
+    loss = sj.cross_entropy(z, y, reduction=reduction, label_smoothing=smoothing)
+    weights = rng.uniform(0.5, 1.5, loss.shape)
+    (loss * sj.tensor(weights, dtype=dtype)).sum().backward()
+    return [loss.numpy(), z.grad.numpy()]
+
+
+@pytest.mark.parametrize(("shape", "reduction", "smoothing"), CE_CASES)
+def test_softmax_cross_entropy_kernel_matches_numpy(shape: tuple[int, ...], reduction: str,
+                                                    smoothing: float) -> None:
+    for dtype, tolerance in (("float32", 2e-6), ("float64", 1e-13)):
+        on, off = _both(lambda d=dtype: _cross_entropy(shape, reduction, smoothing, d))
+        for got, expected in zip(on, off, strict=True):
+            assert got.dtype == np.dtype(dtype)
+            np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+        with kernels.use(True):
+            again = _cross_entropy(shape, reduction, smoothing, dtype)
+        for got, repeat in zip(on, again, strict=True):
+            np.testing.assert_array_equal(got, repeat)
+
+
+def test_softmax_cross_entropy_kernel_gradcheck_and_extremes() -> None:
+    rng = np.random.default_rng(4)
+    z = sj.tensor(rng.normal(0, 2, (6, 7)), dtype="float64", requires_grad=True)
+    y = sj.tensor(rng.integers(0, 7, 6))
+    with kernels.use(True):
+        assert sj.gradcheck(lambda s: sj.cross_entropy(s, y, label_smoothing=0.1), [z])
+    # -inf scores are classes with probability 0; NaN propagates, as on NumPy.
+    scores = np.array([[-np.inf, 1.0, 2.0], [np.nan, 0.0, 0.0]], dtype=np.float32)
+    labels = sj.tensor(np.array([2, 1]))
+    got, expected = _both(lambda: [sj.cross_entropy(sj.tensor(scores), labels,
+                                                    reduction="none").numpy()])
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-6)
+    assert np.isfinite(got[0][0]) and np.isnan(got[0][1])
