@@ -227,6 +227,10 @@ class Trainer:
         calls.on_train_begin()
         try:
             self._epochs(loader, val_loader, sampler, calls, epochs, initial_epoch, verbose)
+        except SystemExit as exit_:
+            if sampler is not None:  # the other ranks wait in a collective: end them too
+                parallel.abort_on_system_exit(exit_)
+            raise
         finally:
             if self._ddp is not None:
                 parallel.release(self._ddp)
