@@ -193,7 +193,7 @@ def test_predict_puts_8_bit_inputs_on_the_training_scale(
     np.save(tmp_path / "wild.npy", x_test[:4] * 1000 - 500)
     assert main(["predict", str(finished), str(tmp_path / "unit.npy")]) == 0
     unit = capsys.readouterr()
-    assert unit.err == ""
+    assert unit.err.startswith("using ") and len(unit.err.splitlines()) == 1  # no warning
     assert main(["predict", str(finished), str(tmp_path / "bytes.npy")]) == 0
     scaled = capsys.readouterr()
     assert "dividing by 255 as the training images were" in scaled.err
@@ -224,3 +224,34 @@ def test_predict_refuses_forged_arrays_and_huge_images_in_one_line(
     monkeypatch.setattr(predict, "MAX_PIXELS", 100)
     assert main(["predict", str(finished), str(tmp_path / "big.png")]) == 2
     assert "the image is 28x28 pixels, more than 100; shrink it first" in capsys.readouterr().err
+
+
+def test_export_evaluate_and_predict_use_the_same_checkpoint_and_name_it(
+        finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    # A best epoch whose weights are unlike the last one's, so the file used shows.
+    best = sj.load(run / "best.safetensors")
+    best["model"] = {k: v * 0.5 for k, v in best["model"].items()}
+    best["epoch"] = 1
+    sj.save(best, run / "best.safetensors")
+    using = f"using {run / 'best.safetensors'} (the best epoch by validation loss, epoch 1)"
+
+    assert main(["evaluate", str(run), "--limit", "20"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == using
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.float32))
+    assert main(["predict", str(run), str(tmp_path / "x.npy")]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == using
+    onnx_file = tmp_path / "m.onnx"
+    assert main(["export", str(run), str(onnx_file)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == using
+
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    got = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})[0]
+    for name, agrees in (("best.safetensors", True), ("checkpoint.safetensors", False)):
+        model = common.model_from_checkpoint(common.read_checkpoint(run / name))
+        with sj.no_grad():
+            expected = model(sj.from_numpy(x)).numpy()
+        assert np.allclose(got, expected, atol=1e-5) == agrees, name
