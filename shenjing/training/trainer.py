@@ -173,10 +173,12 @@ class Trainer:
     ) -> History:
         """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs.
 
-        ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch ("auto"
-        is 1), as in Keras. Data with no samples, or with NaN or infinite values, is
-        refused with a ValueError before training starts. ``device`` (``"cuda"``) moves
-        the model there first (``model.to(device)``); the batches follow the model's device.
+        ``verbose``: 0 silent, 1 a progress bar per epoch on a terminal, 2 no bar ("auto"
+        is 1), as in Keras; either way each epoch ends with one complete line of its logs
+        on stdout, ``val_*`` included (``shenjing.training.progress``). Data with no
+        samples, or with NaN or infinite values, is refused with a ValueError before
+        training starts. ``device`` (``"cuda"``) moves the model there first
+        (``model.to(device)``); the batches follow the model's device.
         Launched by MPI with more than one rank, training is data-parallel: each epoch
         every rank takes its shard of the data (``DistributedSampler`` semantics) in
         batches of ``batch_size`` (per rank, as with PyTorch's DDP), gradients are
