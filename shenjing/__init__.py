@@ -75,6 +75,7 @@ from shenjing.tensor import Tensor
 from shenjing import cuda, data, nn, optim, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
+from shenjing.threads import get_num_threads, set_num_threads
 from shenjing import onnx
 
 # isort: on

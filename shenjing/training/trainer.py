@@ -16,6 +16,7 @@ from shenjing.autograd.grad_mode import no_grad
 from shenjing.backend import generator, get_array_module
 from shenjing.data import DataLoader, TensorDataset
 from shenjing.tensor import Tensor
+from shenjing.threads import num_threads
 from shenjing.training import checks, parallel, registry
 from shenjing.training.callbacks import Callback, CallbackList, History, TerminateOnNaN
 from shenjing.training.metrics import Metric
@@ -170,6 +171,7 @@ class Trainer:
         verbose: int = 1,
         initial_epoch: int = 0,
         device: Any = None,
+        threads: int | None = None,
     ) -> History:
         """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs.
 
@@ -183,7 +185,9 @@ class Trainer:
         every rank takes its shard of the data (``DistributedSampler`` semantics) in
         batches of ``batch_size`` (per rank, as with PyTorch's DDP), gradients are
         averaged over ranks, the logs are averaged weighted by sample counts, and only
-        rank 0 shows progress and runs the callbacks that write files.
+        rank 0 shows progress and runs the callbacks that write files. ``threads``: train
+        with that many BLAS threads, then go back to the count in force before
+        (``sj.set_num_threads`` sets it for good; None leaves it as it is).
         """
         verbose = checks.resolve_verbose("fit", verbose)
         if device is not None:
@@ -226,18 +230,19 @@ class Trainer:
         )
         self.model.stop_training = False
         self.metrics = self._new_metrics()
-        calls.on_train_begin()
-        try:
-            self._epochs(loader, val_loader, sampler, calls, epochs, initial_epoch, verbose)
-        except SystemExit as exit_:
-            if sampler is not None:  # the other ranks wait in a collective: end them too
-                parallel.abort_on_system_exit(exit_)
-            raise
-        finally:
-            if self._ddp is not None:
-                parallel.release(self._ddp)
-                self._ddp = None
-        calls.on_train_end()
+        with num_threads(threads, "fit"):
+            calls.on_train_begin()
+            try:
+                self._epochs(loader, val_loader, sampler, calls, epochs, initial_epoch, verbose)
+            except SystemExit as exit_:
+                if sampler is not None:  # the other ranks wait in a collective: end them too
+                    parallel.abort_on_system_exit(exit_)
+                raise
+            finally:
+                if self._ddp is not None:
+                    parallel.release(self._ddp)
+                    self._ddp = None
+            calls.on_train_end()
         return history
 
     def _epochs(
