@@ -53,6 +53,9 @@ class Trainer:
         self.metric_specs = list(metrics)
         self.metrics: list[Metric] = []
         self.input_shape: tuple[int, ...] | None = None
+        # (min, max) of the first floating-point data fit saw: uint8 images in 0-255
+        # given later to a model trained on [0, 1] get a warning.
+        self.trained_range: tuple[float, float] | None = None
         self.optimizer: Any = None
         spec = registry.resolve_optimizer(optimizer)
         # A name gives an optimizer with no parameters yet, bound on the first batch.
@@ -79,9 +82,13 @@ class Trainer:
         return [registry.resolve_metric(m, self.loss.kind) for m in self.metric_specs]
 
     def _check_data(self, x: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
+        given = y.dtype if isinstance(y, np.ndarray) else None  # before float64 -> float32
         x, y = _as_array(x, caller, "x"), _as_array(y, caller, "y")
         checks.check_not_empty(caller, "x", len(x))
         checks.check_finite(caller, "x", x)
+        checks.warn_unscaled(caller, x, self.trained_range)
+        if caller == "fit" and self.trained_range is None:
+            self.trained_range = checks.value_range(x)
         checks.check_finite(caller, "y", y)
         if len(x) != len(y):
             raise ValueError(
@@ -92,7 +99,9 @@ class Trainer:
             if y.dtype.kind not in "iu":
                 raise TypeError(
                     f"{caller}: the loss {self.loss.name!r} needs integer class labels. "
-                    f"Received: y with dtype={y.dtype}"
+                    f"Received: y with dtype={given or y.dtype}; convert with "
+                    f"y.astype(np.int64) "
+                    f"(a Tensor: y.long())"
                 )
             if y.size and y.min() < 0:
                 raise ValueError(f"{caller}: class labels must be >= 0. Received: {y.min()}")
@@ -354,6 +363,7 @@ class Trainer:
         checks.check_batch_size(caller, batch_size)
         x = x.array if isinstance(x, Tensor) else _as_array(x, caller, "x")
         checks.check_not_empty(caller, "x", len(x))
+        checks.warn_unscaled(caller, x, self.trained_range)
         world = parallel.world_size()
         mine = parallel.block(len(x)) if world > 1 else range(len(x))
         self.model.eval()
