@@ -4,13 +4,11 @@ log, ``val_*`` included; into a pipe, one plain line per epoch and no carriage r
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import re
 import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
@@ -50,6 +48,9 @@ def _epoch_lines(lines: list[str]) -> list[str]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux pseudo-terminal")
 def test_an_80_column_terminal_keeps_every_epochs_complete_line() -> None:
+    import fcntl  # POSIX only
+    import termios
+
     pytest.importorskip("tqdm")
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
