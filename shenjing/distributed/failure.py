@@ -11,7 +11,9 @@ for ranks that will never arrive. So, in a world of more than one rank, a failur
 - a command (``shenjing ...``) or ``fit`` that ends with a failure calls ``abort``.
 
 Python gives an exit handler no way to read the status of a bare ``raise SystemExit(n)``
-outside ``fit``; such an exit is not caught here (``sys.exit(n)`` is). Status 130 (an
+outside ``fit``; such an exit is not caught here (``sys.exit(n)`` is). For the same reason
+a ``sys.exit(n)`` whose ``SystemExit`` the program catches and survives still counts as
+this rank's failure when it ends (unless a later ``sys.exit(0)`` replaces it). Status 130 (an
 interrupt, Ctrl-C) does not abort: mpiexec passes Ctrl-C to every rank, and rank 0 must be
 left to save its checkpoint before the job ends.
 """
