@@ -72,7 +72,7 @@ from shenjing.tensor import Tensor
 
 # isort: off
 # The layers above the engine, in the order they build on each other.
-from shenjing import cuda, data, nn, optim, viz
+from shenjing import cuda, data, losses, nn, optim, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
 from shenjing import onnx
