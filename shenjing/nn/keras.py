@@ -11,9 +11,50 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
+
+def _outputs(model: Any, x: Any, batch_size: int) -> Any:
+    """The model's outputs for ``x`` in batches, in eval mode, recording nothing."""
+    from shenjing import backend
+    from shenjing.autograd import no_grad
+    from shenjing.tensor import Tensor
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"predict: batch_size must be a positive integer. Received: "
+                         f"{batch_size!r}")
+    data = x.detach() if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    device = next((p.device for p in model.parameters()), None)
+    model.eval()
+    chunks = []
+    with no_grad():
+        for start in range(0, len(data), batch_size):
+            batch = data[start:start + batch_size]
+            if device is not None and batch.device != device:
+                batch = batch.to(device)
+            chunks.append(model(batch).array)
+    if not chunks:
+        raise ValueError("predict: x has no samples")
+    return backend.get_array_module(chunks[0]).concatenate(chunks)
+
+
+class _Layers:
+    """``model.layers``, Keras's list of a model's layers (its direct children).
+
+    A non-data descriptor: a module that assigns its own ``self.layers`` (a common
+    PyTorch name for a ``ModuleList``) keeps it, since the instance's attribute wins.
+    """
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        return list(obj.children())
+
 
 class KerasMethods:
     """Mixed into ``Module``: train any model the way Keras trains a ``Model``."""
+
+    layers = _Layers()
 
     def compile(
         self,
@@ -62,8 +103,45 @@ class KerasMethods:
                                                    verbose=verbose)
 
     def predict(self, x: Any, batch_size: int = 256, verbose: int | str = 0) -> Any:
-        """Class labels for classification losses; the outputs for regression."""
-        return self._compiled("predict").predict(x, batch_size=batch_size, verbose=verbose)
+        """Class labels for classification losses; the outputs for regression. Before
+        ``compile`` (inference needs no loss), the model's outputs, as Keras's."""
+        trainer = self.__dict__.get("_trainer")
+        if trainer is None:
+            return _outputs(self, x, batch_size)
+        return trainer.predict(x, batch_size=batch_size, verbose=verbose)
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> list[Any]:
+        """Keras's ``get_weights``: copies of every weight (parameters, then buffers such
+        as BatchNorm's running statistics, layer by layer) as NumPy arrays."""
+        return list(self.state_dict().values())
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Keras's ``set_weights``: write arrays, in ``get_weights``'s order, into the
+        model; their number and shapes are checked before anything is written."""
+        names = list(self.state_dict(keep_vars=True).items())
+        if len(weights) != len(names):
+            raise ValueError(f"set_weights: the model has {len(names)} weights. Received: "
+                             f"{len(weights)}")
+        for (name, tensor), value in zip(names, weights, strict=True):
+            if tuple(getattr(value, "shape", ())) != tuple(tensor.shape):
+                raise ValueError(f"set_weights: {name} has shape {tuple(tensor.shape)}. "
+                                 f"Received: shape={tuple(getattr(value, 'shape', ()))}")
+        self.load_state_dict({name: value for (name, _), value in
+                              zip(names, weights, strict=True)})
+
+    def save_weights(self, filepath: Any) -> None:
+        """Keras's ``save_weights``: the state dict to a safetensors file, atomically."""
+        from shenjing import io
+
+        io.save(self.state_dict(), filepath)
+
+    def load_weights(self, filepath: Any) -> None:
+        """Keras's ``load_weights``: the weights ``save_weights`` wrote (or any state
+        dict file of this model), checked before anything is written."""
+        from shenjing import io
+
+        self.load_state_dict(io.load(filepath))
 
     def predict_proba(self, x: Any, batch_size: int = 256, verbose: int | str = 0) -> Any:
         """Class probabilities, shape (n, classes), or (n, 1) for a binary model."""

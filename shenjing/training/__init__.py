@@ -7,6 +7,7 @@ from shenjing.training.callbacks import (
     History,
     LearningRateScheduler,
     ModelCheckpoint,
+    ReduceLROnPlateau,
     TerminateOnNaN,
 )
 from shenjing.training.metrics import (
