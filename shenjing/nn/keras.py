@@ -22,6 +22,11 @@ from shenjing.nn.summary import summary as _summary
 _trainer_factory: Callable[..., Any] | None = None
 
 
+# What model.save() calls: shenjing.nn.saving registers its save_model when it loads
+# (it builds on the layers, which build on Module: importing it here would be a circle).
+_model_saver: Callable[[Any, Any], None] | None = None
+
+
 def register_trainer(factory: Callable[..., Any]) -> None:
     """Make ``factory`` the trainer that ``Module.compile`` creates; ``shenjing.training``
     registers its ``Trainer`` when it loads. ``factory(model, optimizer, loss, metrics,
@@ -155,6 +160,14 @@ class KerasMethods:
         from shenjing import io
 
         io.save(self.state_dict(), filepath)
+
+    def save(self, filepath: Any) -> None:
+        """Keras's ``model.save``: the architecture (as JSON, in the file's metadata)
+        and the weights in one safetensors file; ``sj.load_model`` reads it back. Only
+        shenjing's layers and classes registered with ``nn.register_module``."""
+        if _model_saver is None:  # only if shenjing.nn.saving failed to load
+            raise RuntimeError("model.save needs shenjing.nn.saving, which is not loaded")
+        _model_saver(self, filepath)
 
     def load_weights(self, filepath: Any) -> None:
         """Keras's ``load_weights``: the weights ``save_weights`` wrote (or any state
