@@ -243,7 +243,7 @@ def test_repr_lists_groups():
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax",
-                                  "NAdam", "RMSprop", "RMSpropNesterov"])
+                                  "NAdam", "RAdam", "RMSprop", "RMSpropNesterov"])
 def test_an_optimizer_made_without_parameters_raises_when_used_directly(name):
     """Keras's form, Adam(lr=...), used in a PyTorch loop would train nothing silently."""
     opt = getattr(optim, name)(lr=0.1)
