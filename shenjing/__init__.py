@@ -77,6 +77,7 @@ from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
 from shenjing.nn.saving import load_model
 from shenjing import training  # registers the trainer behind every Module's compile()
+from shenjing.threads import get_num_threads, set_num_threads
 from shenjing import onnx
 
 # isort: on
