@@ -60,11 +60,11 @@ def _outputs(model: Any, x: Any, batch_size: int) -> Any:
     return backend.get_array_module(chunks[0]).concatenate(chunks)
 
 
-class _Layers:
-    """``model.layers``, Keras's list of a model's layers (its direct children).
+class Layers:
+    """``model.layers`` of a ``Sequential``: Keras's list of its layers (its children).
 
-    A non-data descriptor: a module that assigns its own ``self.layers`` (a common
-    PyTorch name for a ``ModuleList``) keeps it, since the instance's attribute wins.
+    A non-data descriptor: a ``self.layers`` assigned on the instance wins. Only
+    ``Sequential`` has it: on other modules ``layers`` stays free, as in PyTorch.
     """
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
@@ -75,8 +75,6 @@ class _Layers:
 
 class KerasMethods:
     """Mixed into ``Module``: train any model the way Keras trains a ``Model``."""
-
-    layers = _Layers()
 
     def compile(
         self,

@@ -31,6 +31,7 @@ def test_predict_without_compile_gives_the_outputs_in_eval_mode() -> None:
 def test_layers_lists_the_children_and_leaves_a_modules_own_layers_alone() -> None:
     model = _model()
     assert model.layers == list(model.children()) and len(model.layers) == 4
+    assert not hasattr(nn.Linear(2, 2), "layers")  # only Sequential has Keras's list
 
     class Stack(nn.Module):
         def __init__(self) -> None:
