@@ -10,7 +10,7 @@ from shenjing.cli.common import UsageError
 
 # The train options that are passed on to the ranks as given (None: not given).
 _VALUED = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "seed",
-           "validation_split", "limit", "out")
+           "validation_split", "limit", "out", "precision")
 _FLAGS = ("resume", "quiet")
 
 
