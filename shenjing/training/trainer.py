@@ -18,9 +18,9 @@ from shenjing.backend import generator, get_array_module
 from shenjing.data import DataLoader, TensorDataset
 from shenjing.tensor import Tensor
 from shenjing.training import checks, parallel, registry
-from shenjing.training.precision import Precision
 from shenjing.training.callbacks import Callback, CallbackList, History, TerminateOnNaN
 from shenjing.training.metrics import Metric
+from shenjing.training.precision import Precision
 from shenjing.training.progress import ProgressBar
 
 
