@@ -69,12 +69,14 @@ class GradScaler:
         self._growth_interval = int(growth_interval)
         self._growth_tracker = 0
         self._per_optimizer: dict[int, dict[str, Any]] = {}
+        self._scaled = False  # PyTorch creates its scale tensor in the first scale()
 
     # ------------------------------------------------------------------- scaling
     def scale(self, outputs: Any) -> Any:
         """``outputs`` times the scale: a tensor, or lists/tuples of tensors."""
         if not self._enabled:
             return outputs
+        self._scaled = True
         if isinstance(outputs, Tensor):
             xp = get_array_module(outputs.array)
             # A 0-d float32 scale: the loss keeps its dtype, as PyTorch's 0-d scale does.
@@ -86,6 +88,12 @@ class GradScaler:
             f"Received: {type(outputs).__name__}"
         )
 
+    def _check_scaled(self, caller: str) -> None:
+        if not self._scaled:
+            raise AssertionError(
+                f"Attempted {caller} but _scale is None.  This may indicate your script did "
+                "not use scaler.scale(loss or outputs) earlier in the iteration.")
+
     def _state(self, optimizer: Any) -> dict[str, Any]:
         return self._per_optimizer.setdefault(id(optimizer), {"stage": _READY,
                                                               "found_inf": False})
@@ -95,6 +103,7 @@ class GradScaler:
         is inf/NaN. Call it at most once per ``update()`` (e.g. before gradient clipping)."""
         if not self._enabled:
             return
+        self._check_scaled("unscale_")
         state = self._state(optimizer)
         if state["stage"] == _UNSCALED:
             raise RuntimeError(
@@ -140,6 +149,7 @@ class GradScaler:
         after an inf/NaN step or grow after ``growth_interval`` clean ones."""
         if not self._enabled:
             return
+        self._check_scaled("update")
         if new_scale is not None:
             if isinstance(new_scale, Tensor):
                 if new_scale.numel() != 1 or new_scale.dtype != np.float32:
