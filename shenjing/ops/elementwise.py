@@ -262,10 +262,19 @@ class Cast(Function):
 
     def forward(self, x: Any, dtype: Any) -> Any:
         self.x_dtype = x.dtype
-        return x.astype(dtype)
+        return _narrow(x, dtype)
 
     def backward(self, gy: Any) -> Any:
-        return gy.astype(self.x_dtype)
+        return _narrow(gy, self.x_dtype)
+
+
+def _narrow(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``; a float too large for a narrower dtype becomes inf without
+    NumPy's overflow warning, as in PyTorch (a GradScaler then finds the inf and skips)."""
+    if isinstance(x, np.ndarray) and np.dtype(dtype).itemsize < x.itemsize:
+        with np.errstate(over="ignore"):
+            return x.astype(dtype)
+    return x.astype(dtype)
 
 
 # ----------------------------------------------------------------- the functions
