@@ -12,7 +12,7 @@ import pytest
 
 import shenjing as sj
 from shenjing import nn
-from shenjing.cli import launch, main
+from shenjing.cli import build_parser, launch, main
 from shenjing.training import precision as precision_mod
 
 
@@ -102,9 +102,6 @@ def test_train_command_takes_precision(tmp_path: Path):
 
 
 def test_precision_passes_through_ranks():
-    parser_args = type("Args", (), {k: None for k in launch._VALUED})()
-    parser_args.precision = "fp16"
-    for flag in launch._FLAGS:
-        setattr(parser_args, flag, False)
-    argv = launch.train_argv(parser_args)
+    args = build_parser().parse_args(["train", "--precision", "fp16", "--ranks", "2"])
+    argv = launch.train_argv(args)
     assert argv[argv.index("--precision") + 1] == "fp16"
