@@ -112,7 +112,7 @@ class GradScaler:
             raise RuntimeError("unscale_() is being called after step().")
         # PyTorch computes 1/S in float64, then rounds it to float32.
         inv_scale = np.float32(1.0 / np.float64(self._scale))
-        found = False
+        found: Any = False  # stays on the device: step() reads it once
         for group in optimizer.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -122,8 +122,7 @@ class GradScaler:
                     raise ValueError("Attempting to unscale FP16 gradients.")
                 xp = get_array_module(g)
                 g *= xp.asarray(inv_scale, dtype=g.dtype)
-                if not found:
-                    found = not bool(xp.isfinite(g).all())
+                found = xp.logical_or(found, xp.logical_not(xp.isfinite(g).all()))
         state["found_inf"] = found
         state["stage"] = _UNSCALED
 
@@ -140,6 +139,7 @@ class GradScaler:
             raise RuntimeError("step() has already been called since the last update().")
         if state["stage"] == _READY:
             self.unscale_(optimizer)
+        state["found_inf"] = bool(state["found_inf"])  # the step's one read from the device
         result = None if state["found_inf"] else optimizer.step(*args, **kwargs)
         state["stage"] = _STEPPED
         return result
@@ -163,7 +163,7 @@ class GradScaler:
             checked = [s for s in self._per_optimizer.values() if s["stage"] != _READY]
             if not checked:
                 raise AssertionError("No inf checks were recorded prior to update.")
-            if any(s["found_inf"] for s in checked):
+            if any(bool(s["found_inf"]) for s in checked):
                 self._scale = np.float32(self._scale * np.float32(self._backoff_factor))
                 self._growth_tracker = 0
             else:
