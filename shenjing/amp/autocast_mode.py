@@ -91,7 +91,8 @@ _LOW_NAMES = ("bfloat16", "float16")
 
 class _State:
     """What autocast is doing now: ``dtypes[device_type]`` is the low dtype of each
-    device type where it is on; ``cache`` keeps weights cast once per region."""
+    device type where it is on; ``cache`` keeps weights cast once per region. One state
+    for the process, as ``GradMode``'s flag."""
 
     dtypes: dict[str, np.dtype] = {}
     depth = 0
@@ -129,7 +130,8 @@ class autocast:  # noqa: N801 - PyTorch's name
         device_type: ``"cpu"``, ``"cuda"`` (or another registered device type); only
             ops on that device's tensors are autocast.
         dtype: the low dtype, ``sj.bfloat16`` or ``sj.float16`` (default: bfloat16 on
-            the CPU, float16 elsewhere, as PyTorch).
+            the CPU, float16 elsewhere, as PyTorch). Another dtype raises ValueError
+            (PyTorch warns and turns autocast off).
         enabled: ``False`` turns autocast off inside (a nested region in float32).
         cache_enabled: keep each float32 leaf weight's low-precision copy for the rest of
             the outermost region (default True). As in PyTorch, update weights outside

@@ -8,6 +8,7 @@ parameters, their gradients and the optimizer stay float32 (master weights).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -46,11 +47,14 @@ class Precision:
         """Whether the step runs under autocast."""
         return self.dtype is not None
 
-    def autocast(self, x: Any) -> autocast:
-        """The autocast region for a batch ``x`` (its device type decides which)."""
-        arr = x.array
-        device_type = "cpu" if type(arr) is np.ndarray else device_of(arr).type
-        return autocast(device_type, dtype=self.dtype, enabled=self.mixed)
+    def autocast(self, x: Any) -> Any:
+        """The autocast region for a batch ``x`` (its device type decides which); a
+        region that changes nothing in float32."""
+        if not self.mixed:
+            return contextlib.nullcontext()
+        arr = getattr(x, "array", None)
+        device_type = "cpu" if arr is None or type(arr) is np.ndarray else device_of(arr).type
+        return autocast(device_type, dtype=self.dtype)
 
     def backward_and_step(self, loss: Any, optimizer: Any) -> None:
         """``loss.backward()`` and ``optimizer.step()``, through the scaler for fp16."""
