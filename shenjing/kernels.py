@@ -76,18 +76,32 @@ def available() -> bool:
     """Whether Numba is installed (found without importing it)."""
     global _available
     if _available is None:
-        _available = importlib.util.find_spec("numba") is not None
+        try:
+            _available = importlib.util.find_spec("numba") is not None
+        except (ImportError, ValueError):
+            _available = False
     return _available
 
 
 def enabled() -> bool:
-    """Whether the CPU kernel tier is on: Numba installed and ``SHENJING_KERNELS`` not
-    ``"0"``, unless ``use`` says otherwise. Cheap: ops ask it on every call."""
-    global _env_on
+    """Whether the CPU kernel tier is on: Numba installed and importable, and
+    ``SHENJING_KERNELS`` not ``"0"``, unless ``use`` says otherwise. Cheap after the
+    first call: ops ask it on every call, and only where a kernel would run, so the
+    first ask imports Numba when a kernel is about to need it anyway."""
+    global _env_on, _available
     if _forced is not None:
         return _forced
     if _env_on is None:
         _env_on = os.environ.get("SHENJING_KERNELS", "1") != "0" and available()
+        if _env_on:
+            try:
+                numba()
+            except Exception as error:  # noqa: BLE001 - e.g. a Numba built for another NumPy
+                import warnings
+
+                warnings.warn(f"shenjing: the kernel tier is off, Numba failed to import: "
+                              f"{error}", RuntimeWarning, stacklevel=2)
+                _env_on = _available = False
     return _env_on
 
 

@@ -115,3 +115,23 @@ def test_generated_source_is_cached_on_disk(tmp_path: Path) -> None:
     second = _python(code, **env)
     assert first.startswith("[1.0, 3.0, 5.0]") and second.startswith("[1.0, 3.0, 5.0]")
     assert first.endswith(" 0") and second.endswith(" 1"), (first, second)
+
+
+def test_without_numba_everything_runs_on_numpy() -> None:
+    """Numba absent: the tier is off, and the ops it would speed up run as before."""
+    code = (
+        "import sys\n"
+        "sys.modules['numba'] = None  # as if it were not installed\n"
+        "import numpy as np, shenjing as sj\n"
+        "from shenjing import kernels\n"
+        "from shenjing.models import rnn_classifier\n"
+        "sj.manual_seed(0)\n"
+        "model = rnn_classifier('gru', hidden_size=8)\n"
+        "opt = sj.optim.Adam(model.parameters())\n"
+        "x = sj.tensor(np.random.default_rng(0).random((4, 5, 28), dtype=np.float32))\n"
+        "loss = sj.cross_entropy(model(x), sj.tensor(np.array([0, 1, 2, 3])))\n"
+        "loss.backward()\n"
+        "opt.step()\n"
+        "print(kernels.available(), kernels.enabled(), kernels.calls(), np.isfinite(loss.item()))\n"
+    )
+    assert _python(code) == "False False 0 True"

@@ -23,8 +23,8 @@ from shenjing.kernels import kernel
 
 def wanted(scores: Any) -> bool:
     """Whether softmax cross-entropy on these (rows, C) scores runs as a kernel."""
-    return (kernels.enabled() and type(scores) is np.ndarray and scores.ndim == 2
-            and scores.dtype in (np.float32, np.float64))
+    return (type(scores) is np.ndarray and scores.ndim == 2
+            and scores.dtype in (np.float32, np.float64) and kernels.enabled())
 
 
 def forward(scores: Any, labels: Any, smoothing: float) -> tuple[Any, Any]:

@@ -37,8 +37,8 @@ from shenjing.ops._numba_math import tanh
 def wanted(x: Any) -> bool:
     """Whether a recurrent op on ``x`` runs on the kernel tier: on, and a float32 or
     float64 NumPy array (CuPy has its own kernels; other dtypes stay on NumPy)."""
-    return (kernels.enabled() and type(x) is np.ndarray
-            and x.dtype in (np.float32, np.float64))
+    return (type(x) is np.ndarray and x.dtype in (np.float32, np.float64)
+            and kernels.enabled())
 
 
 def _scalars(dtype: Any) -> tuple[Any, Any]:

@@ -27,8 +27,8 @@ def wanted(param: Any, *state: Any) -> bool:
     float32 or float64 NumPy array, and it and the ``state`` arrays the kernel writes are
     C-contiguous (as parameters, their state and the flat buffers are), so that the
     kernel's flat views write into them, not into copies."""
-    return (kernels.enabled() and type(param) is np.ndarray
-            and param.dtype in (np.float32, np.float64)
+    return (type(param) is np.ndarray and param.dtype in (np.float32, np.float64)
+            and kernels.enabled()
             and all(type(a) is np.ndarray and a.dtype == param.dtype
                     and a.flags.c_contiguous for a in (param, *state) if a is not None))
 
