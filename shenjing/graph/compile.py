@@ -213,7 +213,7 @@ class _Trace:
                 _, loss, seed, variables, _ = effect
                 passes.append((loss, variables, seed))
                 with_grad.update((id(v.source), v.source) for v in variables)
-        self.plan = Plan(fetches, self.placeholders, passes)
+        self.plan = Plan(fetches, self.placeholders, passes, fuse=True)
         self.variables = self.plan.variables
         # The parameters to lay out flat: the small ones each known elementwise optimizer
         # steps (an unknown optimizer steps with its own step()).

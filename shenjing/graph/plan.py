@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import kernels
 from shenjing.backend import get_array_module, is_array
+from shenjing.graph import fusion
 from shenjing.graph.dims import Dim
 from shenjing.graph.symbolic import Operation, SymbolicTensor, TensorRef
 
@@ -135,6 +137,8 @@ class Plan:
         passes: ``(loss, wrt, seed)`` triples: after the forward schedule, each backward
             pass gives d(loss)/d(wrt) for each tensor of ``wrt`` (seed: d(?)/d(loss),
             ones when None).
+        fuse: replace the chains of elementwise ops by generated kernels when the
+            kernel tier is on (``shenjing/graph/fusion.py``); same results to rounding.
 
     Raises:
         UnfedPlaceholderError: a needed placeholder is not in ``feeds``.
@@ -149,9 +153,16 @@ class Plan:
         fetches: Sequence[SymbolicTensor],
         feeds: Sequence[SymbolicTensor],
         passes: Sequence[tuple[SymbolicTensor, Sequence[SymbolicTensor], Any]] = (),
+        fuse: bool = False,
     ) -> None:
         fed = {id(t) for t in feeds}
         ops, sources, unfed = _upstream([*fetches, *(loss for loss, _, _ in passes)], fed)
+        if fuse and kernels.enabled():
+            keep = {id(t) for t in (*fetches, *feeds)}
+            for loss, wrt, _ in passes:
+                keep.add(id(loss))
+                keep.update(map(id, wrt))
+            ops = fusion.fuse(ops, keep)
         if unfed:
             listed = ", ".join(f"{t.name!r} (shape {t.shape}, dtype {t.dtype})" for t in unfed)
             raise UnfedPlaceholderError(
