@@ -79,4 +79,4 @@ from shenjing import onnx
 
 # isort: on
 
-__version__ = "0.1.0"
+from shenjing._version import __version__
