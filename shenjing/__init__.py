@@ -8,6 +8,7 @@ Example:
     [2.0, 4.0, 6.0]
 """
 
+from shenjing._tensor_interop import from_dlpack
 from shenjing.autograd import (
     Function,
     GradcheckError,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from shenjing import backend
+from shenjing._tensor_interop import ArrayInterop
 from shenjing._tensor_methods import TensorMethods
 from shenjing.autograd import engine, function
 from shenjing.autograd.function import Function
@@ -16,7 +17,7 @@ Scalar = int | float | bool
 Dim = int | Sequence[int] | None
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, ArrayInterop):
     """An n-dimensional array that records the ops applied to it.
 
     ``array`` is the underlying array (NumPy, or CuPy on a GPU); ``data`` is, as in
