@@ -96,3 +96,20 @@ def test_dlpack_with_numpy_and_its_refusals() -> None:
         torch.from_dlpack(sj.ones(2, requires_grad=True))
     with pytest.raises(TypeError, match="from_dlpack expects"):
         sj.from_dlpack([1, 2])
+
+
+@pytest.mark.gpu
+def test_dlpack_on_a_gpu_with_cupy_and_pytorch() -> None:
+    if not sj.cuda.is_available():
+        pytest.skip("needs CuPy and a GPU")
+    import cupy
+
+    ours = sj.arange(6.0, device="cuda")
+    theirs = cupy.from_dlpack(ours)
+    assert theirs.data.ptr == ours.array.data.ptr  # the same GPU memory
+    back = sj.from_dlpack(theirs)
+    assert back.device == sj.device("cuda:0") and back.array.data.ptr == ours.array.data.ptr
+    if torch.cuda.is_available():
+        shared = torch.from_dlpack(ours)
+        assert shared.is_cuda and shared.data_ptr() == ours.array.data.ptr
+        assert sj.from_dlpack(shared).array.data.ptr == ours.array.data.ptr
