@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from shenjing.autograd import no_grad
+from shenjing.autograd.tracing import record_zero_grad
 from shenjing.backend import (
     DEFAULT_FLOAT,
     Device,
@@ -30,7 +31,7 @@ from shenjing.backend import (
     is_array,
     to_device,
 )
-from shenjing.graph import tracing
+from shenjing.nn.hooks import ModuleHooks, call_with_hooks
 from shenjing.nn.keras import KerasMethods
 from shenjing.nn.parameter import Parameter
 from shenjing.ops.transfer import parse_to
@@ -46,7 +47,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class Module(KerasMethods):
+class Module(KerasMethods, ModuleHooks):
     """Base class of layers and models: subclass it, assign layers and parameters as
     attributes in ``__init__``, and write ``forward``.
 
@@ -88,7 +89,9 @@ class Module(KerasMethods):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if self._hooks is None:
+            return self.forward(*args, **kwargs)
+        return call_with_hooks(self, self._hooks, args, kwargs)
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
@@ -358,7 +361,7 @@ class Module(KerasMethods):
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: drop it (default) or fill it with zeros."""
-        tracing.record_zero_grad(self, set_to_none)  # sj.compile replays it too
+        record_zero_grad(self, set_to_none)  # sj.compile replays it too
         for param in self.parameters():
             if set_to_none:
                 param.grad = None
