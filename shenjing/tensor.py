@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from shenjing import backend
-from shenjing._tensor_interop import ArrayInterop
 from shenjing._tensor_hooks import TensorHooks
+from shenjing._tensor_interop import ArrayInterop
 from shenjing._tensor_methods import TensorMethods
 from shenjing.autograd import engine, function
 from shenjing.autograd.function import Function
