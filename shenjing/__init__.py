@@ -8,6 +8,7 @@ Example:
     [2.0, 4.0, 6.0]
 """
 
+from shenjing import dtypes
 from shenjing._tensor_interop import from_dlpack
 from shenjing.autograd import (
     Function,
@@ -73,6 +74,8 @@ from shenjing.tensor import Tensor
 
 # isort: off
 # The layers above the engine, in the order they build on each other.
+from shenjing import amp
+from shenjing.amp import autocast, get_autocast_dtype, is_autocast_enabled
 from shenjing import accelerator, backends, cuda, data, nn, optim, utils, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
@@ -83,3 +86,10 @@ from shenjing import onnx
 # isort: on
 
 from shenjing._version import __version__
+
+
+def __getattr__(name: str) -> object:
+    """``sj.bfloat16``, loaded on first use from ml_dtypes (kept out of ``import shenjing``)."""
+    if name == "bfloat16":
+        return dtypes.bfloat16
+    raise AttributeError(f"module 'shenjing' has no attribute {name!r}")
