@@ -16,7 +16,7 @@ from pathlib import Path
 
 OPTIONAL = ["tqdm", "matplotlib", "threadpoolctl", "sklearn", "PIL", "tensorboardX",
             "tensorboard", "torch", "onnx", "onnxruntime", "mpi4py", "scipy", "numba",
-            "cupy", "cupyx", "jax", "filelock", "hypothesis"]
+            "cupy", "cupyx", "jax", "filelock", "hypothesis", "ml_dtypes"]
 
 SCRIPT = """
 import sys
