@@ -88,7 +88,8 @@ def _store(array: Any, name: str, arrays: dict[str, np.ndarray]) -> str:
     """Put a host, C-contiguous, little-endian copy or view of ``array`` under ``name``."""
     host = array if isinstance(array, np.ndarray) else backend.to_device(
         array, backend.Device("cpu"))
-    if host.dtype.kind not in _STORABLE_KINDS:
+    # bfloat16 (ml_dtypes) is a void kind to NumPy; safetensors stores it as BF16.
+    if host.dtype.kind not in _STORABLE_KINDS and host.dtype.name != "bfloat16":
         raise TypeError(f"save: {name!r} has dtype {host.dtype}, which safetensors cannot "
                         "store (bool, int, uint and float only)")
     if host.dtype.byteorder == ">":
