@@ -36,7 +36,9 @@ class Tensor(TensorMethods, TensorHooks, ArrayInterop):
         [[2.0, 4.0]]
     """
 
-    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    # _written_at and _history are set only by in-place writes (see autograd/versions.py).
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "name", "_written_at", "_history",
+                 "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
 
     def __init__(
@@ -489,5 +491,7 @@ from shenjing.ops import transfer as device_ops  # noqa: E402
 _tensor_methods.ops = ops
 # The methods of the ops added for PyTorch users (issue 12), attached to Tensor.
 from shenjing import _tensor_ops_methods  # noqa: E402, F401
+# The in-place methods (add_, copy_, t[i] = v, ...), recorded for autograd.
+from shenjing import _tensor_inplace  # noqa: E402, F401
 
 # isort: on
