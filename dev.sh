@@ -17,15 +17,21 @@ case "$command" in
   *) echo "./dev.sh: unknown command '$command'" >&2; usage >&2; exit 2 ;;
 esac
 
+# `train` installs only what training uses (the core and the `train` extra: a progress
+# bar, the pictures, BLAS threads); the other commands install the whole `dev` extra
+# (PyTorch, ONNX, TensorBoard... about 1.5 GB). A stamp per extra records what is there.
 venv=.venv
-stamp=$venv/.installed
+extra=dev
+[ "$command" = train ] && extra=train
+fresh() { [ -f "$venv/.installed-$1" ] && [ ! pyproject.toml -nt "$venv/.installed-$1" ]; }
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if ! fresh "$extra" && ! fresh dev; then  # dev holds everything train needs
+  echo "./dev.sh: installing shenjing[$extra] into $venv (once; again when pyproject.toml changes)" >&2
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e ".[dev]"
-  touch "$stamp"
+  "$venv/bin/python" -m pip install --quiet -e ".[$extra]"
+  touch "$venv/.installed-$extra"
 fi
 
 case "$command" in

@@ -19,7 +19,7 @@ GATES = {"NAND": [1, 1, 1, 0], "AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "NOR": [
 
 def train_gate(name: str, targets: list[int], check: Checks) -> None:
     unit = nn.Perceptron(2, lr=1.0)
-    converged = unit.fit(INPUTS, targets)
+    converged = unit.fit(INPUTS, targets).converged_
     w, b = unit.weight.numpy()[0], unit.bias.item()
     print(f"\n{name}: mistakes per epoch {unit.errors_}; w = {w.tolist()}, b = {b}")
     predictions = unit.predict(INPUTS)
@@ -39,7 +39,7 @@ def main() -> None:
     unit = nn.Perceptron(2, max_epochs=20)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        converged = unit.fit(INPUTS, [0, 1, 1, 0])
+        converged = unit.fit(INPUTS, [0, 1, 1, 0]).converged_
     print(f"  mistakes per epoch {unit.errors_}")
     print(f"  Perceptron {unit.message_}")
     check(not converged, "XOR is not learned by a single unit")

@@ -9,6 +9,7 @@ Example:
 """
 
 from shenjing import dtypes
+from shenjing._tensor_interop import from_dlpack
 from shenjing.autograd import (
     Function,
     GradcheckError,
@@ -85,7 +86,7 @@ from shenjing import onnx
 
 # isort: on
 
-__version__ = "0.1.0"
+from shenjing._version import __version__
 
 
 def __getattr__(name: str) -> object:

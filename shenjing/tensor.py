@@ -9,6 +9,7 @@ import numpy as np
 
 from shenjing import _bfloat16, backend
 from shenjing._tensor_hooks import TensorHooks
+from shenjing._tensor_interop import ArrayInterop
 from shenjing._tensor_methods import TensorMethods
 from shenjing.autograd import engine, function
 from shenjing.autograd.function import Function
@@ -17,7 +18,7 @@ Scalar = int | float | bool
 Dim = int | Sequence[int] | None
 
 
-class Tensor(TensorMethods, TensorHooks):
+class Tensor(TensorMethods, TensorHooks, ArrayInterop):
     """An n-dimensional array that records the ops applied to it.
 
     ``array`` is the underlying array (NumPy, or CuPy on a GPU); ``data`` is, as in

@@ -38,11 +38,15 @@ class GradScaler:
             loss, ``step`` just steps).
 
     Example:
+        >>> import shenjing as sj, shenjing.nn as nn
+        >>> model = nn.Linear(3, 2)
+        >>> optimizer = sj.optim.SGD(model.parameters(), lr=0.1)
+        >>> x, y = sj.randn(4, 3), sj.tensor([0, 1, 1, 0])
         >>> scaler = sj.amp.GradScaler("cpu")
         >>> with sj.autocast("cpu", dtype=sj.float16):
-        ...     loss = loss_fn(model(x), y)
+        ...     loss = nn.functional.cross_entropy(model(x), y)
         >>> scaler.scale(loss).backward()
-        >>> scaler.step(optimizer)
+        >>> _ = scaler.step(optimizer)
         >>> scaler.update()
     """
 

@@ -3,7 +3,7 @@
 Each function writes one PNG (atomically: a reader never sees half a file) and returns
 its path. Figures are drawn with matplotlib's Agg canvas directly, never through pyplot,
 so they work without a display and leave the user's pyplot state and backend alone.
-matplotlib is an optional extra (``pip install 'shenjing[full]'``), imported on first use.
+matplotlib is an optional extra (``pip install 'shenjing[train]'``), imported on first use.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _figure(width: float, height: float) -> Any:
     except ImportError as err:
         raise ImportError(
             "shenjing.viz plots need matplotlib, which is not installed: "
-            "pip install 'shenjing[full]' (or pip install matplotlib)"
+            "pip install 'shenjing[train]' (or pip install matplotlib)"
         ) from err
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)

@@ -23,7 +23,7 @@ GATES = {
 @pytest.mark.parametrize("gate", list(GATES))
 def test_learns_linearly_separable_gates(gate: str) -> None:
     unit = nn.Perceptron(2)
-    assert unit.fit(INPUTS, GATES[gate]) is True
+    assert unit.fit(INPUTS, GATES[gate]) is unit
     assert unit.converged_ and unit.errors_[-1] == 0
     assert unit.epochs_ == len(unit.errors_) < unit.max_epochs
     np.testing.assert_array_equal(unit.predict(INPUTS), GATES[gate])
@@ -35,7 +35,7 @@ def test_learns_linearly_separable_gates(gate: str) -> None:
 def test_xor_does_not_converge_and_says_why() -> None:
     unit = nn.Perceptron(2, max_epochs=50)
     with pytest.warns(nn.PerceptronConvergenceWarning, match="hidden layers"):
-        converged = unit.fit(INPUTS, [0, 1, 1, 0])
+        converged = unit.fit(INPUTS, [0, 1, 1, 0]).converged_
     assert converged is False and unit.converged_ is False
     assert unit.epochs_ == 50 and min(unit.errors_) > 0
     assert "XOR" in unit.message_ and "did not converge in 50 epochs" in unit.message_

@@ -64,7 +64,7 @@ class Perceptron(Module):
     Example:
         >>> import shenjing.nn as nn
         >>> unit = nn.Perceptron(2)
-        >>> unit.fit([[0, 0], [0, 1], [1, 0], [1, 1]], [1, 1, 1, 0])    # NAND
+        >>> unit.fit([[0, 0], [0, 1], [1, 0], [1, 1]], [1, 1, 1, 0]).converged_    # NAND
         True
         >>> unit.predict([[0, 0], [1, 1]]).tolist()
         [1, 0]
@@ -110,9 +110,10 @@ class Perceptron(Module):
             )
         return x
 
-    def fit(self, X: Any, y: Any) -> bool:
+    def fit(self, X: Any, y: Any) -> Perceptron:
         """Train by the perceptron rule, from zero weights, until an epoch makes no
-        mistake or ``max_epochs`` run out; returns whether it converged.
+        mistake or ``max_epochs`` run out; returns the unit (scikit-learn's convention),
+        whose ``converged_`` says whether it converged.
 
         Warns (``PerceptronConvergenceWarning``) when it did not converge.
 
@@ -164,7 +165,7 @@ class Perceptron(Module):
             )
             warnings.warn(f"Perceptron {self.message_}", PerceptronConvergenceWarning,
                           stacklevel=2)
-        return self.converged_
+        return self
 
     def predict(self, X: Any) -> np.ndarray:
         """The unit's outputs, 0 or 1, as an int64 array of shape (n,)."""
