@@ -42,7 +42,13 @@ def _group_norm(x, num_groups, weight=None, bias=None):
 
 
 def _normalize(x, p=2.0, dim=1):
-    norm = (np.abs(x) ** p).sum(axis=dim, keepdims=True) ** (1 / p)
+    size = np.abs(x)
+    if p == 0:  # torch.norm's p = 0: the count of non-zeros
+        norm = (x != 0).sum(axis=dim, keepdims=True)
+    elif np.isinf(p):
+        norm = (size.max if p > 0 else size.min)(axis=dim, keepdims=True)
+    else:
+        norm = (size**p).sum(axis=dim, keepdims=True) ** (1 / p)
     return x / np.maximum(norm, 1e-12)
 
 
@@ -101,6 +107,11 @@ ROWS = [
            kwargs={"p": 1.0, "dim": -1}, domain=(0.2, 2.0), torch_ref=_tf("normalize")),
     OpInfo("normalize_p3_dim0", sj.normalize, _normalize, [((3, 4),)],
            kwargs={"p": 3.0, "dim": 0}, domain=(0.2, 2.0), torch_ref=_tf("normalize")),
+    *[
+        OpInfo(f"normalize_p{p}", sj.normalize, _normalize, [((3, 4),), ((2, 3, 4),)],
+               kwargs={"p": p}, domain=(0.2, 2.0), torch_ref=_tf("normalize"))
+        for p in (0, 0.5, -1.0, -2.5, float("inf"), float("-inf"))
+    ],
     *[
         OpInfo(f"pad_{mode}_{len(pad)}", F.pad, _np_pad, shapes,
                kwargs={"pad": pad, "mode": mode}, torch_ref=_tf("pad"))
