@@ -23,7 +23,7 @@ from tests.optim.problems import (
 
 ALL_OPTIMIZERS = [
     "SGD", "Adagrad", "Adadelta", "RMSprop", "RMSpropNesterov", "Adam", "AdamW", "Adamax",
-    "NAdam",
+    "NAdam", "RAdam",
 ]
 # float64 runs agree to rounding; float32 runs to float32 rounding, grown over 50 steps.
 TOLERANCES = {"float64": {"rtol": 1e-9, "atol": 1e-12}, "float32": {"rtol": 2e-5, "atol": 2e-6}}
@@ -81,6 +81,8 @@ BAD_HYPERPARAMETERS = [
     ("AdamW", {"weight_decay": -0.01}, ValueError, "Invalid weight_decay value: -0.01"),
     ("Adamax", {"betas": (0.9, 1.0)}, ValueError, "Invalid beta parameter at index 1: 1.0"),
     ("NAdam", {"momentum_decay": -1e-3}, ValueError, "Invalid momentum_decay value: -0.001"),
+    ("RAdam", {"betas": (0.9, 1.0)}, ValueError, "Invalid beta parameter at index 1: 1.0"),
+    ("RAdam", {"eps": -1e-8}, ValueError, "Invalid epsilon value: -1e-08"),
 ]
 
 
@@ -120,7 +122,7 @@ CLASSIFIER_OPTIONS = {
     "SGD": {"lr": 0.5}, "Adagrad": {"lr": 0.3},
     "Adadelta": {"lr": 1.0, "eps": 1e-3},  # its first steps are ~√ε long: 1e-6 crawls
     "RMSprop": {"lr": 0.02}, "RMSpropNesterov": {"lr": 0.01}, "Adam": {"lr": 0.05},
-    "AdamW": {"lr": 0.05}, "Adamax": {"lr": 0.05}, "NAdam": {"lr": 0.05},
+    "AdamW": {"lr": 0.05}, "Adamax": {"lr": 0.05}, "NAdam": {"lr": 0.05}, "RAdam": {"lr": 0.1},
 }
 
 
