@@ -204,7 +204,7 @@ class LBFGS(Optimizer):
         for entry in packed["state"].values():
             for key, value in entry.items():
                 if isinstance(value, list):
-                    entry[key] = [v.copy() if hasattr(v, "copy") else v for v in value]
+                    entry[key] = [_copy(v) for v in value]
         return packed
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -213,14 +213,18 @@ class LBFGS(Optimizer):
         group = state_dict["param_groups"][0] if saved else None
         history = {}
         if saved:
-            (index, entry), = saved.items()
-            history = {key: ([v.copy() for v in value] if isinstance(value, list) else
-                             value.copy() if hasattr(value, "copy") else value)
-                       for key, value in entry.items()}
+            ((_, entry),) = saved.items()
+            history = {key: [_copy(v) for v in value] if isinstance(value, list) else
+                       _copy(value) for key, value in entry.items()}
         super().load_state_dict({"state": {}, "param_groups": state_dict["param_groups"]})
         if group is not None:
             self.state = {self._params[0]: history}
         self._params = self.param_groups[0]["params"]
+
+
+def _copy(value: Any) -> Any:
+    """An array copied; a number as it is."""
+    return value.copy() if hasattr(value, "copy") else value
 
 
 def cubic_minimum(t1: float, f1: float, g1: float, t2: float, f2: float, g2: float,
