@@ -34,6 +34,7 @@ from shenjing.tensor import Tensor
 __all__ = [
     "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LinearLR", "MultiStepLR",
     "ReduceLROnPlateau", "StepLR",
+    "CosineAnnealingWarmRestarts", "LambdaLR", "MultiplicativeLR", "OneCycleLR",
 ]
 
 
@@ -355,3 +356,13 @@ class ReduceLROnPlateau(LRScheduler):
 def _check_positive_int(name: str, label: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name}: {label} must be a positive integer. Received: {value!r}")
+
+
+# The schedules in lr_cycles.py build on LRScheduler above; imported last so that they
+# are sj.optim.lr_scheduler.<name>, as in PyTorch.
+from shenjing.optim.lr_cycles import (  # noqa: E402
+    CosineAnnealingWarmRestarts,
+    LambdaLR,
+    MultiplicativeLR,
+    OneCycleLR,
+)
