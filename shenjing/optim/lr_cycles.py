@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from shenjing.optim.lr_scheduler import LRScheduler
+from shenjing.optim.lr_base import LRScheduler
 from shenjing.optim.optimizer import Optimizer, check_number
 
 __all__ = ["CosineAnnealingWarmRestarts", "LambdaLR", "MultiplicativeLR", "OneCycleLR"]
