@@ -15,12 +15,14 @@ and ``load_state_dict()`` move all of it, under PyTorch's keys, to and from NumP
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd import no_grad
 from shenjing.autograd.tracing import record_zero_grad
 from shenjing.backend import (
@@ -75,6 +77,23 @@ class Module(KerasMethods, ModuleHooks):
     _buffers: dict[str, Tensor | None]
     _non_persistent_buffers: set[str]
     _modules: dict[str, Module | None]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap each subclass's ``__init__`` so that a module remembers the arguments it
+        was built with (``_init_args``, set by the outermost ``__init__`` only): what
+        ``model.save`` writes as the architecture (see ``shenjing.nn.saving``)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def recording_init(self: Module, *args: Any, **kwargs: Any) -> None:
+            if "_init_args" not in self.__dict__:
+                object.__setattr__(self, "_init_args", (args, kwargs))
+            init(self, *args, **kwargs)
+
+        cls.__init__ = recording_init
 
     def __init__(self) -> None:
         # Set through object.__setattr__: our __setattr__ reads these dicts.
@@ -394,7 +413,7 @@ class Module(KerasMethods, ModuleHooks):
         follows on the next step (see ``Optimizer.step``).
         """
         device, dtype = parse_to(f"{type(self).__name__}.to", args, kwargs)
-        if dtype is not None and dtype.kind not in "fc":
+        if dtype is not None and _bfloat16.kind(dtype) not in "fc":
             raise TypeError(
                 f"{type(self).__name__}.to only accepts floating point dtypes. Received: {dtype}"
             )
@@ -469,7 +488,7 @@ def _move_in_place(t: Tensor, device: Device | None, dtype: np.dtype | None) -> 
     data = t.array
     if device is not None:
         data = to_device(data, device)
-    if dtype is not None and data.dtype.kind in "fc" and data.dtype != dtype:
+    if dtype is not None and _bfloat16.kind(data.dtype) in "fc" and data.dtype != dtype:
         data = data.astype(dtype)
     t.array = data
 

@@ -27,9 +27,9 @@ from shenjing.optim.sgd import SGD
 
 # The updates that are elementwise, so shenjing.optim.fused may run a group as one buffer.
 fused.register_elementwise(SGD, Adam, Adamax, Adagrad, Adadelta, RMSprop, RMSpropNesterov, NAdam,
-                          RAdam)
+                           RAdam)
 
 __all__ = [
-    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RMSprop",
-    "RMSpropNesterov", "lr_scheduler", "LBFGS", "RAdam",
+    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RAdam",
+    "RMSprop", "RMSpropNesterov", "lr_scheduler", "LBFGS",
 ]

@@ -1,5 +1,5 @@
-"""RAdam: Adam whose adaptive step is switched on only once the variance of its
-learning rate is tractable, and rectified by that variance until then."""
+"""RAdam: Adam with its adaptive step switched on only once the variance of the
+adaptive learning rate is tractable."""
 
 from __future__ import annotations
 
@@ -11,39 +11,26 @@ from shenjing.optim.optimizer import Array, Optimizer, ParamsLike, check_betas, 
 
 
 class RAdam(Optimizer):
-    """RAdam (Liu et al., 2020): Adam with the variance of its adaptive learning rate
-    rectified, which makes warm-up unnecessary.
+    """RAdam (Liu et al., 2020), PyTorch's form.
 
-    For each parameter θ at step t, with learning rate γ, (β₁, β₂), weight decay λ,
-    moments m, v starting at zero and ρ∞ = 2/(1 − β₂) − 1::
+    For each parameter θ at step t, with learning rate γ, (β₁, β₂), weight decay λ and
+    moments m, v starting at zero::
 
-        g = ∇ + λθ      (decoupled_weight_decay: θ = θ(1 − γλ) and g = ∇; maximize: −∇)
-        m = β₁m + (1 − β₁) g
-        v = β₂v + (1 − β₂) g²
-        m̂ = m / (1 − β₁ᵗ)
-        ρₜ = ρ∞ − 2tβ₂ᵗ / (1 − β₂ᵗ)
+        g = ∇ + λθ        (decoupled_weight_decay: θ = θ(1 − γλ) instead; maximize: −∇)
+        m = β₁m + (1 − β₁) g;   v = β₂v + (1 − β₂) g²;   m̂ = m / (1 − β₁ᵗ)
+        ρ∞ = 2/(1 − β₂) − 1;   ρₜ = ρ∞ − 2tβ₂ᵗ/(1 − β₂ᵗ)
         if ρₜ > 5:  r = √((ρₜ − 4)(ρₜ − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρₜ))
-                    θ = θ − γ · r · m̂ · √(1 − β₂ᵗ) / (√v + ε)
-        else:       θ = θ − γ · m̂                      (plain momentum while ρₜ is small)
+                    θ = θ − γ m̂ r √(1 − β₂ᵗ) / (√v + ε)
+        else:       θ = θ − γ m̂            (plain momentum while v is too young)
 
     Args:
         params: tensors or parameter groups to optimize.
         lr: learning rate γ.
         betas: (β₁, β₂), the decays of the two moment estimates.
-        eps: ε, added to the denominator for stability.
+        eps: ε, added to √v.
         weight_decay: λ.
-        decoupled_weight_decay: decay θ directly (as AdamW) instead of adding λθ to g.
+        decoupled_weight_decay: decay the weights directly (AdamW's way).
         maximize: ascend the objective instead of descending it.
-
-    Example:
-        >>> import shenjing as sj
-        >>> w = sj.tensor([3.0], requires_grad=True)
-        >>> opt = sj.optim.RAdam([w], lr=0.1)
-        >>> for _ in range(300):
-        ...     w.grad = sj.tensor(2 * w.array)
-        ...     opt.step()
-        >>> abs(w.item()) < 0.05
-        True
     """
 
     def __init__(
@@ -54,7 +41,6 @@ class RAdam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0,
         decoupled_weight_decay: bool = False,
-        *,
         maximize: bool = False,
     ) -> None:
         defaults = {
@@ -75,17 +61,15 @@ class RAdam(Optimizer):
         self, param: Array, grad: Array, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
         xp = get_array_module(param)
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
         if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0
-        g = self._effective_grad(param, grad, weight_decay, group["maximize"])
+            param *= 1 - lr * decay
+            decay = 0
+        g = self._effective_grad(param, grad, decay, group["maximize"])
         state["step"] += 1
         t = state["step"]
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        tmp = self._scratch(param)
-
+        tmp, step = self._scratch(param), self._scratch(param, "tmp2")
         exp_avg *= beta1
         xp.multiply(g, 1 - beta1, out=tmp)
         exp_avg += tmp
@@ -95,14 +79,15 @@ class RAdam(Optimizer):
         exp_avg_sq += tmp
         correction1, correction2 = 1 - beta1**t, 1 - beta2**t
         rho_inf = 2 / (1 - beta2) - 1
-        rho = rho_inf - 2 * t * beta2**t / correction2
-        if rho > 5:  # the variance is tractable: the rectified adaptive step
-            rect = math.sqrt((rho - 4) * (rho - 2) * rho_inf
-                             / ((rho_inf - 4) * (rho_inf - 2) * rho))
+        rho_t = rho_inf - 2 * t * beta2**t / correction2
+        xp.divide(exp_avg, correction1, out=step)
+        if rho_t > 5:
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                             / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
             xp.sqrt(exp_avg_sq, out=tmp)
             tmp += group["eps"]
-            xp.divide(exp_avg, tmp, out=tmp)
-            tmp *= lr * rect * math.sqrt(correction2) / correction1
-        else:  # too early: an un-adapted momentum step
-            xp.multiply(exp_avg, lr / correction1, out=tmp)
-        param -= tmp
+            step /= tmp
+            step *= lr * rect * math.sqrt(correction2)
+        else:
+            step *= lr
+        param -= step

@@ -103,11 +103,10 @@ def ref_radam(theta, grad, s, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
               decoupled_weight_decay=False, maximize=False):
     beta1, beta2 = betas
     t = s["t"] = s.get("t", 0) + 1
-    g = -grad if maximize else grad
     if decoupled_weight_decay:
         theta = theta * (1 - lr * weight_decay)
-    else:
-        g = g + weight_decay * theta
+        weight_decay = 0
+    g = (-grad if maximize else grad) + weight_decay * theta
     s["m"] = beta1 * s.get("m", 0 * theta) + (1 - beta1) * g
     s["v"] = beta2 * s.get("v", 0 * theta) + (1 - beta2) * g * g
     m_hat = s["m"] / (1 - beta1**t)
@@ -116,7 +115,7 @@ def ref_radam(theta, grad, s, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
     if rho <= 5:
         return theta - lr * m_hat
     r = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
-    return theta - lr * r * m_hat * np.sqrt(1 - beta2**t) / (np.sqrt(s["v"]) + eps)
+    return theta - lr * m_hat * r * np.sqrt(1 - beta2**t) / (np.sqrt(s["v"]) + eps)
 
 
 REFERENCES = {

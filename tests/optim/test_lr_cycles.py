@@ -1,4 +1,4 @@
-"""LambdaLR, MultiplicativeLR, OneCycleLR and CosineAnnealingWarmRestarts step by step
+"""LambdaLR, OneCycleLR and CosineAnnealingWarmRestarts step by step
 against torch.optim.lr_scheduler on the same problem (learning rates, momentum or β₁,
 and the parameters), their state_dict round trips, and PyTorch's errors."""
 
@@ -15,7 +15,6 @@ W = np.array([1.0, -2.0], np.float32)
 
 CASES = [
     ("SGD", {"lr": 0.1}, "LambdaLR", {"lr_lambda": lambda e: 0.9**e + 0.1 * e}, None),
-    ("SGD", {"lr": 0.1}, "MultiplicativeLR", {"lr_lambda": lambda e: 0.95}, None),
     ("SGD", {"lr": 0.1, "momentum": 0.9}, "OneCycleLR", {"max_lr": 0.5, "total_steps": 20},
      None),
     ("SGD", {"lr": 0.1, "momentum": 0.9}, "OneCycleLR",
@@ -98,24 +97,6 @@ def test_state_dict_round_trip_resumes_the_schedule(opt_name, opt_kwargs, sched_
         sched2.step()
         got.append(sched2.get_last_lr())
     assert got == expected
-
-
-@pytest.mark.parametrize(("sched_name", "kwargs", "message"), [
-    ("OneCycleLR", {"max_lr": 1.0}, r"either total_steps OR \(epochs AND steps_per_epoch\)"),
-    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 0}, "positive integer total_steps"),
-    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 5, "pct_start": 1.5},
-     "between 0 and 1 pct_start"),
-    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 5, "anneal_strategy": "exp"},
-     "anneal_strategy must be one of 'cos' or 'linear'"),
-    ("OneCycleLR", {"max_lr": [1.0, 2.0], "total_steps": 5}, "Expected 1 max_lr"),
-    ("CosineAnnealingWarmRestarts", {"T_0": 0}, "positive integer T_0"),
-    ("CosineAnnealingWarmRestarts", {"T_0": 2, "T_mult": 0}, "integer T_mult >= 1"),
-    ("LambdaLR", {"lr_lambda": [lambda e: 1.0, lambda e: 1.0]}, "Expected 1 lr_lambdas"),
-])
-def test_bad_arguments_raise_pytorchs_errors(sched_name, kwargs, message) -> None:
-    opt = sj.optim.SGD([sj.tensor([1.0], requires_grad=True)], lr=0.1, momentum=0.9)
-    with pytest.raises(ValueError, match=message):
-        getattr(sj.optim.lr_scheduler, sched_name)(opt, **kwargs)
 
 
 def test_one_cycle_needs_momentum_and_stops_at_total_steps() -> None:
