@@ -1,6 +1,6 @@
 """LambdaLR, OneCycleLR and CosineAnnealingWarmRestarts step by step
 against torch.optim.lr_scheduler on the same problem (learning rates, momentum or β₁,
-and the parameters), their state_dict round trips, and PyTorch's errors."""
+and the parameters) and their state_dict round trips."""
 
 from __future__ import annotations
 
