@@ -68,6 +68,13 @@ from shenjing.ops.padding import pad
 from shenjing.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from shenjing.ops.resize import adaptive_avg_pool1d, adaptive_avg_pool2d, interpolate
 
+# isort: off
+# 3-D convolution and pooling, max unpooling (issue 20).
+from shenjing.ops.conv3d import conv3d, conv_transpose3d
+from shenjing.ops.pool3d import avg_pool3d, max_pool3d
+from shenjing.ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
+# isort: on
+
 __all__ = [
     "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
@@ -81,4 +88,6 @@ __all__ = [
     "group_norm", "layer_norm", "normalize", "one_hot", "pad", "scaled_dot_product_attention",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate",
     "conv_transpose1d", "conv_transpose2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "conv3d", "conv_transpose3d", "avg_pool3d", "max_pool3d", "max_unpool1d", "max_unpool2d",
+    "max_unpool3d",
 ]

@@ -44,4 +44,9 @@ from shenjing.ops.sorting import *  # noqa: F403
 from shenjing.ops.triangle import *  # noqa: F403
 from shenjing.ops.trig import *  # noqa: F403
 
+# 3-D convolution and pooling, max unpooling (issue 20).
+from shenjing.ops.conv3d import *  # noqa: F403
+from shenjing.ops.pool3d import *  # noqa: F403
+from shenjing.ops.unpool import *  # noqa: F403
+
 # isort: on

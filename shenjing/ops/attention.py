@@ -70,6 +70,28 @@ class ScaledDotProductAttention(Function):
         return tuple(grads)
 
 
+def _share_heads(op: str, q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+    """Grouped-query attention: each key/value head repeated G = H_q / H_kv times in a
+    row along dim -3 (``repeat_interleave``), so that query head h meets kv head ⌊h/G⌋;
+    the gradient of the repeat sums the G copies back."""
+    if min(q.ndim, k.ndim, v.ndim) < 3 or k.shape[-3] != v.shape[-3] or (
+            q.shape[-3] % k.shape[-3]):
+        raise ValueError(
+            f"{op}: with enable_gqa=True the key and value heads (dim -3) must be equal and "
+            f"divide the query heads. Received: query {q.shape}, key {k.shape}, value "
+            f"{v.shape}")
+    group = q.shape[-3] // k.shape[-3]
+    if group == 1:
+        return k, v
+
+    def repeat(t: Tensor) -> Tensor:
+        *lead, heads, length, width = t.shape
+        wide = t.unsqueeze(-3).expand(*lead, heads, group, length, width)
+        return wide.reshape(*lead, heads * group, length, width)
+
+    return repeat(k), repeat(v)
+
+
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -86,7 +108,9 @@ def scaled_dot_product_attention(
     ``attn_mask`` broadcasts to (..., L, S): boolean True marks the pairs that take part
     (False ones are blocked), a float mask is added to the scores (and gets a gradient
     when it requires one). ``is_causal`` blocks keys after each query (lower-triangular,
-    no ``attn_mask`` then). ``scale`` defaults to 1/√E. ``dropout_p`` drops attention
+    no ``attn_mask`` then). ``scale`` defaults to 1/√E. ``enable_gqa`` lets query heads
+    (dim -3) be a multiple G of the key/value heads: query head h reads key/value head
+    ⌊h / G⌋, as PyTorch's grouped-query attention. ``dropout_p`` drops attention
     weights always, whatever the training mode, as in PyTorch: pass 0 in evaluation.
 
     Example:
@@ -98,7 +122,7 @@ def scaled_dot_product_attention(
     op = "scaled_dot_product_attention"
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
     if enable_gqa:
-        raise ValueError(f"{op}: enable_gqa=True (grouped-query attention) is not supported")
+        k, v = _share_heads(op, q, k, v)
     if (min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[:-2] != k.shape[:-2]
             or k.shape[:-1] != v.shape[:-1] or q.shape[-1] != k.shape[-1]):
         raise ValueError(

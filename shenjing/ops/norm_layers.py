@@ -110,15 +110,29 @@ class GroupNorm(Function):
 
 
 class Normalize(Function):
-    """y = x / max(‖x‖_p, ε) along an axis, ‖x‖_p = (Σ|x|^p)^(1/p);
-    gx = gy/d - [‖x‖_p > ε]·(Σ gy·x)/d²·sign(x)|x|^(p-1)/‖x‖_p^(p-1), d = max(‖x‖_p, ε)."""
+    """y = x / max(‖x‖_p, ε) along an axis, with torch.norm's ‖x‖_p: (Σ|x|^p)^(1/p) for
+    p ≠ 0 (0 when p < 0 and some x is 0), the count of non-zeros for p = 0, max|x| / min|x|
+    for p = ±∞;
+    gx = gy/d - [‖x‖_p > ε]·(Σ gy·x)/d²·∂‖x‖_p/∂x, d = max(‖x‖_p, ε), where
+    ∂‖x‖_p/∂x = sign(x)|x|^(p-1)/‖x‖_p^(p-1) (0 where x = 0), 0 for p = 0, and for
+    p = ±∞ sign(x) shared evenly among the elements at the max / min (PyTorch's rule)."""
 
     def forward(self, x: Any, p: float, axis: int, eps: float) -> Any:
         xp = get_array_module(x)
         self.x, self.p, self.axis = x, p, axis
         size = xp.abs(x)
-        self.norm = (size * size if p == 2 else size**p).sum(axis=axis, keepdims=True)
-        self.norm **= 1.0 / p
+        if p == 2:
+            self.norm = xp.sqrt((size * size).sum(axis=axis, keepdims=True))
+        elif p == 0:
+            self.norm = (x != 0).sum(axis=axis, keepdims=True).astype(x.dtype)
+        elif math.isinf(p):
+            self.norm = (size.max if p > 0 else size.min)(axis=axis, keepdims=True)
+        elif p > 0:
+            self.norm = (size**p).sum(axis=axis, keepdims=True) ** (1.0 / p)
+        else:  # |0|^p is +∞, so a zero makes the norm 0: keep the powers finite
+            safe = xp.where(size == 0, 1, size)
+            self.norm = (safe**p).sum(axis=axis, keepdims=True) ** (1.0 / p)
+            self.norm = xp.where((size == 0).any(axis=axis, keepdims=True), 0, self.norm)
         self.d = xp.maximum(self.norm, eps)
         self.above = self.norm > eps
         return x / self.d
@@ -127,10 +141,20 @@ class Normalize(Function):
         xp = get_array_module(gy)
         x, d, p = self.x, self.d, self.p
         gx = gy / d
-        dot = (gy * x).sum(axis=self.axis, keepdims=True) / (d * d)
-        # ∂‖x‖_p/∂x, taken where ‖x‖_p = d (elsewhere the mask zeroes it)
-        slope = x / d if p == 2 else xp.sign(x) * xp.abs(x) ** (p - 1) / d ** (p - 1)
-        gx -= xp.where(self.above, dot, 0) * slope
+        if p == 0:  # a count: no gradient through the norm
+            return gx
+        dot = xp.where(self.above, (gy * x).sum(axis=self.axis, keepdims=True) / (d * d), 0)
+        # ∂‖x‖_p/∂x, taken where ‖x‖_p = d (elsewhere ``dot`` is 0)
+        if p == 2:
+            slope = x / d
+        elif math.isinf(p):
+            at = xp.abs(x) == self.norm
+            slope = xp.sign(x) * at / at.sum(axis=self.axis, keepdims=True)
+        else:
+            size = xp.abs(x)
+            safe = xp.where(size == 0, 1, size)
+            slope = xp.sign(x) * safe ** (p - 1) / d ** (p - 1)
+        gx -= dot * slope
         return gx
 
 
@@ -212,6 +236,9 @@ def normalize(
 ) -> Tensor:
     """x / max(‖x‖_p, eps) along ``dim``: unit p-norm vectors, as PyTorch's ``F.normalize``.
 
+    ‖x‖_p is ``torch.norm``'s for every p: p = 0 counts the non-zeros, p = ±inf takes
+    max/min |x|, and a negative p gives (Σ|x|^p)^(1/p), which is 0 when some x is 0.
+
     Example:
         >>> import shenjing as sj
         >>> sj.normalize(sj.tensor([[3.0, 4.0]])).tolist()
@@ -220,7 +247,7 @@ def normalize(
     x = as_tensor(input)
     if _bfloat16.kind(x.dtype) != "f":
         raise TypeError(f"normalize: input must be floating-point. Received: dtype={x.dtype}")
-    if not (p > 0 and math.isfinite(p)):
-        raise ValueError(f"normalize: p must be positive and finite. Received: p={p}")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p):
+        raise TypeError(f"normalize: p must be a number. Received: p={p!r}")
     (axis,) = normalize_axis("normalize", dim, x.ndim)
     return Normalize.apply(x, p=float(p), axis=axis, eps=float(eps))

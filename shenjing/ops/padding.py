@@ -48,12 +48,15 @@ class PadGather(Function):
 
 
 def _gather_index(mode: str, n: int, before: int, after: int) -> Any:
-    """Input position read by each output position on one axis of size n."""
+    """Input position read by each output position on one axis of size n. A negative
+    pad crops: output j reads j − before, as if the axis were padded by that much."""
     j = np.arange(-before, n + after)
     if mode == "replicate":
         return np.clip(j, 0, n - 1)
     if mode == "circular":
-        return j % n
+        # PyTorch crops first, then wraps around what is left.
+        start, kept = max(-before, 0), n + min(before, 0) + min(after, 0)
+        return start + (np.arange(-max(before, 0), kept + max(after, 0)) % kept)
     # reflect: mirror about the edge elements, which are not repeated
     period = 2 * (n - 1)
     j = np.abs(j) % period if period else np.zeros_like(j)
@@ -72,7 +75,8 @@ def pad(
     Modes: ``"constant"`` (fill with ``value``, 0 by default), ``"reflect"`` (mirror
     without repeating the edge; each pad must be smaller than its dimension),
     ``"replicate"`` (repeat the edge), ``"circular"`` (wrap around; pad <= dimension).
-    Negative (cropping) pads are not supported.
+    A negative pad crops that side, in every mode, as in PyTorch (circular crops first,
+    then wraps around what is left).
 
     Example:
         >>> import shenjing as sj
@@ -87,10 +91,11 @@ def pad(
     if (
         len(widths) % 2
         or len(widths) // 2 > x.ndim
-        or not all(isinstance(w, (int, np.integer)) and w >= 0 for w in widths)
+        or not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool)
+                   for w in widths)
     ):
         raise ValueError(
-            f"pad: pad must hold an even number of non-negative ints, two per padded "
+            f"pad: pad must hold an even number of ints, two per padded "
             f"dimension, at most {2 * x.ndim} for a tensor of shape {x.shape}. "
             f"Received: pad={pad}"
         )
@@ -99,19 +104,34 @@ def pad(
     # (before, after) per padded axis, last axis first as PyTorch orders them
     pairs = {x.ndim - 1 - k: (int(widths[2 * k]), int(widths[2 * k + 1]))
              for k in range(len(widths) // 2)}
+    for axis, (before, after) in pairs.items():
+        size = x.shape[axis] + before + after
+        if size < 0 or (size == 0 and mode in ("reflect", "replicate")):
+            raise ValueError(f"pad: the input size {x.shape[axis]} on axis {axis} plus the "
+                             f"padding ({before}, {after}) leaves an output of size {size}. "
+                             f"Received: shape {x.shape}, pad={pad}, mode={mode!r}")
     if mode == "constant":
-        full = tuple(pairs.get(axis, (0, 0)) for axis in range(x.ndim))
+        if any(min(pair) < 0 for pair in pairs.values()):  # crop the negative sides first
+            x = x[tuple(slice(max(-pairs[a][0], 0), x.shape[a] - max(-pairs[a][1], 0))
+                        if a in pairs else slice(None) for a in range(x.ndim))]
+        full = tuple((max(b, 0), max(e, 0)) for b, e in
+                     (pairs.get(axis, (0, 0)) for axis in range(x.ndim)))
         return Pad.apply(x, pad_width=full, value=0.0 if value is None else float(value))
     gathers = []
     for axis, (before, after) in sorted(pairs.items()):
         n = x.shape[axis]
+        if mode == "circular":  # the wrap reads from what the crop leaves
+            n += min(before, 0) + min(after, 0)
+            if n <= 0 and (before > 0 or after > 0):
+                raise ValueError(f"pad: negative padding {pad} leaves nothing to wrap around "
+                                 f"on axis {axis} of shape {x.shape}")
         limit = n - 1 if mode == "reflect" else n
-        if max(before, after) > limit or n == 0:
+        if max(before, after) > limit or (n == 0 and max(before, after) > 0):
             raise ValueError(
                 f"pad: {mode} padding of ({before}, {after}) needs a dimension larger than "
                 f"{max(before, after) - (mode != 'reflect')}. Received: size {n} on axis "
                 f"{axis} of shape {x.shape}"
             )
         if before or after:
-            gathers.append((axis, _gather_index(mode, n, before, after)))
+            gathers.append((axis, _gather_index(mode, x.shape[axis], before, after)))
     return PadGather.apply(x, gathers=tuple(gathers))

@@ -1,11 +1,12 @@
-"""Resizing the last two axes: ``interpolate`` (nearest, bilinear) and adaptive average
-pooling.
+"""Resizing the spatial axes: ``interpolate`` (nearest, nearest-exact, linear, bilinear,
+trilinear) and adaptive average pooling.
 
 All of them are separable linear maps: each output row is a fixed weighted sum of input
 rows, and each output column of input columns. So one op serves them all,
 y = A_h · x · A_wᵀ on every (n, c) image, with A_h (H_out × H) and A_w (W_out × W) built
 from the mode's rule; its backward is gx = A_hᵀ · gy · A_w. Two matrix products per
-pass, vectorised over the batch and channels.
+pass, vectorised over the batch and channels. Volumes (N, C, D, H, W) add a third map
+A_d over the depth axis (``Separable3d``).
 """
 
 from __future__ import annotations
@@ -37,12 +38,43 @@ class Separable(Function):
         return xp.matmul(xp.matmul(self.rows.T, gy), self.cols)
 
 
+class Separable3d(Function):
+    """y[n,c] = A_d ×_D A_h ×_H A_w ×_W x[n,c] (one map per axis of a volume);
+    gx applies the transposed maps in the same way."""
+
+    def forward(self, x: Any, depth: Any, rows: Any, cols: Any) -> Any:
+        xp = get_array_module(x)
+        self.maps = [xp.asarray(a, dtype=x.dtype) for a in (depth, rows, cols)]
+        return self._apply(x, *self.maps)
+
+    def backward(self, gy: Any) -> Any:
+        return self._apply(gy, *(a.T for a in self.maps))
+
+    @staticmethod
+    def _apply(x: Any, depth: Any, rows: Any, cols: Any) -> Any:
+        xp = get_array_module(x)
+        n, c, d, h, w = x.shape
+        y = xp.matmul(xp.matmul(rows, x), cols.T)  # (N, C, D, H', W')
+        h, w = y.shape[3], y.shape[4]
+        y = xp.matmul(depth, y.reshape(n, c, d, h * w))  # the depth axis as rows
+        return y.reshape(n, c, depth.shape[0], h, w)
+
+
 # ------------------------------------------------------------- the 1-D maps
 
 
 def _nearest(n_in: int, n_out: int, scale: float) -> np.ndarray:
     """PyTorch's 'nearest': output i reads input ⌊i·scale⌋ (clamped to the last)."""
     src = np.minimum(np.floor(np.arange(n_out) * scale).astype(np.int64), n_in - 1)
+    a = np.zeros((n_out, n_in))
+    a[np.arange(n_out), src] = 1.0
+    return a
+
+
+def _nearest_exact(n_in: int, n_out: int, scale: float) -> np.ndarray:
+    """PyTorch's 'nearest-exact': output i reads input ⌊(i + 1/2)·scale⌋ (clamped), the
+    pixel whose centre is nearest (Pillow's and scikit-image's rule)."""
+    src = np.minimum(np.floor((np.arange(n_out) + 0.5) * scale).astype(np.int64), n_in - 1)
     a = np.zeros((n_out, n_in))
     a[np.arange(n_out), src] = 1.0
     return a
@@ -139,11 +171,12 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Tensor:
-    """Resize (N, C, L) or (N, C, H, W) input to ``size``, or by ``scale_factor``, as
-    PyTorch's ``F.interpolate``.
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to ``size``, or by
+    ``scale_factor``, as PyTorch's ``F.interpolate``.
 
-    Modes: ``"nearest"`` (output i reads input ⌊i·scale⌋), ``"linear"`` (3-D input) and
-    ``"bilinear"`` (4-D input), with ``align_corners`` as in PyTorch; bilinear on uint8
+    Modes: ``"nearest"`` (output i reads input ⌊i·scale⌋), ``"nearest-exact"`` (input
+    ⌊(i + 1/2)·scale⌋), ``"linear"`` (3-D input), ``"bilinear"`` (4-D input) and
+    ``"trilinear"`` (5-D input), with ``align_corners`` as in PyTorch; bilinear on uint8
     images rounds as PyTorch does (integer weights, see ``_resize_uint8``). The scale is
     in/out, or 1/scale_factor when a scale factor is given (PyTorch's rule, unless
     ``recompute_scale_factor=True``). ``antialias`` is not supported.
@@ -156,15 +189,15 @@ def interpolate(
     """
     op = "interpolate"
     x = as_tensor(input)
-    modes = {3: ("nearest", "linear"), 4: ("nearest", "bilinear")}
-    if x.ndim not in modes or mode not in modes[x.ndim]:
+    linear = {3: "linear", 4: "bilinear", 5: "trilinear"}
+    if x.ndim not in linear or mode not in ("nearest", "nearest-exact", linear[x.ndim]):
         raise ValueError(
-            f"{op}: supports modes nearest and linear for 3-D input, nearest and bilinear for "
-            f"4-D input. Received: mode={mode!r}, input shape {x.shape}"
+            f"{op}: supports modes nearest, nearest-exact and linear (3-D input), bilinear "
+            f"(4-D) or trilinear (5-D). Received: mode={mode!r}, input shape {x.shape}"
         )
     if antialias:
         raise ValueError(f"{op}: antialias=True is not supported")
-    if mode == "nearest" and align_corners is not None:
+    if mode.startswith("nearest") and align_corners is not None:
         raise ValueError(f"{op}: align_corners applies to the linear modes only")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor")
@@ -181,8 +214,9 @@ def interpolate(
     if min(out) < 1 or min(spatial) < 1:
         raise ValueError(f"{op}: input and output sizes must be positive. Received: input "
                          f"shape {x.shape}, output size {out}")
-    if mode == "nearest":
-        maps = [_nearest(n, m, s) for n, m, s in zip(spatial, out, scales, strict=True)]
+    if mode.startswith("nearest"):
+        rule = _nearest if mode == "nearest" else _nearest_exact
+        maps = [rule(n, m, s) for n, m, s in zip(spatial, out, scales, strict=True)]
     elif x.dtype == np.uint8 and mode == "bilinear":  # images: PyTorch's integer rounding
         return _resize_uint8(x, out, scales, bool(align_corners))
     elif x.dtype.kind != "f":
@@ -195,7 +229,9 @@ def interpolate(
 
 
 def _apply(x: Tensor, maps: list[np.ndarray]) -> Tensor:
-    """The separable map on 4-D input, or on 3-D input as images of height 1."""
+    """The separable map on 4-D or 5-D input, or on 3-D input as images of height 1."""
+    if x.ndim == 5:
+        return Separable3d.apply(x, depth=maps[0], rows=maps[1], cols=maps[2])
     if x.ndim == 4:
         return Separable.apply(x, rows=maps[0], cols=maps[1])
     y = Separable.apply(x.reshape((*x.shape[:2], 1, x.shape[2])), rows=np.ones((1, 1)),

@@ -18,6 +18,7 @@ from shenjing.optim.adadelta import Adadelta
 from shenjing.optim.adagrad import Adagrad
 from shenjing.optim.adam import Adam, AdamW
 from shenjing.optim.adamax import Adamax
+from shenjing.optim.lbfgs import LBFGS
 from shenjing.optim.nadam import NAdam
 from shenjing.optim.optimizer import Optimizer
 from shenjing.optim.radam import RAdam
@@ -30,5 +31,5 @@ fused.register_elementwise(SGD, Adam, Adamax, Adagrad, Adadelta, RMSprop, RMSpro
 
 __all__ = [
     "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RAdam",
-    "RMSprop", "RMSpropNesterov", "lr_scheduler",
+    "RMSprop", "RMSpropNesterov", "lr_scheduler", "LBFGS",
 ]

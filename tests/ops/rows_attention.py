@@ -15,7 +15,10 @@ def _torch_sdpa(*args, **kwargs):
     return tf.scaled_dot_product_attention(*args, **kwargs)
 
 
-def _sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None):
+def _sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None, enable_gqa=False):
+    if enable_gqa:  # query head h reads key/value head h // G
+        group = q.shape[-3] // k.shape[-3]
+        k, v = np.repeat(k, group, axis=-3), np.repeat(v, group, axis=-3)
     scores = q @ np.swapaxes(k, -1, -2) * (1 / np.sqrt(q.shape[-1]) if scale is None else scale)
     if is_causal:
         attn_mask = np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool))
@@ -52,4 +55,11 @@ ROWS = [
            [((2, 3, 4), (2, 5, 4), (2, 5, 6), (2, 3, 5)),
             ((2, 2, 3, 4), (2, 2, 3, 4), (2, 2, 3, 4), (3, 3))],
            make_inputs=_with_bool_mask, torch_ref=_torch_sdpa),
+    OpInfo("sdpa_gqa", sj.scaled_dot_product_attention, _sdpa,
+           [((2, 6, 3, 4), (2, 2, 5, 4), (2, 2, 5, 3)), ((4, 2, 3), (2, 2, 3), (2, 2, 5)),
+            ((1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 2))],
+           domain=(-1.5, 1.5), kwargs={"enable_gqa": True}, torch_ref=_torch_sdpa),
+    OpInfo("sdpa_gqa_float_mask", sj.scaled_dot_product_attention, _sdpa,
+           [((2, 4, 3, 4), (2, 2, 3, 4), (2, 2, 3, 3), (3, 3))],
+           domain=(-1.5, 1.5), kwargs={"enable_gqa": True}, torch_ref=_torch_sdpa),
 ]

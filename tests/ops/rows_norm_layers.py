@@ -42,7 +42,13 @@ def _group_norm(x, num_groups, weight=None, bias=None):
 
 
 def _normalize(x, p=2.0, dim=1):
-    norm = (np.abs(x) ** p).sum(axis=dim, keepdims=True) ** (1 / p)
+    size = np.abs(x)
+    if p == 0:  # torch.norm's p = 0: the count of non-zeros
+        norm = (x != 0).sum(axis=dim, keepdims=True)
+    elif np.isinf(p):
+        norm = (size.max if p > 0 else size.min)(axis=dim, keepdims=True)
+    else:
+        norm = (size**p).sum(axis=dim, keepdims=True) ** (1 / p)
     return x / np.maximum(norm, 1e-12)
 
 
@@ -50,6 +56,21 @@ def _np_pad(x, pad, mode="constant", value=None):
     widths = [(0, 0)] * x.ndim
     for k in range(len(pad) // 2):
         widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    if min(min(w) for w in widths) < 0:
+        # A negative pad crops. PyTorch crops first in the constant and circular modes
+        # (the wrap reads what is left) and last in reflect/replicate (pad as if).
+        crop = tuple(slice(max(-a, 0), x.shape[i] - max(-b, 0)) for i, (a, b) in
+                     enumerate(widths))
+        grow = [(max(a, 0), max(b, 0)) for a, b in widths]
+        if mode in ("constant", "circular"):
+            return _np_pad_widths(x[crop], grow, mode, value)
+        y = _np_pad_widths(x, grow, mode, value)
+        return y[tuple(slice(max(-a, 0), y.shape[i] - max(-b, 0)) for i, (a, b) in
+                       enumerate(widths))]
+    return _np_pad_widths(x, widths, mode, value)
+
+
+def _np_pad_widths(x, widths, mode, value):
     if mode == "constant":
         return np.pad(x, widths, constant_values=0.0 if value is None else value)
     return np.pad(x, widths, mode={"replicate": "edge", "circular": "wrap"}.get(mode, mode))
@@ -87,6 +108,11 @@ ROWS = [
     OpInfo("normalize_p3_dim0", sj.normalize, _normalize, [((3, 4),)],
            kwargs={"p": 3.0, "dim": 0}, domain=(0.2, 2.0), torch_ref=_tf("normalize")),
     *[
+        OpInfo(f"normalize_p{p}", sj.normalize, _normalize, [((3, 4),), ((2, 3, 4),)],
+               kwargs={"p": p}, domain=(0.2, 2.0), torch_ref=_tf("normalize"))
+        for p in (0, 0.5, -1.0, -2.5, float("inf"), float("-inf"))
+    ],
+    *[
         OpInfo(f"pad_{mode}_{len(pad)}", F.pad, _np_pad, shapes,
                kwargs={"pad": pad, "mode": mode}, torch_ref=_tf("pad"))
         for mode in ("constant", "reflect", "replicate", "circular")
@@ -94,8 +120,13 @@ ROWS = [
             ((2, 1), [((2, 3, 4),)]),
             ((1, 2, 2, 0), [((2, 3, 4, 5),), ((3, 4, 5),)]),
             ((1, 0, 0, 2, 2, 1), [((1, 2, 3, 4, 5),)]),
+            ((-1, 2), [((2, 3, 6),)]),  # negative pads crop
+            ((2, -3, -1, 1), [((2, 4, 6),)]),
+            ((-2, -1, 0, -1), [((2, 3, 4, 6),)]),
         ]
     ],
+    OpInfo("pad_constant_crop_to_empty", F.pad, _np_pad, [((2, 3, 6),)],
+           kwargs={"pad": (-6, 1)}, torch_ref=_tf("pad")),
     OpInfo("pad_constant_value", F.pad, _np_pad, [((3, 4),), ((2, 3, 4),)],
            kwargs={"pad": (1, 3, 0, 2), "value": 1.5}, torch_ref=_tf("pad")),
 ]

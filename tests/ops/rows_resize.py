@@ -20,10 +20,11 @@ def _tf(name: str):
     return call
 
 
-def _out_and_scale(n, size, scale_factor):
+def _out_and_scale(n, size, scale_factor, recompute=False):
     if size is not None:
         return size, n / size
-    return math.floor(n * scale_factor), 1.0 / scale_factor
+    m = math.floor(n * scale_factor)
+    return m, n / m if recompute else 1.0 / scale_factor
 
 
 def _source(i, scale, n_in, n_out, align_corners):
@@ -32,11 +33,14 @@ def _source(i, scale, n_in, n_out, align_corners):
     return max((i + 0.5) * scale - 0.5, 0.0)
 
 
-def _resize_axis(x, axis, size, scale_factor, mode, align_corners):
+def _resize_axis(x, axis, size, scale_factor, mode, align_corners, recompute=False):
     n = x.shape[axis]
-    m, scale = _out_and_scale(n, size, scale_factor)
+    m, scale = _out_and_scale(n, size, scale_factor, recompute)
     slices = []
     for i in range(m):
+        if mode == "nearest-exact":  # the input pixel whose centre is nearest
+            slices.append(np.take(x, min(int(math.floor((i + 0.5) * scale)), n - 1), axis=axis))
+            continue
         if mode == "nearest":
             slices.append(np.take(x, min(int(math.floor(i * scale)), n - 1), axis=axis))
             continue
@@ -48,11 +52,12 @@ def _resize_axis(x, axis, size, scale_factor, mode, align_corners):
     return np.stack(slices, axis=axis)
 
 
-def _interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def _interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
     for k, axis in enumerate(range(2, x.ndim)):
         s = size[k] if isinstance(size, tuple) else size
         f = scale_factor[k] if isinstance(scale_factor, tuple) else scale_factor
-        x = _resize_axis(x, axis, s, f, mode, align_corners)
+        x = _resize_axis(x, axis, s, f, mode, align_corners, bool(recompute_scale_factor))
     return x
 
 
@@ -85,6 +90,7 @@ def _adaptive_avg(x, output_size):
 
 IMAGES = [((2, 3, 5, 4),), ((1, 2, 3, 6),)]
 SIGNALS = [((2, 3, 5),)]
+VOLUMES = [((1, 2, 3, 4, 5),)]
 
 ROWS = [
     *[
@@ -103,6 +109,19 @@ ROWS = [
              {"scale_factor": 1.7, "mode": "bilinear", "align_corners": True}),
             ("linear_size", SIGNALS, {"size": 9, "mode": "linear"}),
             ("nearest_1d", SIGNALS, {"scale_factor": 3.0}),
+            ("nearest_exact_size", IMAGES, {"size": (7, 3), "mode": "nearest-exact"}),
+            ("nearest_exact_x1.7", SIGNALS, {"scale_factor": 1.7, "mode": "nearest-exact"}),
+            ("nearest_exact_recompute", IMAGES,
+             {"scale_factor": (2.3, 0.6), "mode": "nearest-exact", "recompute_scale_factor": True}),
+            ("nearest_3d", VOLUMES, {"size": (5, 7, 3)}),
+            ("nearest_exact_3d", VOLUMES, {"scale_factor": 1.5, "mode": "nearest-exact"}),
+            ("trilinear_size", VOLUMES, {"size": (5, 7, 3), "mode": "trilinear"}),
+            ("trilinear_align_corners", VOLUMES,
+             {"size": (5, 2, 6), "mode": "trilinear", "align_corners": True}),
+            ("trilinear_x", VOLUMES, {"scale_factor": (1.5, 0.7, 2.2), "mode": "trilinear"}),
+            ("trilinear_recompute", VOLUMES, {"scale_factor": (1.5, 0.7, 2.2),
+                                              "mode": "trilinear",
+                                              "recompute_scale_factor": True}),
         ]
     ],
     OpInfo("adaptive_avg_pool2d", F.adaptive_avg_pool2d, _adaptive_avg,

@@ -41,3 +41,11 @@ def test_errors_name_the_op() -> None:
         sj.scaled_dot_product_attention(q, k, v, attn_mask=sj.ones(4, 4))
     with pytest.raises(ValueError, match=r"Received: query \(2, 3, 4\), key \(3, 4\)"):
         sj.scaled_dot_product_attention(q, sj.ones(3, 4), v)
+
+
+def test_sdpa_gqa_needs_kv_heads_dividing_query_heads() -> None:
+    q, k = sj.ones(1, 6, 3, 4), sj.ones(1, 4, 3, 4)
+    with pytest.raises(ValueError, match="enable_gqa=True the key and value heads"):
+        sj.scaled_dot_product_attention(q, k, k, enable_gqa=True)
+    with pytest.raises(ValueError, match="same leading dimensions"):
+        sj.scaled_dot_product_attention(q, sj.ones(1, 2, 3, 4), sj.ones(1, 2, 3, 4))

@@ -68,3 +68,23 @@ def test_layer_norm_of_a_constant_row_is_zero_not_nan() -> None:
     np.testing.assert_array_equal(y.numpy(), np.zeros((2, 4)))
     y.sum().backward()
     assert np.all(np.isfinite(x.grad.numpy()))
+
+
+@pytest.mark.parametrize("p", [0, -1.0, -2.5, 0.5, float("inf"), float("-inf")])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_normalize_any_p_matches_pytorch_with_zeros_and_ties(p: float, dim: int) -> None:
+    """torch.norm's meaning for every p, on rows with zeros (|0|^p = ∞ for p < 0, the
+    norm is then 0 and eps takes over) and ties at the max (the gradient is shared)."""
+    torch = pytest.importorskip("torch")
+    x = np.array([[3.0, 0.0, -4.0, 2.0], [0.0, 0.0, 0.0, 0.0], [1.0, -1.0, 1.0, 0.5],
+                  [0.3, -2.0, 0.7, 1.1]])
+    w = np.array([[1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 1.0, 1.0], [0.5, -1.0, 2.0, 1.0],
+                  [1.0, 2.0, -1.0, 0.5]])
+    t = torch.tensor(x, requires_grad=True)
+    (torch.nn.functional.normalize(t, p=p, dim=dim) * torch.tensor(w)).sum().backward()
+    a = sj.tensor(x, dtype="float64", requires_grad=True)
+    y = sj.nn.functional.normalize(a, p=p, dim=dim)
+    (y * sj.tensor(w, dtype="float64")).sum().backward()
+    np.testing.assert_allclose(y.numpy(), torch.nn.functional.normalize(
+        torch.tensor(x), p=p, dim=dim).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-10)

@@ -17,3 +17,4 @@ from shenjing.nn.layers.perceptron import *
 from shenjing.nn.layers.pooling import *
 from shenjing.nn.layers.recurrent import *
 from shenjing.nn.layers.sync_batchnorm import *
+from shenjing.nn.layers.volumetric import *

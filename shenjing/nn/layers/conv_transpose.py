@@ -13,6 +13,7 @@ from shenjing.nn.layers.conv import check_input
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
 from shenjing.ops.conv import to_pair, to_single
+from shenjing.ops.conv3d import to_tuple
 from shenjing.tensor import Tensor
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d"]
@@ -48,6 +49,8 @@ class _ConvTransposeNd(Module):
                                  f"Received: {name}={value!r}, groups={groups}")
         convert = (lambda n, v, m: to_pair(layer, n, v, m)) if self.spatial == 2 else (
             lambda n, v, m: (to_single(layer, n, v, m),))
+        if self.spatial == 3:
+            convert = lambda n, v, m: to_tuple(layer, n, v, m)  # noqa: E731
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = convert("kernel_size", kernel_size, 1)
         self.stride = convert("stride", stride, 1)

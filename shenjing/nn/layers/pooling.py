@@ -10,6 +10,7 @@ import shenjing.nn.functional as F
 from shenjing.nn.layers.conv import check_input
 from shenjing.nn.module import Module
 from shenjing.ops.conv import to_pair, to_single
+from shenjing.ops.conv3d import to_tuple
 from shenjing.tensor import Tensor
 
 __all__ = ["AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d"]
@@ -30,6 +31,8 @@ class _Pool(Module):
             setattr(self, name, value)
         layer = type(self).__name__
         check = to_pair if "H, W" in self.layout else to_single
+        if "D, H, W" in self.layout:
+            check = to_tuple
         check(layer, "kernel_size", kernel_size, 1)
         if stride is not None:
             check(layer, "stride", stride, 1)
