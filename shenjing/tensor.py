@@ -501,5 +501,7 @@ from shenjing.ops import transfer as device_ops  # noqa: E402
 _tensor_methods.ops = ops
 # The methods of the ops added for PyTorch users (issue 12), attached to Tensor.
 from shenjing import _tensor_ops_methods  # noqa: E402, F401
+# ... and those that published PyTorch programs reach for (issue 20).
+from shenjing import _tensor_more_methods  # noqa: E402, F401
 
 # isort: on

@@ -44,4 +44,9 @@ from shenjing.ops.sorting import *  # noqa: F403
 from shenjing.ops.triangle import *  # noqa: F403
 from shenjing.ops.trig import *  # noqa: F403
 
+# Names published PyTorch programs reach for (issue 20).
+from shenjing.ops.repeat import *  # noqa: F403
+from shenjing.ops.sampling import *  # noqa: F403
+from shenjing.ops.vector_norm import *  # noqa: F403
+
 # isort: on

@@ -1,0 +1,107 @@
+"""Op-table rows for the names published PyTorch programs reach for (issue 20): norm in
+its p / dim / keepdim forms, repeat_interleave, and scatter with reduce=."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import shenjing as sj
+from tests.ops.opinfo import OpInfo
+
+
+def _away_from_kinks(shapes, rng):
+    """Distinct magnitudes in [0.2, 2.2) with random signs: no zero (|x| has a kink
+    there) and no tie (the max of |x| must be unique under the gradcheck step)."""
+    (shape,) = shapes
+    n = int(np.prod(shape))
+    magnitudes = 0.2 + rng.permutation(n) * (2.0 / max(n, 1)) + rng.uniform(0, 0.01, n)
+    return [(magnitudes * rng.choice([-1.0, 1.0], n)).reshape(shape)]
+
+
+def _norm_ref(x, p, dim, keepdim):
+    axes = tuple(range(x.ndim)) if dim is None else dim
+    a = np.abs(x)
+    if p == "fro":
+        p = 2
+    if p == math.inf:
+        return a.max(axis=axes, keepdims=keepdim)
+    if p == -math.inf:
+        return a.min(axis=axes, keepdims=keepdim)
+    if p == 0:
+        return (x != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype)
+    return (a ** p).sum(axis=axes, keepdims=keepdim) ** (1 / p)
+
+
+def _torch_norm(x, p, dim, keepdim):
+    import torch
+
+    return torch.norm(x, p=p, dim=dim, keepdim=keepdim)
+
+
+def _norm_rows():
+    rows = []
+    shapes = [((2, 3, 4),)]
+    for p in ("fro", 2, 1, 3, 0.5, math.inf, -math.inf, 0):
+        for dim, keepdim in ((None, False), (1, False), (-1, True), ((0, 1), False)):
+            rows.append(OpInfo(
+                f"norm-p{p}-dim{dim}-keep{keepdim}".replace(" ", ""), sj.norm, _norm_ref,
+                shapes, kwargs={"p": p, "dim": dim, "keepdim": keepdim},
+                make_inputs=_away_from_kinks, atol=1e-4,
+                # PyTorch gives p=0 no gradient at all (ours is 0, as the count is flat)
+                torch_ref=_torch_norm if p != 0 else None))
+    return rows
+
+
+def _with_counts(counts):
+    def make(shapes, rng):
+        return [rng.uniform(-2, 2, size=shapes[0]), np.array(counts, dtype=np.int64)]
+    return make
+
+
+def _repeat_ref(x, repeats, dim=None):
+    return np.repeat(x if dim is not None else x.ravel(), repeats, axis=dim or 0)
+
+
+def _torch_repeat(x, repeats, dim=None):
+    import torch
+
+    return torch.repeat_interleave(x, repeats, dim=dim)
+
+
+def _scatter_inputs(shapes, rng):
+    x = rng.uniform(0.5, 2, size=(3, 4))
+    return [x, np.array([[0, 2, 1, 0], [2, 2, 0, 1]]), rng.uniform(0.5, 2, size=(2, 4))]
+
+
+def _scatter_ref(reduce):
+    def ref(x, index, src):
+        out = x.copy()
+        cols = np.broadcast_to(np.arange(index.shape[1]), index.shape)
+        (np.add if reduce == "add" else np.multiply).at(out, (index, cols), src)
+        return out
+    return ref
+
+
+ROWS = [
+    *_norm_rows(),
+    OpInfo("repeat_interleave-int-flat", sj.repeat_interleave, _repeat_ref,
+           [((3, 4),), ((5,),)], kwargs={"repeats": 3}, torch_ref=_torch_repeat),
+    OpInfo("repeat_interleave-int-dim1", sj.repeat_interleave, _repeat_ref,
+           [((3, 4),), ((2, 4, 3),)], kwargs={"repeats": 2, "dim": 1},
+           torch_ref=_torch_repeat),
+    OpInfo("repeat_interleave-counts-dim0", sj.repeat_interleave, _repeat_ref,
+           [((4, 3),)], kwargs={"dim": 0}, make_inputs=_with_counts([2, 0, 1, 3]),
+           torch_ref=_torch_repeat),
+    OpInfo("repeat_interleave-counts-dim-1", sj.repeat_interleave, _repeat_ref,
+           [((2, 3),)], kwargs={"dim": -1}, make_inputs=_with_counts([0, 4, 1]),
+           torch_ref=_torch_repeat),
+    # torch.scatter(reduce=) has no derivative; ours has scatter_reduce's ('sum'/'prod'),
+    # checked here by central differences, and its forward against PyTorch in
+    # test_programs_tensor.py.
+    *[OpInfo(f"scatter-reduce-{reduce}",
+             lambda x, index, src, reduce=reduce: sj.scatter(x, 0, index, src, reduce=reduce),
+             _scatter_ref(reduce), [((3, 4), (2, 4), (2, 4))], make_inputs=_scatter_inputs)
+      for reduce in ("add", "multiply")],
+]
