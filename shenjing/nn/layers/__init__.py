@@ -8,6 +8,7 @@ from shenjing.nn.layers.batchnorm import *
 from shenjing.nn.layers.container import *
 from shenjing.nn.layers.conv import *
 from shenjing.nn.layers.conv_transpose import *
+from shenjing.nn.layers.dicts import *
 from shenjing.nn.layers.dropout import *
 from shenjing.nn.layers.embedding import *
 from shenjing.nn.layers.linear import *
