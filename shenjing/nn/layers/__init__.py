@@ -17,4 +17,5 @@ from shenjing.nn.layers.norm import *
 from shenjing.nn.layers.perceptron import *
 from shenjing.nn.layers.pooling import *
 from shenjing.nn.layers.recurrent import *
+from shenjing.nn.layers.recurrent_cells import *
 from shenjing.nn.layers.sync_batchnorm import *
