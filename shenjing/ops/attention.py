@@ -11,6 +11,7 @@ import numpy as np
 from shenjing.autograd.function import Function
 from shenjing.backend import generator, get_array_module
 from shenjing.ops._util import unbroadcast
+from shenjing.ops.repeat import repeat_interleave
 from shenjing.tensor import Tensor, as_tensor
 
 __all__ = ["scaled_dot_product_attention"]
@@ -81,7 +82,8 @@ def scaled_dot_product_attention(
     enable_gqa: bool = False,
 ) -> Tensor:
     """softmax(Q·Kᵀ·scale + mask)·V over (..., L, E) queries, (..., S, E) keys and
-    (..., S, Ev) values, as PyTorch's ``F.scaled_dot_product_attention``.
+    (..., S, Ev) values, as PyTorch's ``F.scaled_dot_product_attention``; with
+    ``enable_gqa`` the key and value may have fewer heads (dim -3) than the query.
 
     ``attn_mask`` broadcasts to (..., L, S): boolean True marks the pairs that take part
     (False ones are blocked), a float mask is added to the scores (and gets a gradient
@@ -97,8 +99,17 @@ def scaled_dot_product_attention(
     """
     op = "scaled_dot_product_attention"
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
-    if enable_gqa:
-        raise ValueError(f"{op}: enable_gqa=True (grouped-query attention) is not supported")
+    if enable_gqa and min(q.ndim, k.ndim, v.ndim) >= 3 and k.shape[-3] != q.shape[-3]:
+        # Grouped-query attention: each group of Hq/Hkv query heads shares one key/value
+        # head, i.e. the key and value heads repeated in place, as PyTorch does.
+        heads, kv_heads = q.shape[-3], k.shape[-3]
+        if kv_heads == 0 or heads % kv_heads or v.shape[-3] != kv_heads:
+            raise ValueError(
+                f"{op}: with enable_gqa, the query heads ({heads}) must be a multiple of the "
+                f"key and value heads. Received: query {q.shape}, key {k.shape}, value "
+                f"{v.shape}")
+        k = repeat_interleave(k, heads // kv_heads, dim=-3)
+        v = repeat_interleave(v, heads // kv_heads, dim=-3)
     if (min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[:-2] != k.shape[:-2]
             or k.shape[:-1] != v.shape[:-1] or q.shape[-1] != k.shape[-1]):
         raise ValueError(

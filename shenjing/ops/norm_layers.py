@@ -209,7 +209,8 @@ def normalize(
     dim: int = 1,
     eps: float = 1e-12,
 ) -> Tensor:
-    """x / max(‖x‖_p, eps) along ``dim``: unit p-norm vectors, as PyTorch's ``F.normalize``.
+    """x / max(‖x‖_p, eps) along ``dim``: unit p-norm vectors, as PyTorch's ``F.normalize``
+    (any p: 0, negative and ±inf take ``norm``'s meaning, as there).
 
     Example:
         >>> import shenjing as sj
@@ -219,7 +220,12 @@ def normalize(
     x = as_tensor(input)
     if x.dtype.kind != "f":
         raise TypeError(f"normalize: input must be floating-point. Received: dtype={x.dtype}")
-    if not (p > 0 and math.isfinite(p)):
-        raise ValueError(f"normalize: p must be positive and finite. Received: p={p}")
     (axis,) = normalize_axis("normalize", dim, x.ndim)
+    if not (p > 0 and math.isfinite(p)):
+        # PyTorch's meaning for every other p (0, negative, ±inf): x / max(‖x‖_p, eps) with
+        # ‖x‖_p as ``norm`` defines it (p = 0 counts the nonzeros), composed from ops.
+        from shenjing.ops.blend import clamp
+        from shenjing.ops.vector_norm import norm
+
+        return x / clamp(norm(x, p, axis, keepdim=True), min=float(eps))
     return Normalize.apply(x, p=float(p), axis=axis, eps=float(eps))

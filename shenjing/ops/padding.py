@@ -17,6 +17,7 @@ import numpy as np
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops.indexing import getitem
 from shenjing.ops.shape import Pad
 from shenjing.tensor import Tensor, as_tensor
 
@@ -72,7 +73,8 @@ def pad(
     Modes: ``"constant"`` (fill with ``value``, 0 by default), ``"reflect"`` (mirror
     without repeating the edge; each pad must be smaller than its dimension),
     ``"replicate"`` (repeat the edge), ``"circular"`` (wrap around; pad <= dimension).
-    Negative (cropping) pads are not supported.
+    A negative pad crops that many elements from its side, as in PyTorch: every mode
+    crops first and then pads what is left.
 
     Example:
         >>> import shenjing as sj
@@ -87,15 +89,18 @@ def pad(
     if (
         len(widths) % 2
         or len(widths) // 2 > x.ndim
-        or not all(isinstance(w, (int, np.integer)) and w >= 0 for w in widths)
+        or not all(isinstance(w, (int, np.integer)) for w in widths)
     ):
         raise ValueError(
-            f"pad: pad must hold an even number of non-negative ints, two per padded "
+            f"pad: pad must hold an even number of ints, two per padded "
             f"dimension, at most {2 * x.ndim} for a tensor of shape {x.shape}. "
             f"Received: pad={pad}"
         )
     if value is not None and mode != "constant":
         raise ValueError(f"pad: value applies to mode='constant' only. Received: mode={mode!r}")
+    if any(w < 0 for w in widths):
+        x = _crop(x, widths)
+        widths = tuple(max(int(w), 0) for w in widths)
     # (before, after) per padded axis, last axis first as PyTorch orders them
     pairs = {x.ndim - 1 - k: (int(widths[2 * k]), int(widths[2 * k + 1]))
              for k in range(len(widths) // 2)}
@@ -115,3 +120,18 @@ def pad(
         if before or after:
             gathers.append((axis, _gather_index(mode, n, before, after)))
     return PadGather.apply(x, gathers=tuple(gathers))
+
+
+def _crop(x: Tensor, widths: Sequence[int]) -> Tensor:
+    """x with −w elements removed from each side whose pad w is negative (a slice, so
+    the gradient flows back to the kept elements)."""
+    index: list[slice] = [slice(None)] * x.ndim
+    for k in range(len(widths) // 2):
+        axis = x.ndim - 1 - k
+        n = x.shape[axis]
+        start, stop = max(-int(widths[2 * k]), 0), n - max(-int(widths[2 * k + 1]), 0)
+        if stop < start:
+            raise ValueError(f"pad: cropping ({widths[2 * k]}, {widths[2 * k + 1]}) removes "
+                             f"more than the {n} elements of axis {axis} (shape {x.shape})")
+        index[axis] = slice(start, stop)
+    return getitem(x, tuple(index))

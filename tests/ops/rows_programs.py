@@ -105,3 +105,76 @@ ROWS = [
              _scatter_ref(reduce), [((3, 4), (2, 4), (2, 4))], make_inputs=_scatter_inputs)
       for reduce in ("add", "multiply")],
 ]
+
+
+# ---------------------------------------------------------------- F.pad crops, normalize
+# with any p, grouped-query attention
+
+def _np_pad(x, widths, mode):
+    """NumPy's pad after cropping the negative widths, as PyTorch's F.pad does."""
+    index = [slice(None)] * x.ndim
+    pads = [(0, 0)] * x.ndim
+    for k in range(len(widths) // 2):
+        axis = x.ndim - 1 - k
+        before, after = widths[2 * k], widths[2 * k + 1]
+        index[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
+        pads[axis] = (max(before, 0), max(after, 0))
+    numpy_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+                  "circular": "wrap"}[mode]
+    return np.pad(x[tuple(index)], pads, mode=numpy_mode)
+
+
+def _pad_row(mode, widths):
+    import shenjing.nn.functional as F
+
+    def torch_ref(x):
+        import torch
+
+        return torch.nn.functional.pad(x, widths, mode=mode)
+
+    return OpInfo(f"pad-crop-{mode}-{widths}".replace(" ", ""),
+                  lambda x: F.pad(x, widths, mode=mode), lambda x: _np_pad(x, widths, mode),
+                  [((2, 4, 6),)], torch_ref=torch_ref)
+
+
+def _normalize_row(p):
+    import shenjing.nn.functional as F
+
+    def ref(x):
+        return x / np.maximum(_norm_ref(x, p, (1,), True), 1e-12)
+
+    def torch_ref(x):
+        import torch
+
+        return torch.nn.functional.normalize(x, p=p, dim=1)
+
+    return OpInfo(f"normalize-p{p}", lambda x: F.normalize(x, p=p, dim=1), ref,
+                  [((3, 4),), ((2, 3, 4),)], make_inputs=_away_from_kinks,
+                  torch_ref=torch_ref if p != 0 else None)
+
+
+def _gqa_ref(q, k, v):
+    groups = q.shape[-3] // k.shape[-3]
+    k, v = np.repeat(k, groups, axis=-3), np.repeat(v, groups, axis=-3)
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    return (weights / weights.sum(-1, keepdims=True)) @ v
+
+
+def _torch_gqa(q, k, v):
+    import torch
+
+    return torch.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+
+
+ROWS += [
+    *[_pad_row(mode, widths) for mode, widths in [
+        ("constant", (-1, 2)), ("constant", (-2, -1, 1, -1)), ("reflect", (-1, 2)),
+        ("replicate", (2, -3)), ("circular", (-1, 2, -1, 1))]],
+    *[_normalize_row(p) for p in (0, -1, -2.5, math.inf, -math.inf)],
+    OpInfo("sdpa-enable_gqa",
+           lambda q, k, v: sj.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+           _gqa_ref, [((2, 4, 3, 5), (2, 2, 6, 5), (2, 2, 6, 7)), ((6, 2, 5), (1, 4, 5),
+                                                                  (1, 4, 3))],
+           torch_ref=_torch_gqa),
+]
