@@ -89,7 +89,7 @@ def batches(data: np.ndarray, block_size: int, batch_size: int, rng: np.random.G
 
 
 def main() -> None:
-    args = parse_args(__doc__, "a wider, deeper model trained four times as long, reciting a line")
+    args = parse_args(__doc__, "a wider, deeper model trained three times as long, reciting a line")
     check = Checks()
     sj.manual_seed(0)
     text = load_text()
@@ -97,7 +97,7 @@ def main() -> None:
     stoi = {c: i for i, c in enumerate(chars)}
     data = np.array([stoi[c] for c in text], dtype=np.int64)
     if args.full:
-        block, width, heads, layers, steps, bar = 64, 96, 4, 2, 800, 0.8
+        block, width, heads, layers, steps, bar = 32, 64, 4, 2, 600, 1.0
     else:
         block, width, heads, layers, steps, bar = 32, 48, 4, 1, 200, 2.3
     model = CharGPT(len(chars), block, width, heads, layers)

@@ -1,5 +1,5 @@
-"""Resizing the last two axes: ``interpolate`` (nearest, bilinear) and adaptive average
-pooling.
+"""Resizing the spatial axes: ``interpolate`` (nearest, nearest-exact, area, (bi/tri)linear)
+and adaptive average pooling.
 
 All of them are separable linear maps: each output row is a fixed weighted sum of input
 rows, and each output column of input columns. So one op serves them all,
@@ -24,17 +24,20 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate"]
 
 
 class Separable(Function):
-    """y = A_h·x·A_wᵀ over the last two axes;  gx = A_hᵀ·gy·A_w."""
+    """y = A_h·x·A_wᵀ over the last two axes (y = A_h·x when A_w is None);
+    gx = A_hᵀ·gy·A_w."""
 
     def forward(self, x: Any, rows: Any, cols: Any) -> Any:
         xp = get_array_module(x)
         self.rows = xp.asarray(rows, dtype=x.dtype)
-        self.cols = xp.asarray(cols, dtype=x.dtype)
-        return xp.matmul(xp.matmul(self.rows, x), self.cols.T)
+        self.cols = None if cols is None else xp.asarray(cols, dtype=x.dtype)
+        y = xp.matmul(self.rows, x)
+        return y if self.cols is None else xp.matmul(y, self.cols.T)
 
     def backward(self, gy: Any) -> Any:
         xp = get_array_module(gy)
-        return xp.matmul(xp.matmul(self.rows.T, gy), self.cols)
+        gx = xp.matmul(self.rows.T, gy)
+        return gx if self.cols is None else xp.matmul(gx, self.cols)
 
 
 # ------------------------------------------------------------- the 1-D maps
@@ -43,6 +46,15 @@ class Separable(Function):
 def _nearest(n_in: int, n_out: int, scale: float) -> np.ndarray:
     """PyTorch's 'nearest': output i reads input ⌊i·scale⌋ (clamped to the last)."""
     src = np.minimum(np.floor(np.arange(n_out) * scale).astype(np.int64), n_in - 1)
+    a = np.zeros((n_out, n_in))
+    a[np.arange(n_out), src] = 1.0
+    return a
+
+
+def _nearest_exact(n_in: int, n_out: int, scale: float) -> np.ndarray:
+    """PyTorch's 'nearest-exact': output i reads input ⌊(i + 1/2)·scale⌋ (the input
+    pixel whose centre is nearest; clamped to the last)."""
+    src = np.minimum(np.floor((np.arange(n_out) + 0.5) * scale).astype(np.int64), n_in - 1)
     a = np.zeros((n_out, n_in))
     a[np.arange(n_out), src] = 1.0
     return a
@@ -94,11 +106,13 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Tensor:
-    """Resize (N, C, L) or (N, C, H, W) input to ``size``, or by ``scale_factor``, as
-    PyTorch's ``F.interpolate``.
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to ``size``, or by
+    ``scale_factor``, as PyTorch's ``F.interpolate``.
 
-    Modes: ``"nearest"`` (output i reads input ⌊i·scale⌋), ``"linear"`` (3-D input) and
-    ``"bilinear"`` (4-D input), with ``align_corners`` as in PyTorch. The scale is
+    Modes: ``"nearest"`` (output i reads input ⌊i·scale⌋), ``"nearest-exact"`` (input
+    ⌊(i + 1/2)·scale⌋), ``"area"`` (adaptive average pooling), ``"linear"`` (3-D input),
+    ``"bilinear"`` (4-D) and ``"trilinear"`` (5-D), with ``align_corners`` as in
+    PyTorch. The scale is
     in/out, or 1/scale_factor when a scale factor is given (PyTorch's rule, unless
     ``recompute_scale_factor=True``). ``antialias`` is not supported.
 
@@ -110,15 +124,16 @@ def interpolate(
     """
     op = "interpolate"
     x = as_tensor(input)
-    modes = {3: ("nearest", "linear"), 4: ("nearest", "bilinear")}
-    if x.ndim not in modes or mode not in modes[x.ndim]:
+    linear = {3: "linear", 4: "bilinear", 5: "trilinear"}
+    if x.ndim not in linear or mode not in ("nearest", "nearest-exact", "area", linear[x.ndim]):
         raise ValueError(
-            f"{op}: supports modes nearest and linear for 3-D input, nearest and bilinear for "
-            f"4-D input. Received: mode={mode!r}, input shape {x.shape}"
+            f"{op}: supports modes nearest, nearest-exact, area and linear / bilinear / "
+            f"trilinear for 3-D / 4-D / 5-D input. Received: mode={mode!r}, input shape "
+            f"{x.shape}"
         )
     if antialias:
         raise ValueError(f"{op}: antialias=True is not supported")
-    if mode == "nearest" and align_corners is not None:
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError(f"{op}: align_corners applies to the linear modes only")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor")
@@ -137,6 +152,10 @@ def interpolate(
                          f"shape {x.shape}, output size {out}")
     if mode == "nearest":
         maps = [_nearest(n, m, s) for n, m, s in zip(spatial, out, scales, strict=True)]
+    elif mode == "nearest-exact":
+        maps = [_nearest_exact(n, m, s) for n, m, s in zip(spatial, out, scales, strict=True)]
+    elif mode == "area":  # PyTorch's 'area' is adaptive average pooling to the output size
+        maps = [_adaptive(n, m) for n, m in zip(spatial, out, strict=True)]
     else:
         maps = [_linear(n, m, s, bool(align_corners))
                 for n, m, s in zip(spatial, out, scales, strict=True)]
@@ -144,7 +163,13 @@ def interpolate(
 
 
 def _apply(x: Tensor, maps: list[np.ndarray]) -> Tensor:
-    """The separable map on 4-D input, or on 3-D input as images of height 1."""
+    """The separable map on 4-D input; on 3-D input as images of height 1; on 5-D input
+    (N, C, D, H, W) over (H, W) for every depth, then over D with H·W as one axis."""
+    if x.ndim == 5:
+        y = Separable.apply(x, rows=maps[1], cols=maps[2])
+        n, c, d, h, w = y.shape
+        y = Separable.apply(y.reshape((n, c, d, h * w)), rows=maps[0], cols=None)
+        return y.reshape((n, c, y.shape[2], h, w))
     if x.ndim == 4:
         return Separable.apply(x, rows=maps[0], cols=maps[1])
     y = Separable.apply(x.reshape((*x.shape[:2], 1, x.shape[2])), rows=np.ones((1, 1)),

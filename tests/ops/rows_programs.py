@@ -178,3 +178,36 @@ ROWS += [
                                                                   (1, 4, 3))],
            torch_ref=_torch_gqa),
 ]
+
+
+# ---------------------------------------------------------------- interpolate modes
+
+def _interp_row(mode, shape, **kwargs):
+    import shenjing.nn.functional as F
+
+    def torch_ref(x):
+        import torch
+
+        return torch.nn.functional.interpolate(x, mode=mode, **kwargs)
+
+    def ref(x):  # PyTorch, in float64, is the reference for the resampling rules
+        import torch
+
+        return torch.nn.functional.interpolate(torch.tensor(x), mode=mode, **kwargs).numpy()
+
+    tag = "-".join(f"{k}{v}" for k, v in kwargs.items()).replace(" ", "")
+    return OpInfo(f"interpolate-{mode}-{len(shape)}d-{tag}",
+                  lambda x: F.interpolate(x, mode=mode, **kwargs), ref, [(shape,)],
+                  torch_ref=torch_ref)
+
+
+ROWS += [
+    _interp_row("nearest-exact", (2, 3, 5), scale_factor=1.7),
+    _interp_row("nearest-exact", (1, 2, 5, 4), size=(3, 7)),
+    _interp_row("nearest", (1, 2, 3, 4, 5), size=(5, 3, 6)),
+    _interp_row("nearest-exact", (1, 2, 3, 4, 5), scale_factor=2),
+    _interp_row("trilinear", (1, 2, 3, 4, 5), size=(5, 3, 6)),
+    _interp_row("trilinear", (1, 2, 3, 4, 5), size=(4, 7, 2), align_corners=True),
+    _interp_row("area", (1, 2, 6, 5), size=(4, 3)),
+    _interp_row("linear", (2, 3, 5), size=8),
+]
