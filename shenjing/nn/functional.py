@@ -67,6 +67,7 @@ from shenjing.ops.normalization import batch_norm
 from shenjing.ops.padding import pad
 from shenjing.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from shenjing.ops.resize import adaptive_avg_pool1d, adaptive_avg_pool2d, interpolate
+from shenjing.ops.unpool import max_unpool1d, max_unpool2d
 
 __all__ = [
     "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
@@ -81,4 +82,5 @@ __all__ = [
     "group_norm", "layer_norm", "normalize", "one_hot", "pad", "scaled_dot_product_attention",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate",
     "conv_transpose1d", "conv_transpose2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "max_unpool1d", "max_unpool2d",
 ]

@@ -211,3 +211,51 @@ ROWS += [
     _interp_row("area", (1, 2, 6, 5), size=(4, 3)),
     _interp_row("linear", (2, 3, 5), size=8),
 ]
+
+
+# ---------------------------------------------------------------- max_unpool
+
+def _unpool_inputs(spatial):
+    """Pooled values and the indices a stride-2, kernel-2 max pool gives (distinct
+    positions), from a random (2, 3, 6, 4) or (2, 3, 8) input."""
+    def make(shapes, rng):
+        import torch
+
+        source = torch.tensor(rng.uniform(-2, 2, size=(2, 3, 6, 4)[: 2 + spatial]
+                                          if spatial == 2 else (2, 3, 8)))
+        pool = torch.nn.functional.max_pool2d if spatial == 2 else \
+            torch.nn.functional.max_pool1d
+        values, indices = pool(source, 2, return_indices=True)
+        return [values.numpy(), indices.numpy()]
+    return make
+
+
+def _unpool_ref(out_shape):
+    def ref(x, index):
+        n, c = x.shape[:2]
+        y = np.zeros((n, c, int(np.prod(out_shape))))
+        for i in range(n):
+            for j in range(c):
+                y[i, j, index[i, j].ravel()] = x[i, j].ravel()
+        return y.reshape(n, c, *out_shape)
+    return ref
+
+
+def _torch_unpool(spatial):
+    def ref(x, index):
+        import torch
+
+        unpool = torch.nn.functional.max_unpool2d if spatial == 2 else \
+            torch.nn.functional.max_unpool1d
+        return unpool(x, index, 2)
+    return ref
+
+
+ROWS += [
+    OpInfo("max_unpool2d", lambda x, i: sj.nn.functional.max_unpool2d(x, i, 2),
+           _unpool_ref((6, 4)), [((2, 3, 3, 2), (2, 3, 3, 2))], make_inputs=_unpool_inputs(2),
+           torch_ref=_torch_unpool(2)),
+    OpInfo("max_unpool1d", lambda x, i: sj.nn.functional.max_unpool1d(x, i, 2),
+           _unpool_ref((8,)), [((2, 3, 4), (2, 3, 4))], make_inputs=_unpool_inputs(1),
+           torch_ref=_torch_unpool(1)),
+]

@@ -20,3 +20,4 @@ from shenjing.nn.layers.recurrent import *
 from shenjing.nn.layers.recurrent_cells import *
 from shenjing.nn.layers.sync_batchnorm import *
 from shenjing.nn.layers.transformer import *
+from shenjing.nn.layers.unpool import *
