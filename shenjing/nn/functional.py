@@ -48,6 +48,7 @@ from shenjing.ops.activation_extra import (
 from shenjing.ops.adaptive_max import adaptive_max_pool1d, adaptive_max_pool2d
 from shenjing.ops.attention import scaled_dot_product_attention
 from shenjing.ops.conv import conv1d, conv2d
+from shenjing.ops.conv3d import avg_pool3d, conv3d, conv_transpose3d, max_pool3d
 from shenjing.ops.conv_transpose import conv_transpose1d, conv_transpose2d
 from shenjing.ops.dropout import dropout
 from shenjing.ops.embedding import embedding, one_hot
@@ -82,5 +83,5 @@ __all__ = [
     "group_norm", "layer_norm", "normalize", "one_hot", "pad", "scaled_dot_product_attention",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate",
     "conv_transpose1d", "conv_transpose2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "max_unpool1d", "max_unpool2d",
+    "max_unpool1d", "max_unpool2d", "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d",
 ]

@@ -259,3 +259,109 @@ ROWS += [
            _unpool_ref((8,)), [((2, 3, 4), (2, 3, 4))], make_inputs=_unpool_inputs(1),
            torch_ref=_torch_unpool(1)),
 ]
+
+
+# ---------------------------------------------------------------- 3-D convolution, pooling
+
+def _windows_ref(x, kernel, stride, dilation):
+    """Every window of x (N, C, D, H, W) as (N, C, Do, Ho, Wo, kD, kH, kW), by loops over
+    the output positions: the plain definition."""
+    n, c = x.shape[:2]
+    out = [(s - dl * (k - 1) - 1) // st + 1 for s, k, st, dl in
+           zip(x.shape[2:], kernel, stride, dilation, strict=True)]
+    win = np.empty((n, c, *out, *kernel))
+    for d in range(out[0]):
+        for h in range(out[1]):
+            for w in range(out[2]):
+                win[:, :, d, h, w] = x[:, :, d * stride[0]:d * stride[0] + dilation[0] * (
+                    kernel[0] - 1) + 1:dilation[0], h * stride[1]:h * stride[1] + dilation[1] * (
+                    kernel[1] - 1) + 1:dilation[1], w * stride[2]:w * stride[2] + dilation[2] * (
+                    kernel[2] - 1) + 1:dilation[2]]
+    return win
+
+
+def _conv3d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    st, pd, dl = ((v,) * 3 if isinstance(v, int) else v for v in (stride, padding, dilation))
+    x = np.pad(x, ((0, 0), (0, 0), *((p, p) for p in pd)))
+    win = _windows_ref(x, w.shape[2:], st, dl)
+    n, c = x.shape[:2]
+    win = win.reshape(n, groups, c // groups, *win.shape[2:])
+    wg = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])
+    y = np.einsum("ngcdhwijk,gocijk->ngodhw", win, wg).reshape(n, w.shape[0], *win.shape[3:6])
+    return y if b is None else y + b.reshape(1, -1, 1, 1, 1)
+
+
+def _conv_t3d_ref(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1):
+    """The transposed convolution as its definition: each input voxel adds W times its
+    value into the output at stride-spaced offsets, then the padding is cropped."""
+    st, pd, op = ((v,) * 3 if isinstance(v, int) else v for v in (stride, padding,
+                                                              output_padding))
+    n, cin = x.shape[:2]
+    k = w.shape[2:]
+    cout = w.shape[1] * groups
+    full = [(s - 1) * t + kk + o for s, t, kk, o in zip(x.shape[2:], st, k, op, strict=True)]
+    y = np.zeros((n, cout, *full))
+    per = cin // groups
+    for g in range(groups):
+        xs, ws = x[:, g * per:(g + 1) * per], w[g * per:(g + 1) * per]
+        for d in range(x.shape[2]):
+            for h in range(x.shape[3]):
+                for v in range(x.shape[4]):
+                    y[:, g * w.shape[1]:(g + 1) * w.shape[1], d * st[0]:d * st[0] + k[0],
+                      h * st[1]:h * st[1] + k[1], v * st[2]:v * st[2] + k[2]] += np.einsum(
+                        "nc,coijk->noijk", xs[:, :, d, h, v], ws)
+    y = y[(slice(None), slice(None),
+           *(slice(p, f - p) for p, f in zip(pd, full, strict=True)))]
+    return y if b is None else y + b.reshape(1, -1, 1, 1, 1)
+
+
+def _pool3d_ref(kind, kernel, stride, padding):
+    def ref(x):
+        fill = -np.inf if kind == "max" else 0.0
+        xp = np.pad(x, ((0, 0), (0, 0), *((padding, padding),) * 3), constant_values=fill)
+        win = _windows_ref(xp, (kernel,) * 3, (stride,) * 3, (1, 1, 1))
+        return win.max(axis=(-3, -2, -1)) if kind == "max" else win.mean(axis=(-3, -2, -1))
+    return ref
+
+
+def _torch_fn(name, **kwargs):
+    def ref(*xs):
+        import torch
+
+        return getattr(torch.nn.functional, name)(*xs, **kwargs)
+    return ref
+
+
+def _distinct3d(shapes, rng):
+    (shape,) = shapes
+    n = int(np.prod(shape))
+    return [((rng.permutation(n) - n / 2) * 0.05).reshape(shape)]
+
+
+_F = sj.nn.functional
+ROWS += [
+    OpInfo("conv3d", lambda x, w, b: _F.conv3d(x, w, b), _conv3d_ref,
+           [((2, 2, 4, 5, 3), (3, 2, 2, 3, 2), (3,))], torch_ref=_torch_fn("conv3d"),
+           atol=1e-4),
+    OpInfo("conv3d-stride-pad-dil-groups",
+           lambda x, w: _F.conv3d(x, w, None, (1, 2, 1), (1, 0, 1), (2, 1, 1), 2),
+           lambda x, w: _conv3d_ref(x, w, None, (1, 2, 1), (1, 0, 1), (2, 1, 1), 2),
+           [((1, 4, 5, 5, 4), (2, 2, 2, 2, 3))],
+           torch_ref=_torch_fn("conv3d", stride=(1, 2, 1), padding=(1, 0, 1),
+                               dilation=(2, 1, 1), groups=2), atol=1e-4),
+    OpInfo("conv_transpose3d", lambda x, w, b: _F.conv_transpose3d(x, w, b), _conv_t3d_ref,
+           [((2, 2, 3, 2, 3), (2, 3, 2, 3, 2), (3,))],
+           torch_ref=_torch_fn("conv_transpose3d"), atol=1e-4),
+    OpInfo("conv_transpose3d-stride-pad-groups",
+           lambda x, w: _F.conv_transpose3d(x, w, None, 2, 1, 1, 2),
+           lambda x, w: _conv_t3d_ref(x, w, None, 2, 1, 1, 2),
+           [((1, 4, 3, 2, 3), (4, 1, 3, 3, 3))],
+           torch_ref=_torch_fn("conv_transpose3d", stride=2, padding=1, output_padding=1,
+                               groups=2), atol=1e-4),
+    OpInfo("max_pool3d", lambda x: _F.max_pool3d(x, 2, 2, 1), _pool3d_ref("max", 2, 2, 1),
+           [((2, 2, 4, 5, 3),)], make_inputs=_distinct3d,
+           torch_ref=_torch_fn("max_pool3d", kernel_size=2, stride=2, padding=1)),
+    OpInfo("avg_pool3d", lambda x: _F.avg_pool3d(x, 3, 2, 1), _pool3d_ref("avg", 3, 2, 1),
+           [((2, 2, 5, 4, 5),)],
+           torch_ref=_torch_fn("avg_pool3d", kernel_size=3, stride=2, padding=1)),
+]

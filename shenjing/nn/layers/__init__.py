@@ -7,6 +7,7 @@ from shenjing.nn.layers.attention import *
 from shenjing.nn.layers.batchnorm import *
 from shenjing.nn.layers.container import *
 from shenjing.nn.layers.conv import *
+from shenjing.nn.layers.conv3d import *
 from shenjing.nn.layers.conv_transpose import *
 from shenjing.nn.layers.dicts import *
 from shenjing.nn.layers.dropout import *
