@@ -75,6 +75,7 @@ from shenjing.tensor import Tensor
 from shenjing import cuda, data, nn, optim, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
+from shenjing import training  # registers the trainer behind every Module's compile()
 from shenjing import onnx
 
 # isort: on

@@ -7,6 +7,7 @@ from typing import Any
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.distributed import comm
+from shenjing.nn.layers.sync_batchnorm import register_collective
 from shenjing.ops.normalization import (
     affine_grads,
     apply_arguments,
@@ -101,3 +102,6 @@ def sync_batch_norm(
     """Training-mode batch norm with statistics over all ranks (see ``SyncBatchNorm``)."""
     affine, keywords = apply_arguments(weight, bias, running_mean, running_var)
     return SyncBatchNorm.apply(x, *affine, **keywords, momentum=momentum, eps=eps)
+
+
+register_collective(comm.world_size, sync_batch_norm)  # nn.SyncBatchNorm's collective

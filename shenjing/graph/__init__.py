@@ -20,9 +20,16 @@ Example:
 
 from shenjing.graph import building  # registers the op builder with graph.py
 from shenjing.graph.compile import CompiledFunction, compile
-from shenjing.graph.graph import Graph, active_graph, constant, get_default_graph, placeholder
+from shenjing.graph.graph import (
+    Graph,
+    Variable,
+    active_graph,
+    constant,
+    get_default_graph,
+    placeholder,
+)
 from shenjing.graph.session import Session
-from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
+from shenjing.graph.symbolic import Operation, SymbolicTensor
 from shenjing.graph.train_ops import gradients, minimize
 
 __all__ = [

@@ -39,15 +39,14 @@ from typing import Any
 
 import numpy as np
 
+from shenjing.autograd import tracing
 from shenjing.backend import get_array_module, is_array
-from shenjing.graph import tracing
 from shenjing.graph.compile_forward import CompiledForward
-from shenjing.graph.graph import Graph
+from shenjing.graph.graph import Graph, Variable
 from shenjing.graph.plan import Plan
 from shenjing.graph.session import flatten_structure
-from shenjing.graph.symbolic import SymbolicTensor, Variable
+from shenjing.graph.symbolic import SymbolicTensor
 from shenjing.graph.train_ops import connected
-from shenjing.nn.module import Module
 from shenjing.optim.fused import FusedParams, fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
 
@@ -78,9 +77,16 @@ def compile(fn: Callable[..., Any]) -> CompiledFunction | CompiledForward:  # no
     """
     if not callable(fn):
         raise TypeError(f"sj.compile expects a function. Received: {type(fn).__name__}")
-    if isinstance(fn, Module):
+    if _is_model(fn):
         return CompiledForward(fn)
     return CompiledFunction(fn)
+
+
+def _is_model(fn: Any) -> bool:
+    """Whether ``fn`` is a model rather than a step function: it has a ``Module``'s
+    ``named_parameters()`` and ``training`` flag (graph sits beside nn, not above it, so
+    it asks what the object can do rather than importing the class)."""
+    return callable(getattr(fn, "named_parameters", None)) and hasattr(fn, "training")
 
 
 class CompiledFunction:

@@ -3,7 +3,8 @@
 A graph is a list of operations (nodes) joined by symbolic tensors (edges). Nothing is
 computed while it is built: inside ``with graph.as_default():`` the usual op functions,
 operators and layers return symbolic tensors, each named ``"<op>:<output>"`` uniquely
-within its graph. A ``Session`` runs it.
+within its graph. A ``Session`` runs it. ``placeholder``, ``constant`` and ``Variable``
+add tensors to the default graph; all three live here, above ``symbolic.py``.
 
 How building works: every op goes through ``Function.apply``, the one dispatch point of
 the engine. While any graph is alive, ``apply`` first asks this module's hook whether the
@@ -32,7 +33,7 @@ import numpy as np
 from shenjing.autograd import function
 from shenjing.autograd.grad_mode import GradMode
 from shenjing.graph.dims import Dim, StaticShape
-from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
+from shenjing.graph.symbolic import Operation, SymbolicTensor
 from shenjing.tensor import Tensor
 
 EXAMPLE_SIZES = (2, 3)
@@ -303,6 +304,54 @@ def get_default_graph() -> Graph:
 def active_graph() -> Graph | None:
     """The graph made default by the innermost ``as_default()`` block, if any."""
     return _default_stack[-1] if _default_stack else None
+
+
+class Variable(SymbolicTensor):
+    """A graph tensor whose value persists between runs of a Session and that optimizers
+    update: ``sj.Variable(initial_value, name=None, dtype=None, trainable=True)``.
+
+    It belongs to the default graph. Each Session starts it from ``initial_value`` (its
+    own copy), so two sessions, or two graphs, never share a value. An eager tensor that
+    requires a gradient (a layer's ``Parameter``) becomes a Variable of a graph the first
+    time it is used there, starting from its value at that moment in each session.
+
+    Example:
+        >>> import shenjing as sj
+        >>> g = sj.Graph()
+        >>> with g.as_default():
+        ...     v = sj.Variable(1.0, name="v")
+        >>> with sj.Session(g) as sess:
+        ...     float(sess.run(v))
+        1.0
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        initial_value: Any,
+        name: str | None = None,
+        dtype: Any = None,
+        trainable: bool = True,
+    ) -> None:
+        value = Tensor(initial_value, dtype=dtype).array
+        get_default_graph().add_variable(self, value, name, trainable)
+
+    @property
+    def initial_value(self) -> np.ndarray:
+        """The value each Session starts from."""
+        source = self.op.attrs["source"]
+        return self.op.attrs["initial_value"] if source is None else source.array
+
+    @property
+    def trainable(self) -> bool:
+        """Whether ``opt.minimize`` may update it."""
+        return self.op.attrs["trainable"]
+
+    @property
+    def source(self) -> Tensor | None:
+        """The eager tensor this variable was captured from, if any."""
+        return self.op.attrs["source"]
 
 
 # ---------------------------------------------------------- the apply hook

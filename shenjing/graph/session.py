@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from shenjing.backend import is_array
-from shenjing.graph.graph import Graph, get_default_graph
+from shenjing.graph.graph import Graph, Variable, get_default_graph
 from shenjing.graph.plan import Plan
-from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
+from shenjing.graph.symbolic import Operation, SymbolicTensor
 from shenjing.optim.fused import FusedUpdate, fusable, worth_fusing
 from shenjing.tensor import Tensor
 

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shenjing.autograd import tracing
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
-from shenjing.graph import tracing
 from shenjing.graph.dims import Dim, StaticShape
 from shenjing.tensor import Tensor, as_tensor
 
 if TYPE_CHECKING:
-    from shenjing.graph.graph import Graph
+    from shenjing.graph.graph import Graph  # for annotations only: graph.py imports this module
 
 
 class TensorRef:
@@ -229,57 +229,6 @@ class SymbolicTensor(Tensor):
 
     def __repr__(self) -> str:
         return f"<tensor {self.name!r} shape={self.shape} dtype={self.dtype}>"
-
-
-class Variable(SymbolicTensor):
-    """A graph tensor whose value persists between runs of a Session and that optimizers
-    update: ``sj.Variable(initial_value, name=None, dtype=None, trainable=True)``.
-
-    It belongs to the default graph. Each Session starts it from ``initial_value`` (its
-    own copy), so two sessions, or two graphs, never share a value. An eager tensor that
-    requires a gradient (a layer's ``Parameter``) becomes a Variable of a graph the first
-    time it is used there, starting from its value at that moment in each session.
-
-    Example:
-        >>> import shenjing as sj
-        >>> g = sj.Graph()
-        >>> with g.as_default():
-        ...     v = sj.Variable(1.0, name="v")
-        >>> with sj.Session(g) as sess:
-        ...     float(sess.run(v))
-        1.0
-    """
-
-    __slots__ = ()
-
-    def __init__(
-        self,
-        initial_value: Any,
-        name: str | None = None,
-        dtype: Any = None,
-        trainable: bool = True,
-    ) -> None:
-        # graph.py imports this module, so the default graph is looked up at call time.
-        from shenjing.graph.graph import get_default_graph
-
-        value = Tensor(initial_value, dtype=dtype).array
-        get_default_graph().add_variable(self, value, name, trainable)
-
-    @property
-    def initial_value(self) -> np.ndarray:
-        """The value each Session starts from."""
-        source = self.op.attrs["source"]
-        return self.op.attrs["initial_value"] if source is None else source.array
-
-    @property
-    def trainable(self) -> bool:
-        """Whether ``opt.minimize`` may update it."""
-        return self.op.attrs["trainable"]
-
-    @property
-    def source(self) -> Tensor | None:
-        """The eager tensor this variable was captured from, if any."""
-        return self.op.attrs["source"]
 
 
 # ------------------------------------------------------------ graph-only ops

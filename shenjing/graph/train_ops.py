@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from shenjing.backend import get_array_module
-from shenjing.graph.graph import Graph
-from shenjing.graph.symbolic import Operation, SymbolicTensor, Variable
+from shenjing.graph.graph import Graph, Variable
+from shenjing.graph.symbolic import Operation, SymbolicTensor
+from shenjing.optim.optimizer import register_minimize
 from shenjing.tensor import Tensor
 
 
@@ -141,3 +142,6 @@ def minimize(optimizer: Any, loss: Any, var_list: Sequence[Any] | None = None) -
                "variables": [v for v, flow in zip(variables, flows, strict=True) if flow],
                "groups": groups},
     )
+
+
+register_minimize(minimize)  # Optimizer.minimize(loss) builds this op

@@ -1,15 +1,32 @@
 """The Keras-style methods every ``Module`` has: ``compile``, ``fit``, ``evaluate``,
 ``predict``, ``predict_proba``, ``summary`` and an overridable ``train_step``.
 
-They hold no training logic: ``compile`` creates a ``shenjing.training.Trainer`` and the
-others delegate to it. (The training package sits above ``nn`` and ``optim``, so it is
-imported when ``compile`` runs, not when ``nn`` loads.)
+They hold no training logic: ``compile`` creates a trainer and the others delegate to it.
+The trainer (``shenjing.training.Trainer``) lives in the training package, which sits
+above ``nn`` (it needs the optimizers, the data loaders and the graph compiler), so ``nn``
+never imports it: ``shenjing.training`` registers its ``Trainer`` here when it loads, and
+``import shenjing`` loads it. As in PyTorch, a Module itself knows nothing of training.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from shenjing.nn.summary import summary as _summary
+
+# What compile() builds: factory(model, optimizer, loss, metrics, jit) -> a trainer with
+# fit/train_step/evaluate/predict/predict_proba and input_shape (see register_trainer).
+_trainer_factory: Callable[..., Any] | None = None
+
+
+def register_trainer(factory: Callable[..., Any]) -> None:
+    """Make ``factory`` the trainer that ``Module.compile`` creates; ``shenjing.training``
+    registers its ``Trainer`` when it loads. ``factory(model, optimizer, loss, metrics,
+    jit)`` returns an object with ``fit``, ``train_step``, ``evaluate``, ``predict``,
+    ``predict_proba`` and ``input_shape``."""
+    global _trainer_factory
+    _trainer_factory = factory
 
 
 class KerasMethods:
@@ -31,9 +48,12 @@ class KerasMethods:
         With ``jit=True``, ``fit`` runs each step through ``sj.compile`` (traced once per
         batch shape, then replayed; the numbers are the same as eager mode).
         """
-        from shenjing.training import Trainer
-
-        object.__setattr__(self, "_trainer", Trainer(self, optimizer, loss, metrics, jit))
+        if _trainer_factory is None:  # only if shenjing.training failed to load
+            raise RuntimeError(
+                f"{type(self).__name__}.compile() needs shenjing.training; import it first"
+            )
+        trainer = _trainer_factory(self, optimizer, loss, metrics, jit)
+        object.__setattr__(self, "_trainer", trainer)
 
     def _compiled(self, method: str) -> Any:
         trainer = self.__dict__.get("_trainer")
@@ -77,9 +97,7 @@ class KerasMethods:
             input_shape: one sample's shape, without the batch axis; defaults to the
                 shape seen by the last ``fit``.
         """
-        from shenjing.training.summary import summary
-
         trainer = self.__dict__.get("_trainer")
         if input_shape is None and trainer is not None:
             input_shape = trainer.input_shape
-        return summary(self, input_shape)
+        return _summary(self, input_shape)

@@ -23,6 +23,7 @@ import numpy as np
 
 from shenjing import dtypes
 from shenjing.autograd import no_grad
+from shenjing.autograd.tracing import record_zero_grad
 from shenjing.backend import (
     DEFAULT_FLOAT,
     Device,
@@ -31,7 +32,6 @@ from shenjing.backend import (
     is_array,
     to_device,
 )
-from shenjing.graph import tracing
 from shenjing.nn.keras import KerasMethods
 from shenjing.nn.parameter import Parameter
 from shenjing.ops.transfer import parse_to
@@ -359,7 +359,7 @@ class Module(KerasMethods):
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: drop it (default) or fill it with zeros."""
-        tracing.record_zero_grad(self, set_to_none)  # sj.compile replays it too
+        record_zero_grad(self, set_to_none)  # sj.compile replays it too
         for param in self.parameters():
             if set_to_none:
                 param.grad = None

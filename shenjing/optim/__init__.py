@@ -13,7 +13,7 @@ Example:
     True
 """
 
-from shenjing.optim import lr_scheduler
+from shenjing.optim import fused, lr_scheduler
 from shenjing.optim.adadelta import Adadelta
 from shenjing.optim.adagrad import Adagrad
 from shenjing.optim.adam import Adam, AdamW
@@ -22,6 +22,9 @@ from shenjing.optim.nadam import NAdam
 from shenjing.optim.optimizer import Optimizer
 from shenjing.optim.rmsprop import RMSprop, RMSpropNesterov
 from shenjing.optim.sgd import SGD
+
+# The updates that are elementwise, so shenjing.optim.fused may run a group as one buffer.
+fused.register_elementwise(SGD, Adam, Adamax, Adagrad, Adadelta, RMSprop, RMSpropNesterov, NAdam)
 
 __all__ = [
     "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RMSprop",

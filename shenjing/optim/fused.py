@@ -11,10 +11,10 @@ the buffer instead (``FusedParams.bind``).
 
 That is exact, not an approximation, for an optimizer whose update is elementwise: every
 element sees the same float32 operations, in the same order, as it would alone. The
-known elementwise optimizers are listed in ``fusable``; for any other the plan calls the
-optimizer per parameter, as ``step()`` does. Scalar state (Adam's step count) is shared
-by the group and copied back to each parameter's state after every update, so
-``optimizer.state_dict()`` stays what eager training would give.
+optimizer package declares its elementwise ones (``register_elementwise``); for any other
+the plan calls the optimizer per parameter, as ``step()`` does. Scalar state (Adam's step
+count) is shared by the group and copied back to each parameter's state after every
+update, so ``optimizer.state_dict()`` stays what eager training would give.
 
 Only small parameters are worth it (``worth_fusing``): a large one's update is already
 mostly arithmetic, and laying it out flat would cost a copy of its gradient each step.
@@ -51,17 +51,22 @@ def worth_fusing(value: Any) -> bool:
     return value.size < FUSE_BELOW
 
 
-def fusable(optimizer: Any) -> bool:
-    """Whether ``optimizer``'s update is one of the known elementwise ones."""
-    # Imported here: this module loads while shenjing.optim is still importing.
-    from shenjing import optim
-    from shenjing.optim.optimizer import Optimizer
+_elementwise: list[type] = []  # filled by register_elementwise (shenjing/optim/__init__.py)
 
-    elementwise = (optim.SGD, optim.Adam, optim.Adamax, optim.Adagrad, optim.Adadelta,
-                   optim.RMSprop, optim.RMSpropNesterov, optim.NAdam)
+
+def register_elementwise(*classes: type) -> None:
+    """Declare optimizer classes whose ``update_param`` is elementwise, so a group of
+    their parameters may be updated as one flat buffer. The optimizer package declares its
+    own when it loads; this module sits below the optimizers and never imports them."""
+    _elementwise.extend(classes)
+
+
+def fusable(optimizer: Any) -> bool:
+    """Whether ``optimizer``'s update is one of the known elementwise ones (a subclass that
+    overrides ``update_param`` or ``_effective_grad`` is not)."""
     kind = type(optimizer)
-    return (any(kind.update_param is known.update_param for known in elementwise)
-            and kind._effective_grad is Optimizer._effective_grad)
+    return any(kind.update_param is known.update_param
+               and kind._effective_grad is known._effective_grad for known in _elementwise)
 
 
 def mergeable(values: Sequence[Any], states: Sequence[dict | None]) -> bool:

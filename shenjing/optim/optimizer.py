@@ -17,14 +17,25 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.autograd import enable_grad
+from shenjing.autograd import enable_grad, tracing
 from shenjing.backend import device_of, get_array_module, is_array
-from shenjing.graph import tracing
 from shenjing.optim.fused import follow_param, fusable, fused_params, worth_fusing
 from shenjing.tensor import Tensor
 
 Array = Any  # a NumPy or CuPy ndarray
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+# Graph mode's ``minimize(optimizer, loss, var_list)``: shenjing.graph sits above optim
+# (its sessions run the optimizers' updates), so it registers it here when it loads, and
+# ``import shenjing`` loads it.
+_graph_minimize: Callable[..., Any] | None = None
+
+
+def register_minimize(minimize: Callable[..., Any]) -> None:
+    """Make ``minimize`` what ``Optimizer.minimize`` builds; ``shenjing.graph`` calls it."""
+    global _graph_minimize
+    _graph_minimize = minimize
 
 
 class Optimizer:
@@ -228,9 +239,9 @@ class Optimizer:
     def minimize(self, loss: Tensor, var_list: Iterable[Tensor] | None = None) -> Any:
         """Graph mode: an op that, run in a ``Session``, takes one step on ``loss`` with
         this optimizer's update (see ``shenjing.graph.minimize``)."""
-        from shenjing.graph.train_ops import minimize  # graph mode loads on first use
-
-        return minimize(self, loss, var_list)
+        if _graph_minimize is None:  # only if shenjing.graph failed to load
+            raise RuntimeError("minimize() is graph mode: it needs shenjing.graph")
+        return _graph_minimize(self, loss, var_list)
 
     # ------------------------------------------------------------------ helpers
     def _scratch(self, like: Array, slot: str = "tmp") -> Array:

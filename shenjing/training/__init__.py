@@ -1,5 +1,6 @@
 """Keras-style training: ``compile``/``fit``/``evaluate``/``predict``, callbacks, metrics."""
 
+from shenjing.nn.keras import register_trainer
 from shenjing.training.callbacks import (
     Callback,
     CSVLogger,
@@ -9,6 +10,7 @@ from shenjing.training.callbacks import (
     ModelCheckpoint,
     TerminateOnNaN,
 )
+from shenjing.training.gradcheck import GradCheck
 from shenjing.training.metrics import (
     Accuracy,
     BinaryAccuracy,
@@ -20,7 +22,5 @@ from shenjing.training.metrics import (
 from shenjing.training.tensorboard import TensorBoard
 from shenjing.training.trainer import Trainer
 
-# isort: off
-# Last: the callback builds on the training package above.
-from shenjing.diagnostics.gradcheck_model import GradCheck  # noqa: E402
-# isort: on
+# Every Module's compile() builds this trainer (nn sits below training and never imports it).
+register_trainer(Trainer)

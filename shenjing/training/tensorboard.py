@@ -136,8 +136,8 @@ class TensorBoard(Callback):
 
     def _write_confusion_matrix(self, epoch: int) -> None:
         from shenjing.autograd import no_grad
-        from shenjing.diagnostics import confusion_matrix
         from shenjing.tensor import Tensor
+        from shenjing.training.classification import confusion_matrix
 
         x, y = self.confusion_data
         y = np.asarray(y).reshape(-1)

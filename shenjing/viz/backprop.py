@@ -329,7 +329,7 @@ def explain_backprop(
 def _autograd_difference(model: Any, x: np.ndarray, y: np.ndarray, loss: str,
                          traces: list[LayerBackprop]) -> float:
     """The largest |equations − autograd| over every weight and bias gradient."""
-    from shenjing.diagnostics.gradcheck_model import _float64_copy
+    from shenjing.training.gradcheck import _float64_copy
 
     copy = _float64_copy(model, x)
     if loss == "cross_entropy":

@@ -109,15 +109,16 @@ def gradient_flow_experiment(
     Returns:
         activation name → its ``GradientFlow``; draw them with ``plot_gradient_flow``.
     """
-    import shenjing as sj
+    from shenjing.backend import manual_seed
     from shenjing.data import load_fashion_mnist_small
+    from shenjing.optim import SGD
 
     (x_train, y_train), _ = load_fashion_mnist_small(flatten=True)
     x_train, y_train = x_train[:samples], y_train[:samples]
     flows = {}
     for activation in activations:
         act = _activation_module(activation)
-        sj.manual_seed(seed)
+        manual_seed(seed)
         layers: list[nn.Module] = []
         width_in = x_train.shape[1]
         for _ in range(depth - 1):
@@ -125,7 +126,7 @@ def gradient_flow_experiment(
             width_in = width
         layers.append(nn.Linear(width_in, 10))
         model = nn.Sequential(*layers)
-        model.compile(optimizer=sj.optim.SGD(model.parameters(), lr=lr), loss="cross_entropy")
+        model.compile(optimizer=SGD(model.parameters(), lr=lr), loss="cross_entropy")
         flow = GradientFlow()
         model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, callbacks=[flow],
                   verbose=0)

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shenjing.nn.layers.batchnorm import _BatchNorm
 from shenjing.nn.module import Module
 from shenjing.tensor import Tensor
 
-__all__ = ["SyncBatchNorm"]
+__all__ = ["SyncBatchNorm", "register_collective"]
+
+# (world_size, sync_batch_norm) from shenjing.distributed, which sits above nn (its DDP
+# wraps modules) and registers them when it loads. Until then this process is alone and
+# the layer is BatchNorm, as PyTorch's is before init_process_group.
+_collective: tuple[Callable[[], int], Callable[..., Tensor]] | None = None
+
+
+def register_collective(
+    world_size: Callable[[], int], sync_batch_norm: Callable[..., Tensor]
+) -> None:
+    """Give ``SyncBatchNorm`` the number of ranks and the op that normalises over all of
+    them; ``shenjing.distributed`` calls this when it loads."""
+    global _collective
+    _collective = (world_size, sync_batch_norm)
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -16,8 +31,9 @@ class SyncBatchNorm(_BatchNorm):
     and the sums in backward) are all-reduced over the ranks of a distributed job, so N
     ranks with batch b normalise exactly as one process with batch N·b.
 
-    Outside training, or in a world of one, it is ``BatchNorm``. Make one from an existing
-    model with ``SyncBatchNorm.convert_sync_batchnorm(model)``; the math is in
+    Outside training, in a world of one, or before ``shenjing.distributed`` is imported
+    (``fit`` and ``DistributedDataParallel`` import it), it is ``BatchNorm``. Make one from
+    an existing model with ``SyncBatchNorm.convert_sync_batchnorm(model)``; the math is in
     ``shenjing.distributed.sync_batchnorm.SyncBatchNorm``.
     """
 
@@ -25,11 +41,10 @@ class SyncBatchNorm(_BatchNorm):
     _input_layout = "(N, C, *)"
 
     def forward(self, x: Tensor) -> Tensor:
-        # Imported here: shenjing.distributed sits above nn (it wraps modules in DDP).
-        from shenjing.distributed import comm
-        from shenjing.distributed.sync_batchnorm import sync_batch_norm
-
-        if not self.training or comm.world_size() == 1:
+        if not self.training or _collective is None:
+            return super().forward(x)
+        world_size, sync_batch_norm = _collective
+        if world_size() == 1:
             return super().forward(x)
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
