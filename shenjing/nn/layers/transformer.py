@@ -123,8 +123,9 @@ class TransformerEncoderLayer(_FeedForwardBlock):
                 is_causal: bool = False) -> Tensor:
         x = src
         if self.norm_first:
-            x = x + self._attend(self.self_attn, self.dropout1, self.norm1(x), self.norm1(x),
-                                 src_mask, src_key_padding_mask, is_causal)
+            h = self.norm1(x)
+            x = x + self._attend(self.self_attn, self.dropout1, h, h, src_mask,
+                                 src_key_padding_mask, is_causal)
             return x + self._feed_forward(self.norm2(x))
         x = self.norm1(x + self._attend(self.self_attn, self.dropout1, x, x, src_mask,
                                         src_key_padding_mask, is_causal))
