@@ -4,14 +4,15 @@
 #   ./dev.sh test    the test suite
 #   ./dev.sh lint    ruff
 #   ./dev.sh bench   the benchmarks
+#   ./dev.sh docs    the documentation site, built strictly (mkdocs); `./dev.sh docs serve` previews it
 set -euo pipefail
 cd "$(dirname "$0")"
 
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; echo "Extra arguments pass through."; }
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; echo "Extra arguments pass through."; }
 
 command=${1:-}
 case "$command" in
-  train|test|lint|bench) shift ;;
+  train|test|lint|bench|docs) shift ;;
   ""|help|-h|--help) usage; exit 0 ;;
   *) echo "./dev.sh: unknown command '$command'" >&2; usage >&2; exit 2 ;;
 esac
@@ -35,4 +36,7 @@ case "$command" in
   lint)  exec "$venv/bin/ruff" check . "$@" ;;
   bench) exec env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
            "$venv/bin/python" -m benchmarks "$@" ;;
+  # A warning (a broken link or reference, a docstring griffe cannot read) fails the build.
+  docs)  if [ "${1:-}" = serve ]; then shift; exec env NO_MKDOCS_2_WARNING=1 "$venv/bin/mkdocs" serve "$@"
+         else exec env NO_MKDOCS_2_WARNING=1 "$venv/bin/mkdocs" build --strict "$@"; fi ;;
 esac

@@ -17,7 +17,7 @@ from shenjing.autograd import (
     no_grad,
 )
 from shenjing.backend import Device as device  # a class, as torch.device
-from shenjing.backend import get_rng_state, manual_seed, set_rng_state
+from shenjing.backend import Generator, get_rng_state, manual_seed, set_rng_state
 from shenjing.creation import (
     arange,
     empty,
@@ -72,7 +72,7 @@ from shenjing.tensor import Tensor
 
 # isort: off
 # The layers above the engine, in the order they build on each other.
-from shenjing import cuda, data, nn, optim, viz
+from shenjing import accelerator, backends, cuda, data, nn, optim, utils, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
 from shenjing import training  # registers the trainer behind every Module's compile()

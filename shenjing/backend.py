@@ -284,6 +284,56 @@ def generator(xp: ModuleType = np) -> Any:
     return device_generator
 
 
+class Generator:
+    """A random generator of its own, as ``torch.Generator``: for a reproducible
+    ``DataLoader`` shuffle or ``random_split`` that leaves the global stream alone.
+
+    Example:
+        >>> import shenjing as sj
+        >>> g = sj.Generator().manual_seed(42)
+        >>> g.initial_seed()
+        42
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
+        if Device(device).type != "cpu":
+            raise NotImplementedError(
+                f"Generator: only CPU generators are supported. Received: device={device!r}"
+            )
+        self.rng = np.random.default_rng()
+        self._seed: int | None = None
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Seed the generator; returns it, so ``Generator().manual_seed(0)`` chains."""
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"Generator.manual_seed expects a non-negative integer. "
+                             f"Received: {seed!r}")
+        self.rng = np.random.default_rng(int(seed))
+        self._seed = int(seed)
+        return self
+
+    def seed(self) -> int:
+        """Seed from fresh entropy and return the seed chosen."""
+        return self.manual_seed(int(np.random.SeedSequence().entropy % 2**63))._seed
+
+    def initial_seed(self) -> int | None:
+        """The seed last given (None before any)."""
+        return self._seed
+
+    def get_state(self) -> dict:
+        """The generator's state as a plain dict."""
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        """Restore a state taken by ``get_state``."""
+        self.rng.bit_generator.state = state
+
+
+def host_generator(generator: Generator | None = None) -> np.random.Generator:
+    """The NumPy generator to draw from: ``generator``'s own, or the global one."""
+    return _generator if generator is None else generator.rng
+
+
 def get_rng_state() -> dict:
     """The generator's state, as a plain dict, for exact resume of a training run."""
     return _generator.bit_generator.state

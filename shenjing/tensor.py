@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from shenjing import backend
+from shenjing._tensor_hooks import TensorHooks
 from shenjing._tensor_methods import TensorMethods
 from shenjing.autograd import engine, function
 from shenjing.autograd.function import Function
@@ -16,7 +17,7 @@ Scalar = int | float | bool
 Dim = int | Sequence[int] | None
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, TensorHooks):
     """An n-dimensional array that records the ops applied to it.
 
     ``array`` is the underlying array (NumPy, or CuPy on a GPU); ``data`` is, as in
@@ -241,23 +242,6 @@ class Tensor(TensorMethods):
                     f"shape {self.shape}"
                 )
         engine.backward(self, gradient, retain_graph=retain_graph)
-
-    def register_post_accumulate_grad_hook(
-        self, hook: Callable[[Tensor], None]
-    ) -> engine.RemovableHandle:
-        """Call ``hook(self)`` whenever a backward pass has finished adding into ``.grad``.
-
-        As in PyTorch: only leaves that require a gradient take such a hook; it runs during
-        the pass, as soon as this leaf's gradient is complete. Returns a handle whose
-        ``remove()`` unregisters the hook.
-        """
-        if self.grad_fn is not None or not self.requires_grad:
-            raise RuntimeError(
-                "register_post_accumulate_grad_hook: only a leaf tensor that requires a "
-                f"gradient takes this hook. Received: requires_grad={self.requires_grad}, "
-                f"grad_fn={self.grad_fn!r}"
-            )
-        return engine.register_post_accumulate_grad_hook(self, hook)
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:

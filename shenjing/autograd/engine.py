@@ -37,6 +37,8 @@ FREED_GRAPH = (
 # tensor, because Tensor.__eq__ is elementwise; the weak reference drops the entry when
 # the leaf dies.
 _post_accumulate_hooks: dict[int, tuple[weakref.ref, dict[int, Callable[[Tensor], None]]]] = {}
+# id(leaf) -> (weak reference, {handle id: hook}): ``Tensor.register_hook`` on leaves.
+_leaf_grad_hooks: dict[int, tuple[weakref.ref, dict[int, Callable[[Tensor], Any]]]] = {}
 _handle_ids = itertools.count()
 _callbacks: list[Callable[[], None]] | None = None  # a list only while a pass runs
 
@@ -44,32 +46,85 @@ _callbacks: list[Callable[[], None]] | None = None  # a list only while a pass r
 class RemovableHandle:
     """What a hook registration returns; ``remove()`` unregisters the hook."""
 
-    def __init__(self, key: int, handle_id: int) -> None:
-        self._key = key
+    def __init__(self, hooks: dict[int, Callable], handle_id: int,
+                 registry: dict[int, Any] | None = None, key: int = 0) -> None:
+        self._hooks = hooks
         self._id = handle_id
+        self._registry = registry  # where ``hooks`` is filed under ``key``, if anywhere
+        self._key = key
 
     def remove(self) -> None:
         """Unregister the hook (a no-op when it is already gone)."""
-        entry = _post_accumulate_hooks.get(self._key)
-        if entry is not None:
-            entry[1].pop(self._id, None)
-            if not entry[1]:
-                del _post_accumulate_hooks[self._key]
+        self._hooks.pop(self._id, None)
+        if self._registry is not None and not self._hooks:
+            entry = self._registry.get(self._key)
+            if entry is not None and entry[1] is self._hooks:
+                del self._registry[self._key]
+
+
+def _leaf_registry_entry(
+    registry: dict[int, tuple[weakref.ref, dict[int, Callable]]], leaf: Tensor
+) -> dict[int, Callable]:
+    """The hooks of ``leaf`` in ``registry`` (made on first use; dropped with the leaf)."""
+    key = id(leaf)
+    entry = registry.get(key)
+    if entry is None or entry[0]() is not leaf:
+        # The registry is bound as a default: at interpreter exit the global may be gone.
+        ref = weakref.ref(leaf, lambda _, k=key, hooks=registry: hooks.pop(k, None))
+        entry = registry[key] = (ref, {})
+    return entry[1]
 
 
 def register_post_accumulate_grad_hook(
     leaf: Tensor, hook: Callable[[Tensor], None]
 ) -> RemovableHandle:
     """Call ``hook(leaf)`` each time a backward pass has finished adding into ``leaf.grad``."""
-    key = id(leaf)
-    entry = _post_accumulate_hooks.get(key)
-    if entry is None or entry[0]() is not leaf:
-        # The registry is bound as a default: at interpreter exit the global may be gone.
-        ref = weakref.ref(leaf, lambda _, k=key, hooks=_post_accumulate_hooks: hooks.pop(k, None))
-        entry = _post_accumulate_hooks[key] = (ref, {})
+    hooks = _leaf_registry_entry(_post_accumulate_hooks, leaf)
     handle_id = next(_handle_ids)
-    entry[1][handle_id] = hook
-    return RemovableHandle(key, handle_id)
+    hooks[handle_id] = hook
+    return RemovableHandle(hooks, handle_id, _post_accumulate_hooks, id(leaf))
+
+
+def register_grad_hook(t: Tensor, hook: Callable[[Tensor], Any]) -> RemovableHandle:
+    """Call ``hook(grad)`` when the gradient with respect to ``t`` is complete in a pass;
+    a Tensor it returns replaces the gradient (``Tensor.register_hook``).
+
+    A leaf's hooks run before its gradient is added into ``.grad``; a non-leaf's are kept
+    on the node that made it and run before that node's backward.
+    """
+    if t.grad_fn is None:
+        hooks = _leaf_registry_entry(_leaf_grad_hooks, t)
+        registry: dict | None = _leaf_grad_hooks
+    else:
+        hooks = t.grad_fn.__dict__.setdefault("grad_hooks", {})
+        registry = None
+    handle_id = next(_handle_ids)
+    hooks[handle_id] = hook
+    return RemovableHandle(hooks, handle_id, registry, id(t))
+
+
+def retain_grad(t: Tensor) -> None:
+    """Fill a non-leaf's ``.grad`` during backward passes (leaves always have one).
+
+    Kept among the node's gradient hooks (under the key "retain", run after the others
+    as in PyTorch), so that the walk checks one key per node."""
+    if t.grad_fn is not None:
+        t.grad_fn.__dict__.setdefault("grad_hooks", {})["retain"] = weakref.ref(t)
+
+
+def _run_grad_hooks(hooks: dict[int, Callable], g: Any) -> Any:
+    """``g`` after each hook has seen it and, if it returned a tensor, replaced it."""
+    for key, hook in list(hooks.items()):
+        if key == "retain":
+            continue
+        result = hook(function.make_tensor(g, None))
+        if result is not None:
+            replaced = getattr(result, "array", result)
+            if replaced.shape != g.shape:
+                raise RuntimeError(f"hook {hook!r} returned a gradient of shape "
+                                   f"{replaced.shape} for a gradient of shape {g.shape}")
+            g = replaced
+    return g
 
 
 def queue_callback(callback: Callable[[], None]) -> None:
@@ -117,7 +172,12 @@ def _count_hooked_uses(root: Tensor) -> dict[int, int]:
 
 
 def _accumulate(t: Tensor, g: Any, handed_out: set[int], copy: bool) -> None:
-    """Add ``g`` into ``t.grad``, copying when the array may be shared with someone else."""
+    """Add ``g`` into ``t.grad``, copying when the array may be shared with someone else;
+    the leaf's gradient hooks see ``g`` first."""
+    if _leaf_grad_hooks:
+        entry = _leaf_grad_hooks.get(id(t))
+        if entry is not None:
+            g = _run_grad_hooks(entry[1], g)
     if g.dtype != t.array.dtype:
         g = g.astype(t.array.dtype)
     elif copy or g.base is not None or id(g) in handed_out:
@@ -170,9 +230,12 @@ def _walk(root: Tensor, gradient: Any, retain_graph: bool) -> None:
         while ready:
             fn = heappop(ready)[1]
             gy = pending.pop(fn)
-            inputs = fn.__dict__.get("inputs")
+            state = fn.__dict__
+            inputs = state.get("inputs")
             if inputs is None:
                 raise RuntimeError(FREED_GRAPH)
+            if gy is not None and "grad_hooks" in state:
+                gy = _at_non_leaf(state["grad_hooks"], gy)
             if gy is None:  # no gradient reached this node (e.g. through ``step``)
                 grads: tuple = (None,) * len(inputs)
             else:
@@ -207,9 +270,23 @@ def _walk(root: Tensor, gradient: Any, retain_graph: bool) -> None:
                     pending[parent] = g
                     heappush(ready, (-parent.order, parent))
             if not retain_graph:
-                fn.__dict__.clear()  # drop saved arrays and the links to inputs
+                state.clear()  # drop saved arrays and the links to inputs
 
     for t, g in leaf_grads.values():
         _accumulate(t, g, handed_out, copy=False)
         if uses is not None:  # the root itself is a hooked leaf
             _run_hooks(t)
+
+
+def _at_non_leaf(hooks: dict[Any, Any], gy: Any) -> Any:
+    """The complete gradient of a node's output, after its tensor's hooks; kept in that
+    tensor's ``.grad`` when it retains its gradient."""
+    gy = _run_grad_hooks(hooks, gy)
+    ref = hooks.get("retain")
+    t = ref() if ref is not None else None
+    if t is not None:
+        if t.grad is None:
+            t.grad = function.make_tensor(gy.copy(), None)
+        else:
+            t.grad.array += gy
+    return gy

@@ -11,7 +11,16 @@ Example:
     ((64, 1, 28, 28), dtype('int64'))
 """
 
-from shenjing.data.dataset import Dataset, Subset, TensorDataset, random_split
+from shenjing.data.collate import default_collate, default_convert
+from shenjing.data.dataset import (
+    ChainDataset,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from shenjing.data.download import DownloadError, download_files
 from shenjing.data.idx import read_idx, write_idx
 from shenjing.data.loader import DataLoader
@@ -24,13 +33,35 @@ from shenjing.data.mnist import (
     load_mnist,
 )
 from shenjing.data.registry import DATASET_NAMES, load_dataset
+from shenjing.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from shenjing.data.toy import load_breast_cancer, load_digits, load_iris
+from shenjing.data.worker import WorkerInfo, get_worker_info
 
 __all__ = [
     "CLASS_NAMES",
     "DATASET_NAMES",
+    "BatchSampler",
+    "ChainDataset",
+    "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "WorkerInfo",
+    "default_collate",
+    "default_convert",
+    "get_worker_info",
     "DownloadError",
     "MNIST_FILES",
     "MNIST_MIRRORS",

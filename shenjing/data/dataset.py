@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,15 @@ import numpy as np
 from shenjing import backend
 from shenjing.tensor import Tensor, default_dtype
 
-__all__ = ["Dataset", "Subset", "TensorDataset", "random_split"]
+__all__ = [
+    "ChainDataset",
+    "ConcatDataset",
+    "Dataset",
+    "IterableDataset",
+    "Subset",
+    "TensorDataset",
+    "random_split",
+]
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -48,6 +56,9 @@ class Dataset:
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
 
     def get_batch(self, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, ...]:
         """The samples at ``indices``, one stacked array per field.
@@ -138,6 +149,91 @@ class TensorDataset(Dataset):
         )
 
 
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__`` instead of ``__getitem__``.
+
+    A ``DataLoader`` batches the stream in order. With ``num_workers > 0`` every worker
+    runs its own copy of the iterator, as in PyTorch: shard inside ``__iter__`` with
+    ``sj.data.get_worker_info()`` to avoid reading each sample once per worker.
+
+    Example:
+        >>> class Count(IterableDataset):
+        ...     def __iter__(self): return iter(range(3))
+        >>> list(Count())
+        [0, 1, 2]
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self) -> int:
+        raise TypeError(f"{type(self).__name__} is an iterable dataset: it has no length "
+                        "unless it defines __len__")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another.
+
+    Example:
+        >>> class Count(IterableDataset):
+        ...     def __init__(self, n): self.n = n
+        ...     def __iter__(self): return iter(range(self.n))
+        >>> list(ChainDataset([Count(2), Count(3)]))
+        [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets: Iterable[IterableDataset]) -> None:
+        self.datasets = list(datasets)
+
+    def __iter__(self) -> Iterator[Any]:
+        for dataset in self.datasets:
+            yield from dataset
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class ConcatDataset(Dataset):
+    """Map-style datasets one after another: index ``i`` runs through the first, then
+    the second, ...; ``cumulative_sizes`` holds where each one ends.
+
+    Example:
+        >>> import numpy as np
+        >>> both = ConcatDataset([TensorDataset(np.arange(2)), TensorDataset(np.arange(3))])
+        >>> len(both), both[3][0].item()
+        (5, 1)
+    """
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset (use "
+                                "ChainDataset)")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        if index < 0:
+            if -index > len(self):
+                raise ValueError("ConcatDataset: absolute value of index should not exceed "
+                                 f"dataset length. Received: {index}")
+            index += len(self)
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        if which == len(self.datasets):
+            raise IndexError(f"ConcatDataset: index {index} is out of range for "
+                             f"{len(self)} samples")
+        start = 0 if which == 0 else self.cumulative_sizes[which - 1]
+        return self.datasets[which][index - start]
+
+
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order.
 
@@ -197,13 +293,15 @@ def _split_lengths(lengths: Sequence[float], total: int) -> list[int]:
     return counts
 
 
-def random_split(dataset: Dataset, lengths: Sequence[float]) -> list[Subset]:
+def random_split(
+    dataset: Dataset, lengths: Sequence[float], generator: backend.Generator | None = None
+) -> list[Subset]:
     """Split ``dataset`` at random into non-overlapping ``Subset``s of the given lengths.
 
     ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1 (each
     split gets ``floor(frac * n)`` samples, and the remainder goes one by one to the
-    splits in order, as in PyTorch). The permutation comes from the generator seeded by
-    ``sj.manual_seed``.
+    splits in order, as in PyTorch). The permutation comes from ``generator`` (an
+    ``sj.Generator``) or from the generator seeded by ``sj.manual_seed``.
 
     Example:
         >>> import numpy as np, shenjing as sj
@@ -213,6 +311,6 @@ def random_split(dataset: Dataset, lengths: Sequence[float]) -> list[Subset]:
         (8, 2)
     """
     counts = _split_lengths(lengths, len(dataset))
-    order = backend.generator().permutation(len(dataset))
+    order = backend.host_generator(generator).permutation(len(dataset))
     bounds = np.cumsum([0, *counts])
     return [Subset(dataset, order[lo:hi]) for lo, hi in itertools.pairwise(bounds)]

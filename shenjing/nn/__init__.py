@@ -8,8 +8,9 @@ Example:
     (8, 3)
 """
 
-from shenjing.nn import functional, init, utils
+from shenjing.nn import functional, init, parallel, utils
 from shenjing.nn.clip_grad import clip_grad_norm_, clip_grad_value_
 from shenjing.nn.layers import *
 from shenjing.nn.module import IncompatibleKeys, Module
+from shenjing.nn.parallel import DataParallel
 from shenjing.nn.parameter import Parameter

@@ -32,6 +32,7 @@ from shenjing.backend import (
     is_array,
     to_device,
 )
+from shenjing.nn.hooks import ModuleHooks, call_with_hooks
 from shenjing.nn.keras import KerasMethods
 from shenjing.nn.parameter import Parameter
 from shenjing.ops.transfer import parse_to
@@ -47,7 +48,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class Module(KerasMethods):
+class Module(KerasMethods, ModuleHooks):
     """Base class of layers and models: subclass it, assign layers and parameters as
     attributes in ``__init__``, and write ``forward``.
 
@@ -89,7 +90,9 @@ class Module(KerasMethods):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if self._hooks is None:
+            return self.forward(*args, **kwargs)
+        return call_with_hooks(self, self._hooks, args, kwargs)
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:

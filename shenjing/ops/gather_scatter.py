@@ -212,7 +212,7 @@ def _check_range(op: str, index: Tensor, size: int, what: str) -> None:
 
 
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-    """y[i][j][k] = x[index[i][j][k]][j][k] for dim=0 (likewise for other dims).
+    """``y[i][j][k] = x[index[i][j][k]][j][k]`` for dim=0 (likewise for other dims).
 
     Example:
         >>> import shenjing as sj
@@ -244,7 +244,7 @@ def _scatter(op: str, input: Any, dim: int, index: Any, src: Any, reduce: str,  
 
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,  # noqa: A002
             reduce: str | None = None) -> Tensor:
-    """A copy of x with y[index[i][j]][j] = src[i][j] for dim=0 (src a tensor, or
+    """A copy of x with ``y[index[i][j]][j] = src[i][j]`` for dim=0 (src a tensor, or
     ``value`` a number); with repeated indices, which write wins is unspecified.
     ``reduce='add'`` or ``'multiply'`` instead adds src into (multiplies it into) x's
     values there, repeats included, as ``scatter_reduce`` with 'sum' or 'prod'."""
@@ -260,13 +260,13 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:  # noqa: A002
-    """A copy of x with src[i][j] added to y[index[i][j]][j] for dim=0; repeats add up."""
+    """A copy of x with ``src[i][j]`` added to ``y[index[i][j]][j]`` for dim=0; repeats add up."""
     return _scatter("scatter_add", input, dim, index, src, "sum")
 
 
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,  # noqa: A002
                    include_self: bool = True) -> Tensor:
-    """x with every src[i][j] reduced into y[index[i][j]][j] (dim=0) by ``reduce``:
+    """x with every ``src[i][j]`` reduced into ``y[index[i][j]][j]`` (dim=0) by ``reduce``:
     "sum", "prod", "mean", "amax" or "amin"; ``include_self`` says whether x's own
     values at the positions scattered to take part."""
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):

@@ -131,3 +131,11 @@ def test_np_array_copies_and_np_asarray_shares():
     shared = np.asarray(t)
     shared[0] = 9.0
     assert t.tolist() == [9.0, 2.0]
+
+
+def test_python_number_conversions() -> None:
+    assert int(sj.tensor(3)) == 3 and float(sj.tensor([2.5])) == 2.5
+    assert list(range(sj.tensor(3))) == [0, 1, 2]
+    with pytest.raises(TypeError, match="0-d integer"):
+        range(sj.tensor(2.0))
+    np.testing.assert_array_equal(np.arange(5)[sj.tensor([2])], [2])  # still fancy indexing

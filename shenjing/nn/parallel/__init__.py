@@ -1,0 +1,7 @@
+"""``nn.parallel``: ``DataParallel`` and ``data_parallel`` on one device, so PyTorch
+programs that wrap their model run unchanged. Several processes: ``shenjing.distributed``.
+"""
+
+from shenjing.nn.parallel.data_parallel import DataParallel, data_parallel
+
+__all__ = ["DataParallel", "data_parallel"]
