@@ -65,8 +65,8 @@ def multinomial(
     Returns an int64 tensor of shape ``(num_samples,)`` or ``(rows, num_samples)``.
     Without ``replacement`` an index appears at most once per row, and each draw takes
     the weights left; ``num_samples`` may then not exceed the categories of nonzero weight.
-    ``generator`` is a NumPy (or CuPy) ``Generator``; by default the backend's own,
-    seeded by ``manual_seed``.
+    ``generator`` is an ``sj.Generator`` (or a NumPy / CuPy ``Generator``); by default the
+    backend's own, seeded by ``manual_seed``.
 
     Example:
         >>> import shenjing as sj
@@ -102,8 +102,10 @@ def multinomial(
         raise ValueError(f"multinomial: cannot draw {num_samples} samples without "
                          f"replacement from {n} categories")
     rng = backend.generator(xp) if generator is None else generator
+    if isinstance(rng, backend.Generator):  # sj.Generator, as torch.Generator: its stream
+        rng = rng.rng
     if not hasattr(rng, "standard_exponential"):
-        raise TypeError(f"multinomial: generator must be a NumPy or CuPy Generator. "
+        raise TypeError(f"multinomial: generator must be an sj.Generator or a NumPy Generator. "
                         f"Received: {type(generator).__name__}")
     return without_gradient(_draw, x, num_samples=num_samples, replacement=replacement,
                             rng=rng)

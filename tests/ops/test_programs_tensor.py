@@ -65,6 +65,9 @@ def test_multinomial_is_seeded_by_manual_seed_and_is_a_method() -> None:
     np.testing.assert_array_equal(a, b)
     gen = np.random.default_rng(3)
     assert sj.multinomial(w, 3, generator=gen).shape == (3,)
+    first = sj.multinomial(w, 5, True, generator=sj.Generator().manual_seed(4)).numpy()
+    again = sj.multinomial(w, 5, True, generator=sj.Generator().manual_seed(4)).numpy()
+    np.testing.assert_array_equal(first, again)
 
 
 @pytest.mark.parametrize(("weights", "n", "replacement", "match"), [
