@@ -76,6 +76,7 @@ from shenjing import accelerator, backends, cuda, data, nn, optim, utils, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
 from shenjing import training  # registers the trainer behind every Module's compile()
+from shenjing.threads import get_num_threads, set_num_threads
 from shenjing import onnx
 
 # isort: on

@@ -3,7 +3,9 @@
 Each subcommand is one module here with ``add_parser(subparsers)`` and ``run(args)``.
 Bad arguments get one line on stderr and exit code 2; a failure while running (a missing
 data set, a file that is not a checkpoint) gets one ``shenjing <command>: error:`` message
-and exit code 1; Ctrl-C exits with 130.
+and exit code 1; Ctrl-C exits with 130. Under ``mpiexec`` with several ranks, each message
+starts with the rank (``[rank 1/2]``), and a failing rank ends the whole job (every rank,
+at once) instead of leaving the others waiting for it in a collective.
 """
 
 from __future__ import annotations
@@ -50,10 +52,40 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+def _ranks() -> tuple[str, int]:
+    """Under mpiexec with several ranks: ("[rank r/n] ", n) after joining the MPI world (so
+    that a failure anywhere, even in argument parsing, ends the job); ("", 1) otherwise."""
+    from shenjing.distributed.comm import launched_by_mpi
+
+    if not launched_by_mpi():
+        return "", 1
+    from shenjing.distributed import comm
+
+    world = comm.world_size()
+    return (f"[rank {comm.rank()}/{world}] " if world > 1 else ""), world
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    Under mpiexec with several ranks, a failure (any exit code but 0 and 130) ends every
+    rank of the job with that code, after this rank's message.
+    """
+    prefix, world = _ranks()
+    code = _run(argv, prefix)
+    if world > 1 and code not in (0, 130):
+        from shenjing.distributed import failure
+
+        failure.abort(code, f"shenjing: exit code {code}; ending every rank of the job")
+    return code
+
+
+def _run(argv: Sequence[str] | None, prefix: str) -> int:
+    """``main`` without the MPI handling; ``prefix`` starts each error message."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # as given: ``--ranks`` passes it on to the ranks unchanged
     if not hasattr(args, "run"):
         parser.error("choose a command: " + ", ".join(
             c.__name__.rsplit(".", 1)[-1] for c in COMMANDS))
@@ -63,11 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except UsageError as err:
-        sys.stderr.write(f"shenjing {name}: error: {err}\n")
+        sys.stderr.write(f"{prefix}shenjing {name}: error: {err}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write(f"\nshenjing {name}: interrupted\n")
+        sys.stderr.write(f"\n{prefix}shenjing {name}: interrupted\n")
         return 130
     except (OSError, ValueError, ImportError, RuntimeError) as err:
-        sys.stderr.write(f"shenjing {name}: error: {err}\n")
+        sys.stderr.write(f"{prefix}shenjing {name}: error: {err}\n")
         return 1

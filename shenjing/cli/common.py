@@ -303,6 +303,21 @@ def checkpoint_path(path: str | os.PathLike[str], best: bool = False) -> Path:
     return path / BEST_NAME if best and (path / BEST_NAME).is_file() else path / CHECKPOINT_NAME
 
 
+def chosen_checkpoint(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """The checkpoint ``evaluate``, ``predict`` and ``export`` use for ``path`` (a run
+    folder's best.safetensors where it exists, else its checkpoint.safetensors; a file as
+    given), read and checked: (file, checkpoint)."""
+    file = checkpoint_path(path, best=True)
+    return file, read_checkpoint(file)
+
+
+def using_line(file: Path, checkpoint: dict[str, Any]) -> str:
+    """The line that names the checkpoint a command used, and which epoch it holds."""
+    which = ("the best epoch by validation loss" if file.name == BEST_NAME
+             else "the last epoch")
+    return f"using {file} ({which}, epoch {checkpoint['epoch']})"
+
+
 # What a checkpoint and its config must hold, and of which type, to be used.
 _CHECKPOINT_FIELDS = {"model": dict, "epoch": int, "config": dict, "preprocess": dict}
 _CONFIG_FIELDS = {"model": str, "model_arguments": dict, "data": dict, "num_classes": int,

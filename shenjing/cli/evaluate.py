@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
         format_confusion_matrix,
     )
 
-    file = common.checkpoint_path(args.checkpoint, best=True)
-    checkpoint = common.read_checkpoint(file)
+    file, checkpoint = common.chosen_checkpoint(args.checkpoint)
     config = checkpoint["config"]
     dataset = args.dataset or config["dataset"]
     (x_train, y_train), (x_test, y_test) = common.load_raw(dataset)
@@ -76,9 +75,7 @@ def run(args: argparse.Namespace) -> int:
     matrix = confusion_matrix(y, predicted, config["num_classes"])
     names = config["class_names"]
 
-    which = ("the best epoch by validation loss" if file.name == common.BEST_NAME
-             else "the last epoch")
-    print(f"using {file} ({which}, epoch {checkpoint['epoch']})")
+    print(common.using_line(file, checkpoint))
     print(f"{config['model']} trained {checkpoint['epoch']} epoch(s) on "
           f"{common.dataset_tag(config['dataset'])}; evaluated on the {args.split} split of "
           f"{common.dataset_tag(dataset)}: {len(y)} samples")

@@ -16,7 +16,10 @@ examples:
 
 The ONNX model takes the prepared input (float32, scaled and shaped as in training, e.g.
 (N, 1, 28, 28) for LeNet-5) with a dynamic batch axis and returns logits; its input is
-called "input" and its output "logits". Needs the onnx extra: pip install shenjing[onnx].
+called "input" and its output "logits". For a run folder, its best.safetensors (the epoch
+of lowest validation loss) is exported when there is one, else checkpoint.safetensors (the
+last epoch), as 'evaluate' and 'predict' use; the first line says which. Needs the onnx
+extra: pip install shenjing[onnx].
 """
 
 
@@ -26,7 +29,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "export", help="write a checkpoint's model as ONNX (checked in ONNX Runtime)",
         description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.HelpFormatter)
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
-                        help="a checkpoint file, or the run folder holding checkpoint.safetensors")
+                        help="a checkpoint file, or a run folder (its best.safetensors, else "
+                             "checkpoint.safetensors, as evaluate and predict use)")
     parser.add_argument("output", metavar="OUTPUT", help="the .onnx file to write")
     parser.add_argument("--opset", type=common.positive_int, default=17,
                         help="ONNX opset version (default: 17)")
@@ -38,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     """Export, then run the file in ONNX Runtime once and compare; returns the exit code."""
     import shenjing as sj
 
-    checkpoint = common.read_checkpoint(args.checkpoint)
+    file, checkpoint = common.chosen_checkpoint(args.checkpoint)
     config = checkpoint["config"]
     spec = config["data"]
-    model = common.model_from_checkpoint(checkpoint)
+    model = common.model_from_checkpoint(checkpoint, str(file))
+    print(common.using_line(file, checkpoint))
     rng = np.random.default_rng(0)
     raw = rng.uniform(0.0, spec["scale"], size=(3, *spec["raw_shape"]))
     x = common.prepare(raw, spec, checkpoint["preprocess"])

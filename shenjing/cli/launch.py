@@ -5,13 +5,9 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Sequence
 
 from shenjing.cli.common import UsageError
-
-# The train options that are passed on to the ranks as given (None: not given).
-_VALUED = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "seed",
-           "validation_split", "limit", "out")
-_FLAGS = ("resume", "quiet")
 
 
 def add_ranks_option(parser: argparse.ArgumentParser) -> None:
@@ -31,24 +27,35 @@ def should_launch(args: argparse.Namespace) -> bool:
     return ranks is not None and ranks > 1 and not launched_by_mpi()
 
 
-def train_argv(args: argparse.Namespace) -> list[str]:
-    """The ``shenjing train`` arguments that reproduce ``args`` (without ``--ranks``)."""
-    argv = ["train"]
-    for key in _VALUED:
-        value = getattr(args, key)
-        if value is not None:
-            argv += ["--" + key.replace("_", "-"), str(value)]
-    argv += ["--" + flag for flag in _FLAGS if getattr(args, flag)]
-    return argv
+def without_ranks(argv: Sequence[str]) -> list[str]:
+    """``argv`` as given, less ``--ranks N`` (also ``--ranks=N`` and argparse's
+    abbreviations such as ``--rank N``): every other option reaches the ranks unchanged."""
+    kept: list[str] = []
+    skip_value = False
+    for token in argv:
+        if skip_value:
+            skip_value = False
+            continue
+        name, equals, _ = token.partition("=")
+        if len(name) >= 4 and "--ranks".startswith(name):  # "--r" alone would be ambiguous
+            skip_value = not equals
+            continue
+        kept.append(token)
+    return kept
 
 
 def launch(args: argparse.Namespace) -> int:
-    """Run ``args``'s training on ``args.ranks`` ranks; the job's exit code."""
+    """Run ``args``'s command on ``args.ranks`` ranks; the job's exit code. ``args.argv``
+    (the command line as given, which ``main`` keeps) is passed on without ``--ranks``."""
     from shenjing.distributed.launch import mpiexec_command, mpiexec_env
 
+    argv = getattr(args, "argv", None)
+    if argv is None:
+        raise UsageError("--ranks needs the command line as given: run it through "
+                         "shenjing.cli.main")
     try:
         command = mpiexec_command(
-            args.ranks, [sys.executable, "-m", "shenjing.cli", *train_argv(args)]
+            args.ranks, [sys.executable, "-m", "shenjing.cli", *without_ranks(argv)]
         )
     except RuntimeError as err:
         raise UsageError(f"--ranks {args.ranks}: {err}") from None

@@ -146,8 +146,7 @@ def on_training_scale(path: Path, array: np.ndarray, spec: dict[str, Any]) -> np
 
 def run(args: argparse.Namespace) -> int:
     """Print file, class and probability for every sample; returns the exit code."""
-    file = common.checkpoint_path(args.checkpoint, best=True)
-    checkpoint = common.read_checkpoint(file)
+    file, checkpoint = common.chosen_checkpoint(args.checkpoint)
     config = checkpoint["config"]
     spec = config["data"]
     labels: list[str] = []
@@ -168,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         labels.append(name)
         samples.append(image[None])
     model = common.model_from_checkpoint(checkpoint, str(file))
+    # On stderr: stdout is the table, for whoever reads it with a program.
+    print(common.using_line(file, checkpoint), file=sys.stderr)
     probs = common.probabilities(model, np.concatenate(samples))
     names = config["class_names"] or [str(k) for k in range(config["num_classes"])]
     top = min(args.top, probs.shape[1])

@@ -5,8 +5,8 @@ the threads spin and wait on each other, and on a loaded 2-core machine one thre
 ``shenjing train`` 4-10x faster than OpenBLAS's default. So the commands choose half the
 usable cores (1 to 4) unless told otherwise: ``--threads N`` wins, then a thread variable
 the user set (``OPENBLAS_NUM_THREADS`` and friends), then that default. The limit is set
-through threadpoolctl, which changes the running BLAS (an environment variable set after
-NumPy has loaded BLAS does nothing).
+through ``sj.set_num_threads`` (threadpoolctl), which changes the running BLAS (an
+environment variable set after NumPy has loaded BLAS does nothing).
 """
 
 from __future__ import annotations
@@ -53,11 +53,12 @@ def choose_threads(requested: int | None) -> ThreadChoice:
         return CHOICE
     threads, reason = ((requested, "--threads") if requested is not None
                        else (default_threads(), f"default: half of {usable_cores()} cores"))
+    from shenjing.threads import set_num_threads  # the library's sj.set_num_threads
+
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # an optional extra: BLAS keeps its own default
+        set_num_threads(threads)
+    except ImportError:  # threadpoolctl is an optional extra: BLAS keeps its own default
         CHOICE = ThreadChoice(None, "BLAS's default (install threadpoolctl to choose)")
         return CHOICE
-    threadpool_limits(limits=threads, user_api="blas")
     CHOICE = ThreadChoice(threads, reason)
     return CHOICE

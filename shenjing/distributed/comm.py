@@ -12,15 +12,13 @@ objects: that is what makes them fast enough for the training hot path.
 from __future__ import annotations
 
 import os
-import sys
-import traceback
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from shenjing.backend import get_array_module, is_array
 from shenjing.creation import from_numpy
+from shenjing.distributed import failure
 from shenjing.tensor import Tensor
 
 __all__ = [
@@ -52,10 +50,9 @@ def launched_by_mpi() -> bool:
 def init() -> None:
     """Join the MPI world if launched by MPI (idempotent); otherwise be a world of one.
 
-    In a world of more than one, an uncaught exception on any rank prints its traceback
-    with the rank and aborts every rank, so a failure never leaves the others hanging.
-    (``sys.exit`` with a failure status is not an exception Python reports: a rank that
-    must stop alone should raise, or call ``MPI.COMM_WORLD.Abort``.)
+    In a world of more than one, a failure on any rank (an uncaught exception, or
+    ``sys.exit`` with a failure status) prints the rank's message and aborts every rank,
+    so a failure never leaves the others hanging (``shenjing.distributed.failure``).
     """
     global _initialized, _comm, _MPI
     if _initialized:
@@ -69,17 +66,7 @@ def init() -> None:
         return
     if MPI.COMM_WORLD.Get_size() > 1:
         _MPI, _comm = MPI, MPI.COMM_WORLD
-        sys.excepthook = _abort_on_uncaught
-
-
-def _abort_on_uncaught(
-    kind: type[BaseException], error: BaseException, tb: TracebackType | None
-) -> None:
-    """Print the error with this rank's number, then end the whole job."""
-    text = "".join(traceback.format_exception(kind, error, tb))
-    sys.stderr.write(f"[rank {rank()}/{world_size()}] {text}")
-    sys.stderr.flush()
-    _comm.Abort(1)
+        failure.install(_comm)
 
 
 def is_initialized() -> bool:

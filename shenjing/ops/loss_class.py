@@ -222,7 +222,8 @@ def _class_labels(op: str, scores: Tensor, target: Tensor, ignore_index: int) ->
     if target.dtype.kind not in "iu":
         raise TypeError(
             f"{op}: target must hold integer class labels (or, for cross_entropy, class "
-            f"probabilities shaped like the input). Received: dtype={target.dtype}"
+            f"probabilities shaped like the input). Received: dtype={target.dtype}; for "
+            f"class indices convert with target.long() (NumPy: y.astype(np.int64))"
         )
     expected = scores.shape[:1] + scores.shape[2:] if scores.ndim >= 2 else ()
     if target.shape != expected:
@@ -310,6 +311,15 @@ def cross_entropy(
     w = _class_weight(op, weight, input)
     target = as_tensor(target)
     if target.dtype.kind == "f":
+        labels_shape = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
+        if target.shape != input.shape and target.shape == labels_shape:
+            # The shape of class indices, stored as floats: say so, not "probabilities".
+            raise TypeError(
+                f"{op}: target has the shape of class indices {target.shape} but dtype "
+                f"{target.dtype}; class indices must be integers: convert with "
+                f"target.long() (NumPy: y.astype(np.int64)). Class probabilities would have "
+                f"the input's shape {input.shape}"
+            )
         if target.shape != input.shape:
             raise ValueError(
                 f"{op}: probability targets must have the input's shape. Received: input "

@@ -8,12 +8,16 @@ training by setting ``model.stop_training = True``.
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+# Library messages go to "shenjing" (unconfigured, Python prints warnings on stderr).
+logger = logging.getLogger(__name__)
 
 
 class Callback:
@@ -131,7 +135,7 @@ class TerminateOnNaN(Callback):
                 + (f" with the weights of epoch {self.epoch}" if restored and self.epoch else "")
                 + ". Try a smaller learning rate."
             )
-            print(self.message)
+            logger.warning(self.message)
             self.model.stop_training = True
 
 

@@ -54,3 +54,43 @@ def resolve_verbose(caller: str, verbose: Any) -> int:
     if verbose not in VERBOSITIES:
         raise ValueError(f"{caller}: verbose must be 0, 1, 2 or 'auto'. Received: {verbose!r}")
     return 1 if verbose == "auto" else int(verbose)
+
+
+def value_range(x: Any) -> tuple[float, float] | None:
+    """(min, max) of a floating-point array with values; None otherwise."""
+    if getattr(x, "dtype", None) is None or x.dtype.kind != "f" or x.size == 0:
+        return None
+    return float(x.min()), float(x.max())
+
+
+def _stacklevel_outside_shenjing() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside shenjing."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_unscaled(caller: str, x: Any, trained: tuple[float, float] | None) -> None:
+    """Warn when integer images (uint8 in 0-255) reach a model trained on data in [0, 1]
+    (or [-1, 1]): the outputs, or the training, would be meaningless without dividing
+    by 255 as the training data was."""
+    if trained is None or getattr(x, "dtype", None) is None or x.dtype.kind not in "iu":
+        return
+    low, high = trained
+    if not (low >= -1.0 and high <= 1.0) or x.size == 0:
+        return
+    top = int(x.max())
+    if top <= 1:
+        return
+    import warnings
+
+    warnings.warn(
+        f"{caller}: x is {x.dtype} with values up to {top}, but the model was trained on "
+        f"data in [{low:g}, {high:g}]; scale it as the training data was (x / 255.0 for "
+        f"8-bit images), or the results may be meaningless",
+        UserWarning, stacklevel=_stacklevel_outside_shenjing())

@@ -100,6 +100,14 @@ def data_parallel(model: Any) -> Any:
     return DistributedDataParallel(model)
 
 
+def abort_on_system_exit(error: SystemExit) -> None:
+    """End every rank's job if ``error`` leaving ``fit`` on this rank is a failure
+    status (``sys.exit(3)`` in a callback); otherwise return, for the caller to re-raise."""
+    from shenjing.distributed import failure
+
+    failure.abort_on_system_exit(error, "fit")
+
+
 def release(ddp: Any) -> None:
     """Stop averaging gradients. No collective: it also runs when training failed."""
     ddp.remove_hooks()

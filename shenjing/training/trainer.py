@@ -16,6 +16,7 @@ from shenjing.autograd.grad_mode import no_grad
 from shenjing.backend import generator, get_array_module
 from shenjing.data import DataLoader, TensorDataset
 from shenjing.tensor import Tensor
+from shenjing.threads import num_threads
 from shenjing.training import checks, parallel, registry
 from shenjing.training.callbacks import Callback, CallbackList, History, TerminateOnNaN
 from shenjing.training.metrics import Metric
@@ -52,6 +53,9 @@ class Trainer:
         self.metric_specs = list(metrics)
         self.metrics: list[Metric] = []
         self.input_shape: tuple[int, ...] | None = None
+        # (min, max) of the first floating-point data fit saw: uint8 images in 0-255
+        # given later to a model trained on [0, 1] get a warning.
+        self.trained_range: tuple[float, float] | None = None
         self.optimizer: Any = None
         spec = registry.resolve_optimizer(optimizer)
         # A name gives an optimizer with no parameters yet, bound on the first batch.
@@ -78,9 +82,13 @@ class Trainer:
         return [registry.resolve_metric(m, self.loss.kind) for m in self.metric_specs]
 
     def _check_data(self, x: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
+        given = y.dtype if isinstance(y, np.ndarray) else None  # before float64 -> float32
         x, y = _as_array(x, caller, "x"), _as_array(y, caller, "y")
         checks.check_not_empty(caller, "x", len(x))
         checks.check_finite(caller, "x", x)
+        checks.warn_unscaled(caller, x, self.trained_range)
+        if caller == "fit" and self.trained_range is None:
+            self.trained_range = checks.value_range(x)
         checks.check_finite(caller, "y", y)
         if len(x) != len(y):
             raise ValueError(
@@ -91,7 +99,9 @@ class Trainer:
             if y.dtype.kind not in "iu":
                 raise TypeError(
                     f"{caller}: the loss {self.loss.name!r} needs integer class labels. "
-                    f"Received: y with dtype={y.dtype}"
+                    f"Received: y with dtype={given or y.dtype}; convert with "
+                    f"y.astype(np.int64) "
+                    f"(a Tensor: y.long())"
                 )
             if y.size and y.min() < 0:
                 raise ValueError(f"{caller}: class labels must be >= 0. Received: {y.min()}")
@@ -170,18 +180,23 @@ class Trainer:
         verbose: int = 1,
         initial_epoch: int = 0,
         device: Any = None,
+        threads: int | None = None,
     ) -> History:
         """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs.
 
-        ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch ("auto"
-        is 1), as in Keras. Data with no samples, or with NaN or infinite values, is
-        refused with a ValueError before training starts. ``device`` (``"cuda"``) moves
-        the model there first (``model.to(device)``); the batches follow the model's device.
+        ``verbose``: 0 silent, 1 a progress bar per epoch on a terminal, 2 no bar ("auto"
+        is 1), as in Keras; either way each epoch ends with one complete line of its logs
+        on stdout, ``val_*`` included (``shenjing.training.progress``). Data with no
+        samples, or with NaN or infinite values, is refused with a ValueError before
+        training starts. ``device`` (``"cuda"``) moves the model there first
+        (``model.to(device)``); the batches follow the model's device.
         Launched by MPI with more than one rank, training is data-parallel: each epoch
         every rank takes its shard of the data (``DistributedSampler`` semantics) in
         batches of ``batch_size`` (per rank, as with PyTorch's DDP), gradients are
         averaged over ranks, the logs are averaged weighted by sample counts, and only
-        rank 0 shows progress and runs the callbacks that write files.
+        rank 0 shows progress and runs the callbacks that write files. ``threads``: train
+        with that many BLAS threads, then go back to the count in force before
+        (``sj.set_num_threads`` sets it for good; None leaves it as it is).
         """
         verbose = checks.resolve_verbose("fit", verbose)
         if device is not None:
@@ -224,14 +239,19 @@ class Trainer:
         )
         self.model.stop_training = False
         self.metrics = self._new_metrics()
-        calls.on_train_begin()
-        try:
-            self._epochs(loader, val_loader, sampler, calls, epochs, initial_epoch, verbose)
-        finally:
-            if self._ddp is not None:
-                parallel.release(self._ddp)
-                self._ddp = None
-        calls.on_train_end()
+        with num_threads(threads, "fit"):
+            calls.on_train_begin()
+            try:
+                self._epochs(loader, val_loader, sampler, calls, epochs, initial_epoch, verbose)
+            except SystemExit as exit_:
+                if sampler is not None:  # the other ranks wait in a collective: end them too
+                    parallel.abort_on_system_exit(exit_)
+                raise
+            finally:
+                if self._ddp is not None:
+                    parallel.release(self._ddp)
+                    self._ddp = None
+            calls.on_train_end()
         return history
 
     def _epochs(
@@ -343,6 +363,7 @@ class Trainer:
         checks.check_batch_size(caller, batch_size)
         x = x.array if isinstance(x, Tensor) else _as_array(x, caller, "x")
         checks.check_not_empty(caller, "x", len(x))
+        checks.warn_unscaled(caller, x, self.trained_range)
         world = parallel.world_size()
         mine = parallel.block(len(x)) if world > 1 else range(len(x))
         self.model.eval()

@@ -4,6 +4,7 @@ runs are not replaced, one run at a time, bad checkpoints give one line and exit
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -16,6 +17,8 @@ import pytest
 import shenjing as sj
 from shenjing.cli import build_parser, common, main, train
 from shenjing.training import Callback
+
+REPO = Path(__file__).resolve().parents[2]
 
 ARGS = ["--model", "mlp", "--limit", "160", "--batch-size", "32", "--epochs", "2",
         "--validation-split", "0.2", "--seed", "7", "--quiet"]
@@ -72,24 +75,56 @@ def test_a_finished_run_is_not_replaced_without_overwrite(
     assert sj.load(out / "checkpoint.safetensors")["epoch"] == 1
 
 
-def _dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
+HOLDER = """
+import sys
+from pathlib import Path
+from shenjing.cli import runfolder
+out = Path(sys.argv[1])
+with runfolder.claimed(out):
+    if sys.argv[2] == "empty":  # as a run would look between creating the file and its pid
+        (out / runfolder.LOCK_NAME).write_text("")
+    print("holding", flush=True)
+    sys.stdin.read()  # until the test closes our stdin, or kills us
+"""
+
+
+def _holder(out: Path, how: str = "pid") -> subprocess.Popen[str]:
+    """Another process holding ``out``'s lock (a real second run, as far as the lock goes)."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out), how], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    return holder
 
 
 def test_a_live_lock_refuses_a_second_run_and_a_stale_one_is_taken_over(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import os
-
-    tmp_path.joinpath(".lock").write_text(f"{os.getpid()}\n")
-    assert main(["train", *ARGS, "--out", str(tmp_path)]) == 2
-    assert f"in use by another 'shenjing train' (pid {os.getpid()})" in capsys.readouterr().err
-    assert not (tmp_path / "checkpoint.safetensors").exists()
-
-    tmp_path.joinpath(".lock").write_text(f"{_dead_pid()}\n")
+    holder = _holder(tmp_path)
+    try:
+        assert main(["train", *ARGS, "--out", str(tmp_path)]) == 2
+        assert (f"in use by another 'shenjing train' (pid {holder.pid})"
+                in capsys.readouterr().err)
+        assert not (tmp_path / "checkpoint.safetensors").exists()
+    finally:
+        holder.kill()  # as a killed run: the system drops its lock, its file stays
+        holder.communicate()
+    assert tmp_path.joinpath(".lock").read_text() == f"{holder.pid}\n"  # stale now
     assert main(["train", *ARGS, "--epochs", "1", "--out", str(tmp_path)]) == 0
     assert not (tmp_path / ".lock").exists()
+
+
+def test_a_lock_without_its_pid_yet_is_still_held(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The race of a lock made of "create the file, then write the pid": a run seen between
+    # the two looked stale and lost its folder. The system's lock has no such moment.
+    holder = _holder(tmp_path, "empty")
+    try:
+        assert main(["train", *ARGS, "--out", str(tmp_path)]) == 2
+        assert "in use by another 'shenjing train'" in capsys.readouterr().err
+    finally:
+        holder.communicate(timeout=30)  # closes its stdin: it lets go
+    assert holder.returncode == 0
+    assert not (tmp_path / ".lock").exists()  # the holder cleaned up after itself
 
 
 def test_the_best_epoch_is_kept_and_evaluate_names_the_file_it_used(
@@ -158,7 +193,7 @@ def test_predict_puts_8_bit_inputs_on_the_training_scale(
     np.save(tmp_path / "wild.npy", x_test[:4] * 1000 - 500)
     assert main(["predict", str(finished), str(tmp_path / "unit.npy")]) == 0
     unit = capsys.readouterr()
-    assert unit.err == ""
+    assert unit.err.startswith("using ") and len(unit.err.splitlines()) == 1  # no warning
     assert main(["predict", str(finished), str(tmp_path / "bytes.npy")]) == 0
     scaled = capsys.readouterr()
     assert "dividing by 255 as the training images were" in scaled.err
@@ -189,3 +224,34 @@ def test_predict_refuses_forged_arrays_and_huge_images_in_one_line(
     monkeypatch.setattr(predict, "MAX_PIXELS", 100)
     assert main(["predict", str(finished), str(tmp_path / "big.png")]) == 2
     assert "the image is 28x28 pixels, more than 100; shrink it first" in capsys.readouterr().err
+
+
+def test_export_evaluate_and_predict_use_the_same_checkpoint_and_name_it(
+        finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    # A best epoch whose weights are unlike the last one's, so the file used shows.
+    best = sj.load(run / "best.safetensors")
+    best["model"] = {k: v * 0.5 for k, v in best["model"].items()}
+    best["epoch"] = 1
+    sj.save(best, run / "best.safetensors")
+    using = f"using {run / 'best.safetensors'} (the best epoch by validation loss, epoch 1)"
+
+    assert main(["evaluate", str(run), "--limit", "20"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == using
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.float32))
+    assert main(["predict", str(run), str(tmp_path / "x.npy")]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == using
+    onnx_file = tmp_path / "m.onnx"
+    assert main(["export", str(run), str(onnx_file)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == using
+
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    got = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})[0]
+    for name, agrees in (("best.safetensors", True), ("checkpoint.safetensors", False)):
+        model = common.model_from_checkpoint(common.read_checkpoint(run / name))
+        with sj.no_grad():
+            expected = model(sj.from_numpy(x)).numpy()
+        assert np.allclose(got, expected, atol=1e-5) == agrees, name

@@ -280,3 +280,67 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(misbehaving: Misbehaving,
 def test_a_file_name_that_leaves_the_cache_folder_is_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match="absolute or contains '..'"):
         download_files([{**SPEC, "name": name}], ["http://127.0.0.1:9/"], tmp_path)
+
+
+class Trickler:
+    """A raw server on 127.0.0.1 that sends its whole answer one byte at a time, every
+    ``interval`` seconds: the status line and headers too (``headers``), or only the body
+    (``body``, declared as 10 kB). Each read the client makes is well within its timeout."""
+
+    def __init__(self, interval: float) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.interval = interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            request = conn.recv(65536).decode(errors="replace")
+            head = b"HTTP/1.0 200 OK\r\nContent-Length: 10000\r\n\r\n"
+            if "/body/" in request:
+                conn.sendall(head)
+                head = b""
+            for byte in head + b"x" * 10000:
+                if self.stop.is_set():
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:  # the client gave up
+                    return
+                time.sleep(self.interval)
+
+    def url(self, what: str) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/{what}/"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.listener.close()
+
+
+@pytest.mark.parametrize(("what", "message"), [
+    ("headers", "no complete answer"), ("body", "stalled")])
+def test_a_trickle_is_given_up_within_10_timeouts_whatever_the_deadline(
+        what: str, message: str, tmp_path: Path) -> None:
+    # A byte every half timeout (the issue's probe: a byte a second with timeout=2), with
+    # the default deadline of 600 s: it used to run on for as long as the server sent.
+    timeout = 0.5
+    server = Trickler(interval=timeout / 2)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DownloadError, match=message):
+            download_files([SPEC], [server.url(what)], tmp_path, timeout=timeout)
+        assert time.monotonic() - started < 10 * timeout
+    finally:
+        server.close()
+    assert list(tmp_path.iterdir()) == []

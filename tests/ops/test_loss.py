@@ -48,8 +48,19 @@ def test_label_out_of_range_names_label_and_class_count(loss, bad_label: int) ->
 def test_cross_entropy_wants_integer_labels_or_probabilities() -> None:
     with pytest.raises(ValueError, match=r"cross_entropy: probability targets must have the "
                                          r"input's shape. Received: input shape \(2, 3\)"):
-        sj.cross_entropy(sj.zeros(2, 3), sj.tensor([0.0, 1.0]))
-    with pytest.raises(TypeError, match="nll_loss: target must hold integer class labels"):
+        sj.cross_entropy(sj.zeros(2, 3), sj.tensor([0.0, 1.0, 0.0]))
+    # Float class indices: the dtype and the fix, not a message about probabilities.
+    for dtype in ("float32", "float64"):
+        with pytest.raises(TypeError, match=rf"cross_entropy: target has the shape of class "
+                                            rf"indices \(2,\) but dtype {dtype}; class indices "
+                                            r"must be integers: convert with target.long\(\)"):
+            sj.cross_entropy(sj.zeros(2, 3), sj.tensor([0.0, 1.0], dtype=dtype))
+    with pytest.raises(TypeError, match=r"cross_entropy: target has the shape of class indices "
+                                        r"\(2, 4\) but dtype float32"):
+        sj.cross_entropy(sj.zeros(2, 3, 4), sj.zeros(2, 4))
+    with pytest.raises(TypeError, match=r"nll_loss: target must hold integer class labels .* "
+                                        r"Received: dtype=float32; for class indices convert "
+                                        r"with target.long\(\)"):
         sj.nll_loss(sj.zeros(2, 3), sj.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match=r"cross_entropy: target shape \(3,\) does not match "
                                          r"input shape \(2, 3\); expected target shape \(2,\)"):

@@ -129,7 +129,7 @@ def test_learning_rate_scheduler_accepts_an_lr_scheduler() -> None:
     assert history.history["lr"] == pytest.approx([0.1, 0.01, 0.001])
 
 
-def test_a_nan_loss_stops_training_with_a_message(capsys) -> None:
+def test_a_nan_loss_stops_training_with_a_message(caplog) -> None:
     calls = {"n": 0}
 
     def exploding(output, target):
@@ -140,7 +140,9 @@ def test_a_nan_loss_stops_training_with_a_message(capsys) -> None:
     model = nn.Sequential(nn.Linear(3, 2))
     model.compile(optimizer="sgd", loss=exploding)
     history = model.fit(*_data(), epochs=5, batch_size=50, verbose=0)
-    assert "loss became nan at epoch 1, batch 3" in capsys.readouterr().out
+    [record] = [r for r in caplog.records if r.name.startswith("shenjing")]
+    assert record.levelname == "WARNING" and record.name.split(".")[0] == "shenjing"
+    assert "loss became nan at epoch 1, batch 3" in record.getMessage()
     # The diverged epoch did not complete, so the history does not record it.
     assert calls["n"] == 3 and history.history == {}
 

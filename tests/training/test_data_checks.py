@@ -3,6 +3,8 @@ accept Keras's verbose values."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,38 @@ def test_missing_targets_are_named() -> None:
     with pytest.raises(ValueError, match="fit: y is missing. Received: None"):
         _model().fit(_data()[0], None, verbose=0)
     _model().fit(*_data(), epochs=1, verbose=False)  # Keras code passes booleans too
+
+
+def test_float_class_indices_name_the_dtype_and_the_fix() -> None:
+    x, y = _data()
+    with pytest.raises(TypeError, match=r"fit: the loss 'cross_entropy' needs integer class "
+                                        r"labels. Received: y with dtype=float64; convert "
+                                        r"with y.astype\(np.int64\)"):
+        _model().fit(x, y.astype(np.float64), verbose=0)
+
+
+def _images(n: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(n, 3), dtype=np.uint8)
+    return pixels, (pixels[:, 0] > 127).astype(np.int64)
+
+
+def test_uint8_images_after_training_on_0_1_data_get_a_warning() -> None:
+    pixels, y = _images()
+    model = _model()
+    model.fit(pixels / 255.0, y, epochs=1, batch_size=8, verbose=0)  # trained on [0, 1]
+    for call in (lambda: model.fit(pixels, y, epochs=1, batch_size=8, verbose=0),
+                 lambda: model.evaluate(pixels, y),
+                 lambda: model.predict(pixels)):
+        with pytest.warns(UserWarning, match=r"x is uint8 with values up to 255, but the "
+                                             r"model was trained on data in \[0(\.\d+)?, "
+                                             r"1(\.\d+)?\]; scale it .*x / 255.0") as caught:
+            call()
+        assert caught[0].filename == __file__  # it points at the caller's line
+    # Scaled data, or a model that was trained on 0-255 data, gets no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(pixels / 255.0)
+        raw = _model()
+        raw.fit(pixels.astype(np.float32), y, epochs=1, batch_size=8, verbose=0)
+        raw.fit(pixels, y, epochs=1, batch_size=8, verbose=0)

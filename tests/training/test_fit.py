@@ -169,8 +169,8 @@ def test_progress_bar_output_does_not_break_fit(capsys: pytest.CaptureFixture[st
     model = _mlp()
     model.compile(optimizer="sgd", loss="cross_entropy", metrics=["accuracy"])
     model.fit(x, y, epochs=1, batch_size=16, verbose=1)
-    err = capsys.readouterr().err
-    assert "Epoch 1/1" in err and "loss" in err
+    out = capsys.readouterr().out
+    assert "Epoch 1/1" in out and "loss" in out
 
 
 def test_jit_fit_gives_the_same_history_and_weights_as_eager() -> None:
