@@ -8,6 +8,7 @@ Example:
     [2.0, 4.0, 6.0]
 """
 
+from shenjing import dtypes
 from shenjing.autograd import (
     Function,
     GradcheckError,
@@ -72,6 +73,8 @@ from shenjing.tensor import Tensor
 
 # isort: off
 # The layers above the engine, in the order they build on each other.
+from shenjing import amp
+from shenjing.amp import autocast, get_autocast_dtype, is_autocast_enabled
 from shenjing import accelerator, backends, cuda, data, nn, optim, utils, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
@@ -82,3 +85,10 @@ from shenjing import onnx
 # isort: on
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``sj.bfloat16``, loaded on first use from ml_dtypes (kept out of ``import shenjing``)."""
+    if name == "bfloat16":
+        return dtypes.bfloat16
+    raise AttributeError(f"module 'shenjing' has no attribute {name!r}")

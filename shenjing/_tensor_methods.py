@@ -46,6 +46,10 @@ class TensorMethods:
         """The tensor as float16."""
         return self._cast(dtypes.float16)
 
+    def bfloat16(self: Tensor) -> Tensor:
+        """The tensor as bfloat16 (rounded to nearest even; needs ml_dtypes)."""
+        return self._cast(dtypes.bfloat16)
+
     def type(self: Tensor, dtype: Any = None) -> Any:
         """With no argument, the type name (``'shenjing.FloatTensor'``); else the tensor
         cast to ``dtype`` (a dtype, or a name such as ``'shenjing.LongTensor'``)."""

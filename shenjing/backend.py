@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
+
 try:  # CuPy is optional: only imported to recognise its arrays.
     import cupy as _cupy
 except ImportError:  # pragma: no cover - depends on the machine
@@ -345,7 +347,10 @@ def set_rng_state(state: dict) -> None:
 
 
 def as_dtype(dtype: Any) -> np.dtype:
-    """Normalise ``"float64"``, ``np.float64`` or a dtype object to a NumPy dtype."""
+    """Normalise ``"float64"``, ``np.float64`` or a dtype object to a NumPy dtype
+    (``"bfloat16"`` loads ml_dtypes)."""
+    if isinstance(dtype, str) and dtype in ("bfloat16", "torch.bfloat16", "shenjing.bfloat16"):
+        return _bfloat16.dtype()
     try:
         return np.dtype(dtype)
     except TypeError as err:

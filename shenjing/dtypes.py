@@ -1,8 +1,10 @@
 """PyTorch's dtype names, as NumPy dtypes: ``sj.float32``, ``sj.long``, ``sj.half``, ...
 
 Each name is a ``numpy.dtype``, so it works as ``dtype=`` anywhere and compares equal to
-a tensor's ``.dtype``. ``type_name`` gives the legacy class names that ``Tensor.type()``
-returns (``'shenjing.FloatTensor'`` where PyTorch says ``'torch.FloatTensor'``).
+a tensor's ``.dtype``. ``bfloat16`` comes from the optional ``ml_dtypes`` package, loaded
+the first time the name is used (``sj.bfloat16``). ``type_name`` gives the legacy class
+names that ``Tensor.type()`` returns (``'shenjing.FloatTensor'`` where PyTorch says
+``'torch.FloatTensor'``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from shenjing import _bfloat16
 
 __all__ = [
     "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8",
@@ -35,8 +39,17 @@ _BY_NAME = {f"{prefix}.{name}": dtype for dtype, name in _TYPE_NAMES.items()
             for prefix in ("shenjing", "torch")}
 
 
+def __getattr__(name: str) -> Any:
+    """``bfloat16``, loaded on first use (ImportError naming the install without ml_dtypes)."""
+    if name == "bfloat16":
+        return _bfloat16.dtype()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def type_name(dtype: Any) -> str:
     """The legacy tensor class name of ``dtype``, e.g. ``'shenjing.FloatTensor'``."""
+    if _bfloat16.is_bfloat16(dtype):
+        return "shenjing.BFloat16Tensor"
     name = _TYPE_NAMES.get(np.dtype(dtype))
     if name is None:
         raise TypeError(f"type(): no tensor type name for dtype {dtype}")
@@ -46,6 +59,8 @@ def type_name(dtype: Any) -> str:
 def from_type_name(name: str) -> np.dtype:
     """The dtype behind a legacy class name (``'shenjing.FloatTensor'`` or PyTorch's
     ``'torch.FloatTensor'``)."""
+    if name in ("shenjing.BFloat16Tensor", "torch.BFloat16Tensor"):
+        return _bfloat16.dtype()
     if name not in _BY_NAME:
         raise TypeError(f"type(): unknown tensor type {name!r}; expected one of "
                         f"{sorted(n for n in _BY_NAME if n.startswith('shenjing'))}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from shenjing import backend
+from shenjing import _bfloat16, backend
 from shenjing._tensor_hooks import TensorHooks
 from shenjing._tensor_methods import TensorMethods
 from shenjing.autograd import engine, function
@@ -119,7 +119,7 @@ class Tensor(TensorMethods, TensorHooks):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether ``backward()`` should fill this tensor's ``.grad``; returns self."""
-        if requires_grad and self.array.dtype.kind not in "fc":
+        if requires_grad and _bfloat16.kind(self.array.dtype) not in "fc":
             raise TypeError(
                 f"Only floating-point tensors can require a gradient. Received: "
                 f"dtype={self.array.dtype}"
@@ -410,8 +410,11 @@ class Tensor(TensorMethods, TensorHooks):
 
     # ------------------------------------------------------------------------ repr
     def __repr__(self) -> str:
+        host = self._host()
+        if _bfloat16.is_bfloat16(host.dtype):  # printed as its (exact) float32 values
+            host = host.astype(np.float32)
         body = np.array2string(
-            self._host(), separator=", ", threshold=20, edgeitems=2, precision=4,
+            host, separator=", ", threshold=20, edgeitems=2, precision=4,
             prefix="tensor(",
         )
         fields = [f"shape={self.shape}", f"dtype={self.dtype}"]
@@ -446,16 +449,16 @@ def _to_array(data: Any, dtype: Any) -> Any:
 
 
 def _check_numeric(dtype: np.dtype, data: Any) -> None:
-    if dtype.kind not in "biufc":
+    if _bfloat16.kind(dtype) not in "biufc":
         raise TypeError(f"Cannot make a tensor of dtype {dtype} (from {type(data).__name__}: "
                         f"{data!r:.80}); a tensor holds numbers")
 
 
 def default_dtype(dtype: np.dtype) -> np.dtype:
     """The dtype ``sj.tensor`` gives data of ``dtype``: floats float32, integers int64."""
-    if dtype.kind == "f":
+    if _bfloat16.kind(dtype) == "f":
         return backend.DEFAULT_FLOAT
-    if dtype.kind in "iu":
+    if _bfloat16.kind(dtype) in "iu":
         return np.dtype(np.int64)
     return dtype
 
@@ -466,7 +469,7 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         return value
     if like is not None and isinstance(value, (int, float, bool)):
         xp = backend.get_array_module(like.array)
-        if like.array.dtype.kind == "f" or isinstance(value, (int, bool)):
+        if _bfloat16.kind(like.array.dtype) == "f" or isinstance(value, (int, bool)):
             return Tensor._make(xp.asarray(value, dtype=like.array.dtype), None)
     return Tensor(value)
 

@@ -28,6 +28,13 @@ def make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
 graph_hook: Callable[[type[Function], tuple, dict], Tensor | None] | None = None
 
 
+# The dtype rules of mixed precision (shenjing/amp/autocast_mode.py) set this while
+# autocast is on or once bfloat16 exists: given (cls, inputs, params) it returns the
+# output when it ran the op in other dtypes (autocast's casts, bfloat16 computed in
+# float32), else None. Until then plain code pays one global lookup for it.
+dtype_hook: Callable[[type[Function], tuple, dict], Tensor | None] | None = None
+
+
 _recorded = itertools.count()  # numbers the recorded nodes in the order they were made
 
 
@@ -63,6 +70,15 @@ class Function:
             built = graph_hook(cls, inputs, params)
             if built is not None:
                 return built
+        if dtype_hook is not None:
+            out = dtype_hook(cls, inputs, params)
+            if out is not None:
+                return out
+        return cls.apply_plain(inputs, params)
+
+    @classmethod
+    def apply_plain(cls, inputs: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
+        """``apply`` without the graph-mode and dtype hooks: the op on these very tensors."""
         if len(inputs) > 1:
             _check_same_device(cls, inputs)
         fn = cls()

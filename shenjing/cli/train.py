@@ -62,6 +62,8 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any], float]] = {
     "nadam": ("NAdam", {}, 2e-3),
 }
 
+PRECISIONS = ("32", "bf16", "fp16")
+
 # What --resume takes from the checkpoint; giving a different value is an error.
 RUN_SETTINGS = ("model", "dataset", "batch_size", "optimizer", "lr", "seed", "limit",
                 "validation_split")
@@ -75,6 +77,7 @@ examples:
   shenjing train --dataset ~/data/mnist    a folder of the four MNIST-format IDX files
   shenjing train --out runs/lenet5-fashion-mnist-small --resume   continue after Ctrl-C
   shenjing train --resume --epochs 10      train a finished run further
+  shenjing train --precision bf16          bfloat16 autocast (float32 master weights)
 
 writes into --out: checkpoint.safetensors (the last epoch: model, optimizer, epoch, random
 state, history, config), best.safetensors (the epoch of lowest validation loss, which the
@@ -119,6 +122,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--device", type=_device, default=None,
                         help="where to train: cpu or cuda[:N] (cuda needs CuPy; default: cpu)")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="32: float32; bf16: forward and loss under bfloat16 autocast "
+                             "(needs ml_dtypes); fp16: float16 autocast with loss scaling. "
+                             "Weights stay float32 (default: 32; with --resume, the "
+                             "checkpoint's)")
     launch.add_ranks_option(parser)
     parser.add_argument("--tensorboard", action="store_true",
                         help="also write TensorBoard logs into DIR/tensorboard")
@@ -305,6 +313,9 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
         config = _fresh_config(config_args, raw)
         start_epoch = 0
         train, val, test, stats = common.load_splits(config, raw=raw)
+    # Not a fixed run setting: the weights are float32 either way, so a resumed run may
+    # change it; the checkpoint records the last one used.
+    config["precision"] = args.precision or config.get("precision") or "32"
     out.mkdir(parents=True, exist_ok=True)
 
     sj.manual_seed(config["seed"])
@@ -340,7 +351,8 @@ def _train(args: argparse.Namespace, out: Path, model_name: str, dataset: str,
                       batch_size=config["batch_size"],
                       validation_data=None if val is None else (val.x, val.y),
                       callbacks=[nan_guard, recorder, *callbacks], initial_epoch=start_epoch,
-                      verbose=0 if args.quiet else 1, device=args.device)
+                      verbose=0 if args.quiet else 1, device=args.device,
+                      precision=config["precision"])
     except KeyboardInterrupt:
         if not main_rank:
             return 130
@@ -374,7 +386,8 @@ def _print_plan(config: dict[str, Any], model: Any, train: common.Split,
     print(f"{verb} {config['model']} ({params:,} parameters) on "
           f"{common.dataset_tag(config['dataset'])}: {sizes}{len(test.x)} test samples; "
           f"{config['epochs']} epochs, batch {config['batch_size']}, {config['optimizer']} "
-          f"lr {config['lr']:g}, seed {config['seed']}")
+          f"lr {config['lr']:g}, seed {config['seed']}"
+          + ("" if config.get("precision", "32") == "32" else f", precision {config['precision']}"))
 
 
 def _test_results(model: Any, test: common.Split, config: dict[str, Any]) -> dict[str, Any]:

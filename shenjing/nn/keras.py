@@ -66,8 +66,9 @@ class KerasMethods:
 
     def fit(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
         """Train; takes arrays (or a DataLoader as ``x``) and Keras's keywords: epochs,
-        batch_size, validation_data, validation_split, shuffle, callbacks, verbose.
-        Returns a ``History`` whose ``history`` dict holds the per-epoch logs."""
+        batch_size, validation_data, validation_split, shuffle, callbacks, verbose; also
+        device, threads and precision ("32", "bf16", "fp16": mixed precision, see
+        ``Trainer.fit``). Returns a ``History`` whose ``history`` dict holds the per-epoch logs."""
         return self._compiled("fit").fit(x, y, **kwargs)
 
     def train_step(self, batch: tuple[Any, Any]) -> float:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from shenjing import dtypes
+from shenjing import _bfloat16, dtypes
 from shenjing.autograd import no_grad
 from shenjing.autograd.tracing import record_zero_grad
 from shenjing.backend import (
@@ -395,7 +395,7 @@ class Module(KerasMethods, ModuleHooks):
         follows on the next step (see ``Optimizer.step``).
         """
         device, dtype = parse_to(f"{type(self).__name__}.to", args, kwargs)
-        if dtype is not None and dtype.kind not in "fc":
+        if dtype is not None and _bfloat16.kind(dtype) not in "fc":
             raise TypeError(
                 f"{type(self).__name__}.to only accepts floating point dtypes. Received: {dtype}"
             )
@@ -495,7 +495,7 @@ def _move_in_place(t: Tensor, device: Device | None, dtype: np.dtype | None) -> 
     data = t.array
     if device is not None:
         data = to_device(data, device)
-    if dtype is not None and data.dtype.kind in "fc" and data.dtype != dtype:
+    if dtype is not None and _bfloat16.kind(data.dtype) in "fc" and data.dtype != dtype:
         data = data.astype(dtype)
     t.array = data
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shenjing import _bfloat16
 from shenjing.ops.elementwise import astype
 from shenjing.tensor import Tensor, as_tensor
 
@@ -15,4 +16,4 @@ from shenjing.tensor import Tensor, as_tensor
 def floating(x: Any) -> Tensor:
     """``x`` as a tensor; integer and boolean tensors become float32."""
     x = as_tensor(x)
-    return x if x.dtype.kind in "fc" else astype(x, "float32")
+    return x if _bfloat16.kind(x.dtype) in "fc" else astype(x, "float32")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._erf import erf
@@ -245,7 +246,7 @@ class LogSoftmax(Function):
 def _floating(op: str, x: Any) -> Tensor:
     """x as a tensor, which must hold floating-point data."""
     x = as_tensor(x)
-    if x.dtype.kind not in "fc":
+    if _bfloat16.kind(x.dtype) not in "fc":
         raise TypeError(f"{op} expects a floating-point tensor. Received: dtype={x.dtype}")
     return x
 

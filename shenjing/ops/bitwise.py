@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shenjing import _bfloat16
 from shenjing.backend import get_array_module
 from shenjing.ops._nograd import without_gradient
 from shenjing.ops._util import broadcast_error
@@ -24,7 +25,7 @@ __all__ = [
 def _check(op: str, *tensors: Tensor, shift: bool = False) -> None:
     allowed = "iu" if shift else "iub"
     for t in tensors:
-        if t.dtype.kind not in allowed:
+        if _bfloat16.kind(t.dtype) not in allowed:
             kinds = "integer" if shift else "integer or boolean"
             raise TypeError(f"{op}: expects {kinds} tensors. Received: dtype={t.dtype}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._promote import floating
@@ -65,8 +66,8 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     x = as_tensor(input)
-    if x.dtype.kind in "biu" and any(isinstance(b, float) or (
-            isinstance(b, Tensor) and b.dtype.kind == "f") for b in (min, max)):
+    if _bfloat16.kind(x.dtype) in "biu" and any(isinstance(b, float) or (
+            isinstance(b, Tensor) and _bfloat16.kind(b.dtype) == "f") for b in (min, max)):
         x = floating(x)  # PyTorch promotes an integer tensor clamped by a float
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
         return clip(x, min, max)
@@ -79,7 +80,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:  # noqa: A002
     """input + weight·(end − input): linear interpolation; ``weight`` a number or tensor."""
     a, b = as_tensor(input), as_tensor(end)
-    if a.dtype.kind != "f" or b.dtype != a.dtype:
+    if _bfloat16.kind(a.dtype) != "f" or b.dtype != a.dtype:
         raise TypeError(
             f"lerp: input and end must be floating-point tensors of one dtype. Received: "
             f"{a.dtype} and {b.dtype}"

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import generator, get_array_module
 from shenjing.tensor import Tensor, as_tensor
@@ -60,6 +61,6 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     x = as_tensor(x)
     if not training or p == 0:
         return x
-    if x.dtype.kind != "f":
+    if _bfloat16.kind(x.dtype) != "f":
         raise TypeError(f"dropout expects a floating-point tensor. Received: dtype={x.dtype}")
     return Dropout.apply(x, p=float(p))

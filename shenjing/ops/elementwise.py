@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import DEFAULT_FLOAT, get_array_module
 from shenjing.ops._util import broadcast_error, unbroadcast
@@ -261,10 +262,19 @@ class Cast(Function):
 
     def forward(self, x: Any, dtype: Any) -> Any:
         self.x_dtype = x.dtype
-        return x.astype(dtype)
+        return _narrow(x, dtype)
 
     def backward(self, gy: Any) -> Any:
-        return gy.astype(self.x_dtype)
+        return _narrow(gy, self.x_dtype)
+
+
+def _narrow(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``; a float too large for a narrower dtype becomes inf without
+    NumPy's overflow warning, as in PyTorch (a GradScaler then finds the inf and skips)."""
+    if isinstance(x, np.ndarray) and np.dtype(dtype).itemsize < x.itemsize:
+        with np.errstate(over="ignore"):
+            return x.astype(dtype)
+    return x.astype(dtype)
 
 
 # ----------------------------------------------------------------- the functions
@@ -307,11 +317,11 @@ _SCALARS = (float, int, np.number, np.bool_)  # bool is an int
 
 def _scalar_dtype(value: Any, dtype: np.dtype) -> np.dtype:
     """The dtype a scalar ``value`` and a tensor of ``dtype`` meet in."""
-    if dtype.kind in "fc":  # the common case: every real scalar takes the tensor's dtype
+    if _bfloat16.kind(dtype) in "fc":  # the common case: every real scalar takes the tensor's dtype
         return dtype
     if isinstance(value, (float, np.floating)):
         return DEFAULT_FLOAT
-    if dtype.kind == "b" and not isinstance(value, (bool, np.bool_)):
+    if _bfloat16.kind(dtype) == "b" and not isinstance(value, (bool, np.bool_)):
         return np.dtype(np.int64)
     return dtype
 
@@ -322,7 +332,7 @@ def _constant(value: Any, dtype: np.dtype, like: Tensor) -> Tensor:
 
 def _promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     da, db = a.array.dtype, b.array.dtype
-    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    ca, cb = _CATEGORY[_bfloat16.kind(da)], _CATEGORY[_bfloat16.kind(db)]
     if ca != cb:
         dtype = da if ca > cb else db
     elif (a.ndim == 0) != (b.ndim == 0):
@@ -364,7 +374,7 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
 
         return rounded_div(a, b, rounding_mode)
     a, b = _lift(a, b)
-    if a.array.dtype.kind not in "fc":  # true division of integers gives floats
+    if _bfloat16.kind(a.array.dtype) not in "fc":  # true division of integers gives floats
         a, b = _cast_to(a, DEFAULT_FLOAT), _cast_to(b, DEFAULT_FLOAT)
     return Div.apply(a, b)
 
@@ -377,7 +387,7 @@ def neg(x: Tensor) -> Tensor:
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - the math's name
     """a ** b; b may be a Python number (a constant) or a tensor."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if isinstance(b, float) and a.array.dtype.kind not in "fc":
+        if isinstance(b, float) and _bfloat16.kind(a.array.dtype) not in "fc":
             a = _cast_to(a, DEFAULT_FLOAT)  # int ** 0.5 is a float32, as in PyTorch
         return PowScalar.apply(a, exponent=b)
     return Pow.apply(*_lift(a, b))
@@ -429,7 +439,7 @@ def where(cond: Any, a: Any = None, b: Any = None) -> Any:
         return nonzero(cond, as_tuple=True)
     a, b = _lift(a, b)
     cond = as_tensor(cond)
-    if cond.dtype.kind != "b":
+    if _bfloat16.kind(cond.dtype) != "b":
         raise TypeError(f"where: cond must be boolean. Received: dtype={cond.dtype}")
     return Where.apply(cond, a, b)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module, on_host
 from shenjing.tensor import Tensor, as_tensor
@@ -53,7 +54,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
         (2, 2, 3)
     """
     indices = as_tensor(indices).array
-    if indices.dtype.kind not in "iu":
+    if _bfloat16.kind(indices.dtype) not in "iu":
         raise TypeError(
             f"embedding: indices must be integers. Received: dtype={indices.dtype}"
         )
@@ -90,7 +91,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         [[1, 0, 0], [0, 0, 1]]
     """
     labels = as_tensor(tensor).array
-    if labels.dtype.kind not in "iu":
+    if _bfloat16.kind(labels.dtype) not in "iu":
         raise TypeError(f"one_hot: tensor must hold integer labels. Received: dtype={labels.dtype}")
     if labels.size and int(labels.min()) < 0:
         raise ValueError(f"one_hot: labels must be non-negative. Received: {int(labels.min())}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._nograd import without_gradient
@@ -93,7 +94,7 @@ class ScatterReduce(Function):
             return y
         identity = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}[reduce]
         y = x.copy() if include_self else xp.where(self.hit, x.dtype.type(identity), x)
-        if reduce in ("sum", "mean") and src.dtype.kind == "f":
+        if reduce in ("sum", "mean") and _bfloat16.kind(src.dtype) == "f":
             y += add_at(x.shape, to, src)  # the fast path of ufunc.at for sums
         else:
             ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum,
@@ -104,7 +105,7 @@ class ScatterReduce(Function):
             if not include_self:
                 count[self.hit] = 0
             xp.add.at(count, to, 1)
-            y = y / count if y.dtype.kind == "f" else y // count
+            y = y / count if _bfloat16.kind(y.dtype) == "f" else y // count
         self.y = y
         return y
 
@@ -177,7 +178,7 @@ class IndexSelect(Function):
 
 def _index_tensor(op: str, index: Any) -> Tensor:
     index = as_tensor(index)
-    if index.dtype.kind not in "iu":
+    if _bfloat16.kind(index.dtype) not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor. Received: dtype={index.dtype}")
     return index
 
@@ -307,7 +308,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002
 
 def _mask(op: str, x: Tensor, mask: Any) -> Tensor:
     mask = as_tensor(mask)
-    if mask.dtype.kind != "b":
+    if _bfloat16.kind(mask.dtype) != "b":
         raise TypeError(f"{op}: mask must be boolean. Received: dtype={mask.dtype}")
     return mask
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module, is_array
 from shenjing.tensor import Tensor
@@ -55,7 +56,7 @@ def _index_part(part: Any, xp: Any) -> tuple[Any, bool]:
     if isinstance(part, list) or (is_array(part) and get_array_module(part) is not xp):
         part = xp.asarray(part)  # a host index for a device tensor is copied over
     if is_array(part):
-        return part, part.dtype.kind in "iu"
+        return part, _bfloat16.kind(part.dtype) in "iu"
     return part, False
 
 
@@ -103,7 +104,7 @@ def _ints_only(index: tuple) -> tuple:
         if _is_int(part) or part is None or part is Ellipsis:
             selected.append(part)
         else:
-            ndim = part.ndim if is_array(part) and part.dtype.kind == "b" else 1
+            ndim = part.ndim if is_array(part) and _bfloat16.kind(part.dtype) == "b" else 1
             selected.extend([slice(None)] * ndim)
     return tuple(selected)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import device_of, get_array_module, on_host, to_device
 from shenjing.tensor import Tensor, as_tensor
@@ -217,7 +218,7 @@ def _check_reduction(op: str, reduction: str) -> None:
 def _pair(op: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
     """Floating input and a target of the same shape, converted to the input's dtype."""
     input = as_tensor(input)
-    if input.dtype.kind != "f":
+    if _bfloat16.kind(input.dtype) != "f":
         raise TypeError(f"{op}: input must be floating-point. Received: dtype={input.dtype}")
     target = as_tensor(target, input)
     if target.shape != input.shape:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import device_of, get_array_module, on_host, to_device
 from shenjing.ops.loss import _check_reduction, _reduce, _scale
@@ -217,9 +218,9 @@ class NLLLoss(Function):
 
 def _class_labels(op: str, scores: Tensor, target: Tensor, ignore_index: int) -> Any:
     """The label array, checked against scores of shape (C,), (N, C) or (N, C, d1, ...)."""
-    if scores.dtype.kind != "f":
+    if _bfloat16.kind(scores.dtype) != "f":
         raise TypeError(f"{op}: input must be floating-point. Received: dtype={scores.dtype}")
-    if target.dtype.kind not in "iu":
+    if _bfloat16.kind(target.dtype) not in "iu":
         raise TypeError(
             f"{op}: target must hold integer class labels (or, for cross_entropy, class "
             f"probabilities shaped like the input). Received: dtype={target.dtype}; for "
@@ -271,7 +272,7 @@ def _scores(op: str, input: Any) -> Tensor:  # noqa: A002
     input = as_tensor(input)
     if input.ndim == 0:
         raise ValueError(f"{op}: input needs a class axis. Received: input shape ()")
-    if input.dtype.kind != "f":
+    if _bfloat16.kind(input.dtype) != "f":
         raise TypeError(f"{op}: input must be floating-point. Received: dtype={input.dtype}")
     return input
 
@@ -310,7 +311,7 @@ def cross_entropy(
     input = _scores(op, input)
     w = _class_weight(op, weight, input)
     target = as_tensor(target)
-    if target.dtype.kind == "f":
+    if _bfloat16.kind(target.dtype) == "f":
         labels_shape = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
         if target.shape != input.shape and target.shape == labels_shape:
             # The shape of class indices, stored as floats: say so, not "probabilities".

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._util import column_sums, normalize_axis
@@ -218,7 +219,7 @@ def normalize(
         [[0.6000000238418579, 0.800000011920929]]
     """
     x = as_tensor(input)
-    if x.dtype.kind != "f":
+    if _bfloat16.kind(x.dtype) != "f":
         raise TypeError(f"normalize: input must be floating-point. Received: dtype={x.dtype}")
     (axis,) = normalize_axis("normalize", dim, x.ndim)
     if not (p > 0 and math.isfinite(p)):

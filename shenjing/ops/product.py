@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._util import normalize_axis
@@ -78,7 +79,7 @@ def _integers_to_int64(x: Tensor, dtype: Any) -> Tensor:
     """PyTorch sums and multiplies integers and booleans in int64; ``dtype`` overrides."""
     if dtype is not None:
         return astype(x, dtype)
-    if x.dtype.kind in "biu" and x.dtype != np.int64:
+    if _bfloat16.kind(x.dtype) in "biu" and x.dtype != np.int64:
         return astype(x, np.int64)
     return x
 

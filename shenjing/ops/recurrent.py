@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shenjing import _bfloat16
 from shenjing.backend import get_array_module
 from shenjing.ops import _cuda_kernels as cuda_kernels
 from shenjing.ops._recurrence import (
@@ -437,7 +438,7 @@ def _states_and_weights(op: str, gates: int, x: Tensor, states: dict[str, Tensor
             )
         tensors.append(state)
     inputs = [x, *tensors, w_ih, w_hh, *biases]
-    if x.dtype.kind != "f" or any(t.dtype != x.dtype for t in inputs):
+    if _bfloat16.kind(x.dtype) != "f" or any(t.dtype != x.dtype for t in inputs):
         dtypes = ", ".join(str(t.dtype) for t in inputs)
         raise TypeError(f"{op}: every input must have one floating dtype. Received: {dtypes}")
     return inputs

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.autograd.grad_mode import no_grad
 from shenjing.backend import get_array_module
@@ -255,7 +256,7 @@ def mean(
 
 def _check_floating(op: str, x: Tensor) -> None:
     """PyTorch refuses to guess a mean's or a variance's dtype for integer input."""
-    if x.array.dtype.kind not in "fc":
+    if _bfloat16.kind(x.array.dtype) not in "fc":
         raise TypeError(f"{op}: input dtype must be floating point (cast with .float()). "
                         f"Received: dtype={x.dtype}")
 
@@ -473,6 +474,6 @@ def logsumexp(
     """
     if axis is not None or keepdims is not None:
         dim, keepdim = resolve_dim("logsumexp", dim, keepdim, axis, keepdims)
-    if x.array.dtype.kind not in "fc":  # integers give the default float, as in PyTorch
+    if _bfloat16.kind(x.array.dtype) not in "fc":  # integers give the default float, as in PyTorch
         x = x.float()
     return LogSumExp.apply(x, axis=normalize_axis("logsumexp", dim, x.ndim), keepdims=keepdim)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops._nograd import without_gradient
@@ -75,7 +76,7 @@ class RoundedDiv(Function):
         except ValueError:
             raise broadcast_error(f"div(rounding_mode={mode!r})", a.shape, b.shape) from None
         if mode == "trunc":
-            if q.dtype.kind in "fc":
+            if _bfloat16.kind(q.dtype) in "fc":
                 q = xp.trunc(a / b)
             else:  # floor rounds a negative, inexact quotient one below trunc
                 q += (q < 0) & (q * b != a)
@@ -172,7 +173,7 @@ class CopySign(Function):
 def _rounded(x: Any, mode: str, decimals: int = 0) -> Tensor:
     """An integer or boolean tensor rounds to itself: a copy with no gradient."""
     x = as_tensor(x)
-    if x.dtype.kind not in "fc":
+    if _bfloat16.kind(x.dtype) not in "fc":
         return without_gradient(_copy, x)
     return Rounded.apply(x, mode=mode, decimals=decimals)
 
@@ -202,7 +203,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002
 def frac(input: Tensor) -> Tensor:  # noqa: A002
     """The fractional part x − trunc(x), with the sign of x."""
     x = as_tensor(input)
-    if x.dtype.kind not in "fc":
+    if _bfloat16.kind(x.dtype) not in "fc":
         raise TypeError(f"frac: expects a floating-point tensor. Received: dtype={x.dtype}")
     return Frac.apply(x)
 
@@ -210,15 +211,15 @@ def frac(input: Tensor) -> Tensor:  # noqa: A002
 def sign(input: Tensor) -> Tensor:  # noqa: A002
     """−1, 0 or 1 by the sign of x, in x's dtype (booleans stay booleans)."""
     x = as_tensor(input)
-    if x.dtype.kind == "b":
+    if _bfloat16.kind(x.dtype) == "b":
         return without_gradient(_copy, x)
     return Sign.apply(x)
 
 
 def _division_operands(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
     a, b = _lift(a, b)
-    if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
-        if a.dtype.kind == "b" and b.dtype.kind == "b":
+    if _bfloat16.kind(a.dtype) not in "fc" and _bfloat16.kind(b.dtype) not in "fc":
+        if _bfloat16.kind(a.dtype) == "b" and _bfloat16.kind(b.dtype) == "b":
             raise TypeError(f"{op}: expects numbers, not two boolean tensors")
         if not get_array_module(b.array).all(b.array):
             raise ZeroDivisionError(f"{op}: integer division by zero")

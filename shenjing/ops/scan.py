@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
 from shenjing.ops import _return_types
@@ -121,6 +122,6 @@ def cummin(input: Tensor, dim: int) -> Any:  # noqa: A002
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:  # noqa: A002
     """log(cumsum(exp(x))) along ``dim``, computed without overflow."""
     x = as_tensor(input)
-    if x.dtype.kind != "f":
+    if _bfloat16.kind(x.dtype) != "f":
         raise TypeError(f"logcumsumexp: expects a floating-point tensor. Received: {x.dtype}")
     return _scan("logcumsumexp", LogCumSumExp, x, dim)

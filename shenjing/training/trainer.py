@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from shenjing import _bfloat16
 from shenjing.autograd.grad_mode import no_grad
 from shenjing.backend import generator, get_array_module
 from shenjing.data import DataLoader, TensorDataset
@@ -20,6 +21,7 @@ from shenjing.threads import num_threads
 from shenjing.training import checks, parallel, registry
 from shenjing.training.callbacks import Callback, CallbackList, History, TerminateOnNaN
 from shenjing.training.metrics import Metric
+from shenjing.training.precision import Precision
 from shenjing.training.progress import ProgressBar
 
 
@@ -49,6 +51,7 @@ class Trainer:
         self.jit = jit
         self._compiled_step: Any = None
         self._ddp: Any = None  # the gradient averaging while fit runs data-parallel
+        self.precision = Precision("32")  # fit(precision=) sets it
         self.loss = registry.resolve_loss(loss)
         self.metric_specs = list(metrics)
         self.metrics: list[Metric] = []
@@ -136,24 +139,31 @@ class Trainer:
             loss, output = self._compiled_step(x, y)
         else:
             loss, output = self._step(x, y)
-        self._update_metrics(output.array, y.array)
+        self._update_metrics(_float_array(output), y.array)
         return loss.item()
 
     def _step(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        output = self.model(x)
-        loss = self._loss(output, y)
+        if not self.precision.mixed:
+            output = self.model(x)
+            loss = self._loss(output, y)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            return loss, output
+        with self.precision.autocast(x):  # forward and loss only, as PyTorch recommends
+            output = self.model(x)
+            loss = self._loss(output, y)
         self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        self.precision.backward_and_step(loss, self.optimizer)
         return loss, output
 
     def test_step(self, batch: tuple[Tensor, Tensor]) -> float:
         """The loss of a batch, with metrics updated; records no graph."""
         x, y = batch
-        with no_grad():
+        with no_grad(), self.precision.autocast(x):
             output = self.model(x)
             loss = self._loss(output, y)
-        self._update_metrics(output.array, y.array)
+        self._update_metrics(_float_array(output), y.array)
         return loss.item()
 
     def _loss(self, output: Tensor, target: Tensor) -> Tensor:
@@ -180,6 +190,7 @@ class Trainer:
         verbose: int = 1,
         initial_epoch: int = 0,
         device: Any = None,
+        precision: str | int = "32",
         threads: int | None = None,
     ) -> History:
         """Train for ``epochs`` epochs; returns the ``History`` of per-epoch logs.
@@ -197,8 +208,15 @@ class Trainer:
         rank 0 shows progress and runs the callbacks that write files. ``threads``: train
         with that many BLAS threads, then go back to the count in force before
         (``sj.set_num_threads`` sets it for good; None leaves it as it is).
+        ``precision``: "32" (float32), "bf16" (forward and loss under
+        ``sj.autocast(dtype=sj.bfloat16)``) or "fp16" (``sj.autocast(dtype=sj.float16)``
+        with a ``sj.amp.GradScaler``); the weights stay float32. It applies to this fit's
+        training and validation steps and to later ``evaluate`` calls.
         """
         verbose = checks.resolve_verbose("fit", verbose)
+        self.precision = Precision(precision)
+        if self.precision.mixed and self.jit:
+            raise ValueError(f"fit: precision={precision!r} does not run with jit=True yet")
         if device is not None:
             self.model.to(device)
         if validation_split and validation_data is None:
@@ -437,3 +455,11 @@ def _as_array(value: Any, caller: str = "fit", name: str = "x") -> np.ndarray:
     if array.dtype.kind == "f" and array.dtype != np.float32:
         array = array.astype(np.float32)
     return array
+
+
+def _float_array(output: Tensor) -> Any:
+    """The output's array for the metrics, float32 when autocast left it in a low dtype."""
+    arr = output.array
+    if arr.dtype == np.float16 or _bfloat16.is_bfloat16(arr.dtype):
+        return arr.astype(np.float32)
+    return arr
