@@ -75,9 +75,10 @@ from shenjing.tensor import Tensor
 # The layers above the engine, in the order they build on each other.
 from shenjing import amp
 from shenjing.amp import autocast, get_autocast_dtype, is_autocast_enabled
-from shenjing import accelerator, backends, cuda, data, nn, optim, utils, viz
+from shenjing import accelerator, backends, cuda, data, losses, nn, optim, utils, viz
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
+from shenjing.nn.saving import load_model
 from shenjing import training  # registers the trainer behind every Module's compile()
 from shenjing.threads import get_num_threads, set_num_threads
 from shenjing import onnx

@@ -1,6 +1,7 @@
 """The Tensor methods and operators of the ops added for PyTorch users (issue 12):
 ``% // & | ^ ~ << >>`` with their reflected forms, ``x.sin()``, ``x.sort()``,
-``x.gather(...)`` and the rest, and the simple in-place forms ``add_``, ``mul_``, ...
+``x.gather(...)`` and the rest (the in-place forms ``add_``, ``mul_``, ... are in
+``_tensor_inplace.py``).
 
 They live here, attached to ``Tensor`` when ``shenjing.tensor`` finishes loading, so that
 tensor.py keeps the core methods. A method means what the PyTorch method of that name
@@ -12,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shenjing import creation, ops
-from shenjing.autograd.grad_mode import GradMode, no_grad
-from shenjing.backend import get_array_module
+from shenjing import ops
 from shenjing.ops import reorder
 from shenjing.tensor import Tensor
 
@@ -82,48 +81,6 @@ def split(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
     return ops.split(self, split_size, dim)
 
 
-# ------------------------------------------------------------------ in place
-
-
-def _in_place(name: str, compute: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """A method that writes ``compute(self, ...)`` into self's array and returns self.
-
-    Like PyTorch, it refuses a tensor that requires a gradient while the graph is being
-    recorded (the recorded ops saved its old values); under ``no_grad()`` it is allowed,
-    as optimizers need. The result must keep self's shape and cast to its dtype.
-    """
-
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        if GradMode.enabled and (self.requires_grad or any(
-                isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))):
-            raise RuntimeError(
-                f"{name}: an in-place operation on a tensor that requires a gradient (or "
-                "with an operand that does) cannot be recorded; use the out-of-place form, "
-                "or no_grad()"
-            )
-        with no_grad():
-            result = compute(self, *args, **kwargs)
-        xp = get_array_module(self.array)
-        if result.shape != self.shape:
-            raise RuntimeError(f"{name}: the result's shape {result.shape} differs from the "
-                               f"tensor's {self.shape}")
-        if not xp.can_cast(result.dtype, self.dtype, casting="same_kind"):
-            raise RuntimeError(f"{name}: the result's dtype {result.dtype} cannot be cast to "
-                               f"the tensor's {self.dtype}")
-        xp.copyto(self.array, result.array, casting="same_kind")
-        return self
-
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"In-place ``{name[:-1]}``: writes the result into this tensor."
-    return method
-
-
-IN_PLACE = {
-    "add_": add, "sub_": sub, "mul_": mul, "div_": div, "clamp_": ops.clamp,
-    "fill_": lambda self, value: creation.full_like(self, value),
-    "zero_": lambda self: creation.zeros_like(self),
-}
-
 # ------------------------------------------------------------------ operators
 
 
@@ -144,7 +101,6 @@ OPERATORS = {
 def _attach() -> None:
     methods: dict[str, Callable[..., Any]] = {name: _same_as(name) for name in SAME_AS_OP}
     methods.update({m.__name__: m for m in (add, sub, mul, div, flip, unfold, split)})
-    methods.update({name: _in_place(name, compute) for name, compute in IN_PLACE.items()})
     for name, op in OPERATORS.items():
         methods[name] = lambda self, other, op=op: op(self, other)
         methods["__r" + name[2:]] = _reflected(op)

@@ -35,7 +35,9 @@ class Tensor(TensorMethods, TensorHooks):
         [[2.0, 4.0]]
     """
 
-    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    # _written_at and _history are set only by in-place writes (see autograd/versions.py).
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "name", "_written_at", "_history",
+                 "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
 
     def __init__(
@@ -488,6 +490,8 @@ from shenjing.ops import transfer as device_ops  # noqa: E402
 _tensor_methods.ops = ops
 # The methods of the ops added for PyTorch users (issue 12), attached to Tensor.
 from shenjing import _tensor_ops_methods  # noqa: E402, F401
+# The in-place methods (add_, copy_, t[i] = v, ...), recorded for autograd.
+from shenjing import _tensor_inplace  # noqa: E402, F401
 # ... and those that published PyTorch programs reach for (issue 20).
 from shenjing import _tensor_more_methods  # noqa: E402, F401
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
-from shenjing.autograd import function
+from shenjing.autograd import function, versions
 
 if TYPE_CHECKING:
     from shenjing.tensor import Tensor
@@ -227,6 +227,7 @@ def _walk(root: Tensor, gradient: Any, retain_graph: bool) -> None:
         # recorded after it, so the latest-recorded node waiting is always safe to run.
         pending = {root.grad_fn: gradient}
         ready = [(-root.grad_fn.order, root.grad_fn)]
+        last_write = function.last_write
         while ready:
             fn = heappop(ready)[1]
             gy = pending.pop(fn)
@@ -234,6 +235,8 @@ def _walk(root: Tensor, gradient: Any, retain_graph: bool) -> None:
             inputs = state.get("inputs")
             if inputs is None:
                 raise RuntimeError(FREED_GRAPH)
+            if fn.order < last_write:  # an in-place write came after this node
+                inputs = versions.inputs_as_recorded(fn, inputs)
             if gy is not None and "grad_hooks" in state:
                 gy = _at_non_leaf(state["grad_hooks"], gy)
             if gy is None:  # no gradient reached this node (e.g. through ``step``)

@@ -37,6 +37,18 @@ dtype_hook: Callable[[type[Function], tuple, dict], Tensor | None] | None = None
 
 _recorded = itertools.count()  # numbers the recorded nodes in the order they were made
 
+# The number (from the same count) of the last in-place write through a tensor; -1 before
+# any. The backward walk checks a node against in-place writes only when it was recorded
+# before this (see shenjing.autograd.versions): one integer comparison per node otherwise.
+last_write = -1
+
+
+def note_write() -> int:
+    """Number an in-place write (after every node recorded so far) and remember it."""
+    global last_write
+    last_write = next(_recorded)
+    return last_write
+
 
 class Function:
     """Base class of every differentiable op.

@@ -14,3 +14,4 @@ from shenjing.nn.layers import *
 from shenjing.nn.module import IncompatibleKeys, Module
 from shenjing.nn.parallel import DataParallel
 from shenjing.nn.parameter import Parameter
+from shenjing.nn.saving import register_module

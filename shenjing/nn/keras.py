@@ -13,11 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from shenjing.nn.summary import summary as _summary
 
 # What compile() builds: factory(model, optimizer, loss, metrics, jit) -> a trainer with
 # fit/train_step/evaluate/predict/predict_proba and input_shape (see register_trainer).
 _trainer_factory: Callable[..., Any] | None = None
+
+
+# What model.save() calls: shenjing.nn.saving registers its save_model when it loads
+# (it builds on the layers, which build on Module: importing it here would be a circle).
+_model_saver: Callable[[Any, Any], None] | None = None
 
 
 def register_trainer(factory: Callable[..., Any]) -> None:
@@ -27,6 +34,43 @@ def register_trainer(factory: Callable[..., Any]) -> None:
     ``predict_proba`` and ``input_shape``."""
     global _trainer_factory
     _trainer_factory = factory
+
+
+def _outputs(model: Any, x: Any, batch_size: int) -> Any:
+    """The model's outputs for ``x`` in batches, in eval mode, recording nothing."""
+    from shenjing import backend
+    from shenjing.autograd import no_grad
+    from shenjing.tensor import Tensor
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"predict: batch_size must be a positive integer. Received: "
+                         f"{batch_size!r}")
+    data = x.detach() if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    device = next((p.device for p in model.parameters()), None)
+    model.eval()
+    chunks = []
+    with no_grad():
+        for start in range(0, len(data), batch_size):
+            batch = data[start:start + batch_size]
+            if device is not None and batch.device != device:
+                batch = batch.to(device)
+            chunks.append(model(batch).array)
+    if not chunks:
+        raise ValueError("predict: x has no samples")
+    return backend.get_array_module(chunks[0]).concatenate(chunks)
+
+
+class Layers:
+    """``model.layers`` of a ``Sequential``: Keras's list of its layers (its children).
+
+    A non-data descriptor: a ``self.layers`` assigned on the instance wins. Only
+    ``Sequential`` has it: on other modules ``layers`` stays free, as in PyTorch.
+    """
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        return list(obj.children())
 
 
 class KerasMethods:
@@ -83,8 +127,53 @@ class KerasMethods:
                                                    verbose=verbose)
 
     def predict(self, x: Any, batch_size: int = 256, verbose: int | str = 0) -> Any:
-        """Class labels for classification losses; the outputs for regression."""
-        return self._compiled("predict").predict(x, batch_size=batch_size, verbose=verbose)
+        """Class labels for classification losses; the outputs for regression. Before
+        ``compile`` (inference needs no loss), the model's outputs, as Keras's."""
+        trainer = self.__dict__.get("_trainer")
+        if trainer is None:
+            return _outputs(self, x, batch_size)
+        return trainer.predict(x, batch_size=batch_size, verbose=verbose)
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> list[Any]:
+        """Keras's ``get_weights``: copies of every weight (parameters, then buffers such
+        as BatchNorm's running statistics, layer by layer) as NumPy arrays."""
+        return list(self.state_dict().values())
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Keras's ``set_weights``: write arrays, in ``get_weights``'s order, into the
+        model; their number and shapes are checked before anything is written."""
+        names = list(self.state_dict(keep_vars=True).items())
+        if len(weights) != len(names):
+            raise ValueError(f"set_weights: the model has {len(names)} weights. Received: "
+                             f"{len(weights)}")
+        for (name, tensor), value in zip(names, weights, strict=True):
+            if tuple(getattr(value, "shape", ())) != tuple(tensor.shape):
+                raise ValueError(f"set_weights: {name} has shape {tuple(tensor.shape)}. "
+                                 f"Received: shape={tuple(getattr(value, 'shape', ()))}")
+        self.load_state_dict({name: value for (name, _), value in
+                              zip(names, weights, strict=True)})
+
+    def save_weights(self, filepath: Any) -> None:
+        """Keras's ``save_weights``: the state dict to a safetensors file, atomically."""
+        from shenjing import io
+
+        io.save(self.state_dict(), filepath)
+
+    def save(self, filepath: Any) -> None:
+        """Keras's ``model.save``: the architecture (as JSON, in the file's metadata)
+        and the weights in one safetensors file; ``sj.load_model`` reads it back. Only
+        shenjing's layers and classes registered with ``nn.register_module``."""
+        if _model_saver is None:  # only if shenjing.nn.saving failed to load
+            raise RuntimeError("model.save needs shenjing.nn.saving, which is not loaded")
+        _model_saver(self, filepath)
+
+    def load_weights(self, filepath: Any) -> None:
+        """Keras's ``load_weights``: the weights ``save_weights`` wrote (or any state
+        dict file of this model), checked before anything is written."""
+        from shenjing import io
+
+        self.load_state_dict(io.load(filepath))
 
     def predict_proba(self, x: Any, batch_size: int = 256, verbose: int | str = 0) -> Any:
         """Class probabilities, shape (n, classes), or (n, 1) for a binary model."""

@@ -15,6 +15,7 @@ and ``load_state_dict()`` move all of it, under PyTorch's keys, to and from NumP
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -76,6 +77,23 @@ class Module(KerasMethods, ModuleHooks):
     _buffers: dict[str, Tensor | None]
     _non_persistent_buffers: set[str]
     _modules: dict[str, Module | None]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap each subclass's ``__init__`` so that a module remembers the arguments it
+        was built with (``_init_args``, set by the outermost ``__init__`` only): what
+        ``model.save`` writes as the architecture (see ``shenjing.nn.saving``)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def recording_init(self: Module, *args: Any, **kwargs: Any) -> None:
+            if "_init_args" not in self.__dict__:
+                object.__setattr__(self, "_init_args", (args, kwargs))
+            init(self, *args, **kwargs)
+
+        cls.__init__ = recording_init
 
     def __init__(self) -> None:
         # Set through object.__setattr__: our __setattr__ reads these dicts.

@@ -57,6 +57,10 @@ class Sub(Function):
 class Mul(Function):
     """y = a * b;  ga = gy * b, gb = gy * a."""
 
+    # Which input's gradient needs each saved array: an in-place write to a after this
+    # node was recorded matters only when b needs a gradient (autograd/versions.py).
+    saved_for = {"a": 1, "b": 0}
+
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return _binary("mul", operator.mul, a, b)

@@ -16,6 +16,7 @@ import numpy as np
 from shenjing import _bfloat16
 from shenjing.autograd.function import Function
 from shenjing.backend import device_of, get_array_module, on_host, to_device
+from shenjing.ops import _numba_loss as cpu_kernels
 from shenjing.ops.loss import _check_reduction, _reduce, _scale
 from shenjing.tensor import Tensor, as_tensor
 
@@ -75,6 +76,11 @@ class SoftmaxCrossEntropy(Function):
         labels = labels.reshape(-1)
         scores = _rows_by_class(z, self.class_axis)
         self.rows = xp.arange(scores.shape[0])
+        self.on_kernels = weight is None and keep is None and cpu_kernels.wanted(scores)
+        if self.on_kernels:  # the CPU kernel tier: one pass (``_numba_loss``)
+            self.probs, losses = cpu_kernels.forward(scores, labels, label_smoothing)
+            self.labels, self.row_weight, self.count = labels, None, labels.size
+            return _reduce(losses.reshape(self.labels_shape), reduction)
         shifted = scores - scores.max(axis=1, keepdims=True)
         exp_shifted = xp.exp(shifted)
         total = exp_shifted.sum(axis=1)
@@ -109,6 +115,10 @@ class SoftmaxCrossEntropy(Function):
         xp = get_array_module(gy)
         probs, eps = self.probs, self.smoothing
         classes = probs.shape[1]
+        if self.on_kernels:  # the forward ran on the CPU kernel tier
+            scale = _divide(gy, self.count) if self.reduction == "mean" else gy
+            gz = cpu_kernels.backward(probs, self.labels, eps, scale)
+            return _as_input_layout(gz, self.z_shape, self.class_axis)
         if self.row_weight is None:
             gz = probs - eps / classes
             gz[self.rows, self.labels] -= 1 - eps

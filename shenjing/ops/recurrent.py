@@ -29,7 +29,11 @@ Where the time goes, and what is done about it (float32 throughout):
   (exact), so no extra pass is needed; the step's GEMM reads a contiguous copy of the
   weights, not a transposed view, which it ran a fifth slower on;
 - backward skips the steps whose output gradient is zero (a classifier reads only h_T);
-- without a gradient for the initial state, backward skips its last recurrent GEMM.
+- without a gradient for the initial state, backward skips its last recurrent GEMM;
+- with the CPU kernel tier on (``shenjing.kernels``), the LSTM's and GRU's elementwise
+  work of a step is one compiled loop forward and one backward (``_numba_recurrent``),
+  and the LSTM projects x for all steps in one GEMM, as the GRU does; on a GPU, the
+  LSTM's step is one CuPy kernel each way (``_cuda_kernels``).
 
 Shapes: x is (N, T, I) when ``batch_first`` (the default, as for the layers) else
 (T, N, I); h0 and c0 are (N, H); W_ih is (G·H, I), W_hh is (G·H, H) and the biases
@@ -44,6 +48,7 @@ from typing import Any
 from shenjing import _bfloat16
 from shenjing.backend import get_array_module
 from shenjing.ops import _cuda_kernels as cuda_kernels
+from shenjing.ops import _numba_recurrent as cpu_kernels
 from shenjing.ops._recurrence import (
     Recurrence,
     caller_layout,
@@ -176,11 +181,17 @@ class LSTMSequence(Recurrence):
         tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)
         i_times_g = xp.empty((batch, hidden), dtype=x.dtype)
         fused = cuda_kernels.available(xp)  # on a GPU: one kernel per step's gates
+        self.on_kernels = cpu_kernels.wanted(x)  # on the CPU kernel tier: likewise
         for t in range(steps):
             z = gates[t]
             xp.matmul(stacked[t], weights_gm, out=z)
             if fused:
                 cuda_kernels.lstm_step_forward(xp, z, cs[t], cs[t + 1], tanh_c[t], hs[t + 1])
+                continue
+            if self.on_kernels:  # h_t goes to hc[0] (contiguous), then into S
+                cpu_kernels.lstm_step_forward(z, cs[t], cs[t + 1], tanh_c[t], hc[0, t + 1],
+                                              scale.dtype.type(0.5))
+                hs[t + 1] = hc[0, t + 1]
                 continue
             xp.tanh(z, out=z)
             i, f, g, o = z
@@ -193,7 +204,10 @@ class LSTMSequence(Recurrence):
             c += i_times_g
             xp.tanh(c, out=tanh_c[t])
             xp.multiply(o, tanh_c[t], out=hs[t + 1])
-        hc[0] = hs
+        if not self.on_kernels:
+            hc[0] = hs
+        else:
+            hc[0, 0] = h0
         self.gates, self.hc, self.tanh_c = gates, hc, tanh_c
         return caller_layout(hc[:, 1:], batch_first, reverse)
 
@@ -205,7 +219,7 @@ class LSTMSequence(Recurrence):
         steps, _, batch, hidden = gates.shape
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)  # Δ, row-major
         last = 0 if self._needs_state_grad() else 1
-        if cuda_kernels.available(xp):
+        if cuda_kernels.available(xp) or self.on_kernels:
             return self._backward_fused(deltas, gy_h, gy_c, last)
         # What multiplies gc_t (for i, f, g) or gh_t (for o) in δ_t depends on the forward
         # values alone, so it is computed for all steps at once, outside the loop: a few
@@ -246,14 +260,22 @@ class LSTMSequence(Recurrence):
         return self._grads(deltas, gh, gc)
 
     def _backward_fused(self, deltas: Any, gy_h: Any, gy_c: Any, last: int) -> tuple[Any, ...]:
-        """The backward on a GPU: one kernel per step for its deltas (``_cuda_kernels``)."""
+        """The backward on a GPU (``_cuda_kernels``) or the CPU kernel tier
+        (``_numba_recurrent``): one kernel per step for its deltas."""
         xp = get_array_module(deltas)
         gates, tanh_c, cs = self.gates, self.tanh_c, self.hc[1]
         gh = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
         gc = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
+        one = deltas.dtype.type(1)
+        if self.on_kernels:  # contiguous steps: the kernel's dispatch is then cheap
+            gy_h, gy_c = xp.ascontiguousarray(gy_h), xp.ascontiguousarray(gy_c)
         for t in range(deltas.shape[0] - 1, -1, -1):
-            cuda_kernels.lstm_step_backward(xp, gates[t], tanh_c[t], cs[t], gy_h[t], gy_c[t],
-                                            gh, gc, deltas[t], t >= last)
+            if self.on_kernels:
+                cpu_kernels.lstm_step_backward(gates[t], tanh_c[t], cs[t], gy_h[t], gy_c[t],
+                                               gh, gc, deltas[t], t >= last, one)
+            else:
+                cuda_kernels.lstm_step_backward(xp, gates[t], tanh_c[t], cs[t], gy_h[t],
+                                                gy_c[t], gh, gc, deltas[t], t >= last)
             if t >= last:
                 xp.matmul(deltas[t], self.w_hh, out=gh)
         return self._grads(deltas, gh, gc)
@@ -320,8 +342,13 @@ class GRUSequence(Recurrence):
         projected = projected.reshape(3, steps, batch, hidden)
         gates = xp.empty((steps, 3, batch, hidden), dtype=x.dtype)  # gate-major steps
         hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # h_{t-1} W_hnᵀ + b_hn
-        recurrent = xp.empty((3, batch, hidden), dtype=x.dtype)
         w_hh_gm = gate_major(w_hh * scale[:, None], 3)
+        self.on_kernels = cpu_kernels.wanted(x)
+        if self.on_kernels:  # the CPU kernel tier: one compiled loop per step
+            cpu_kernels.gru_loop(projected, w_hh_gm, b_hn, gates, hn, hs)
+            self.gates, self.hs, self.hn = gates, hs, hn
+            return caller_layout(hs[1:], batch_first, reverse)
+        recurrent = xp.empty((3, batch, hidden), dtype=x.dtype)
         for t in range(steps):
             xp.matmul(hs[t], w_hh_gm, out=recurrent)
             gate = gates[t]
@@ -348,6 +375,10 @@ class GRUSequence(Recurrence):
         # hidden side's (δ_r, δ_z, δ_hn) are then both contiguous column blocks, the input
         # weights' rows taken in the order n, r, z.
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)
+        last = 0 if self._needs_state_grad() else 1
+        if self.on_kernels:  # the forward ran on the CPU kernel tier
+            gh = cpu_kernels.gru_backward_loop(gys, self.w_hh, gates, self.hn, hs, deltas, last)
+            return self._gru_grads(deltas, gh)
         r, z, n = gates[:, 0], gates[:, 1], gates[:, 2]
         # As in the LSTM's backward, what multiplies gh_t (for δ_n, δ_z) and then δ_n
         # (for δ_r, δ_hn) depends on the forward values alone: computed for all steps at
@@ -368,7 +399,6 @@ class GRUSequence(Recurrence):
         by_d_n[:, 1] = r
         through_z = xp.empty((batch, hidden), dtype=gy.dtype)
         gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # what reaches h_t from step t+1
-        last = 0 if self._needs_state_grad() else 1
         live = live_steps(xp, gys)  # as in the LSTM's backward
         for t in range(steps - 1, -1, -1):
             if live[t]:
@@ -381,6 +411,13 @@ class GRUSequence(Recurrence):
                 xp.multiply(gh, z[t], out=through_z)
                 xp.matmul(delta[:, hidden:], self.w_hh, out=gh)
                 gh += through_z
+        return self._gru_grads(deltas, gh)
+
+    def _gru_grads(self, deltas: Any, gh: Any) -> tuple[Any, ...]:
+        """All the gradients from the steps' deltas (δ_n, δ_r, δ_z, δ_hn) and gh0."""
+        xp = get_array_module(deltas)
+        steps, batch, width = deltas.shape
+        hidden, hs = width // 4, self.hs
         delta_2d = deltas.reshape(steps * batch, 4 * hidden)
         w_ih_nrz = xp.roll(self.w_ih, hidden, axis=0)
         gx, gw_ih, gw_hh, *gb = self._gemm_grads(

@@ -78,6 +78,51 @@ def _linear(n_in: int, n_out: int, scale: float, align_corners: bool) -> np.ndar
     return a
 
 
+def _linear_fixed_point(n_in: int, n_out: int, scale: float,
+                        align_corners: bool) -> tuple[np.ndarray, int]:
+    """PyTorch's bilinear weights for uint8 images, as integers: output i at centre
+    c = scale·(i + 1/2 − d) (d = 1/2 with align_corners) weighs input j by
+    max(0, 1 − |j + 1/2 − d − c|) over the inputs within one pixel of c, normalised to sum
+    to one, then scaled by 2^p and rounded half away from zero, p the most bits that
+    keep the largest weight below 2^15. Returns the (n_out, n_in) integer weights and p.
+    """
+    d = 0.5 if align_corners else 0.0
+    if align_corners:
+        scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    centre = scale * (np.arange(n_out, dtype=np.float64) + 0.5 - d)
+    low = np.maximum(np.trunc(centre - 0.5 + d), 0)  # C's cast to an integer truncates
+    high = np.minimum(np.trunc(centre + 1.5 + d), n_in)
+    j = np.arange(n_in, dtype=np.float64)
+    w = np.maximum(0.0, 1.0 - np.abs(j + 0.5 - d - centre[:, None]))
+    w[(j < low[:, None]) | (j >= high[:, None])] = 0.0
+    total = w.sum(axis=1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total != 0)
+    largest = w.max()
+    bits = 0
+    while bits < 22 and int(0.5 + largest * (1 << (bits + 1))) < (1 << 15):
+        bits += 1
+    scaled = w * (1 << bits)
+    return np.trunc(scaled + np.where(scaled < 0, -0.5, 0.5)).astype(np.int64), bits
+
+
+def _resize_uint8(x: Tensor, out: tuple[int, int], scales: tuple[float, float],
+                  align_corners: bool) -> Tensor:
+    """Bilinear resizing of uint8 images with PyTorch's integer arithmetic: the width
+    first, then the height, each pass y = clamp((A·x + 2^(p−1)) >> p, 0, 255) with the
+    integer weights of ``_linear_fixed_point`` (a pass is skipped where the size is
+    unchanged, as PyTorch skips it). No gradient: the values are integers."""
+    xp = get_array_module(x.array)
+    y = x.array.astype(np.int64)
+    height, width = x.shape[2:]
+    if out[1] != width:
+        a, bits = _linear_fixed_point(width, out[1], scales[1], align_corners)
+        y = xp.clip((xp.matmul(y, xp.asarray(a.T)) + (1 << (bits - 1))) >> bits, 0, 255)
+    if out[0] != height:
+        a, bits = _linear_fixed_point(height, out[0], scales[0], align_corners)
+        y = xp.clip((xp.matmul(xp.asarray(a), y) + (1 << (bits - 1))) >> bits, 0, 255)
+    return Tensor._make(y.astype(np.uint8), None)
+
+
 def _adaptive(n_in: int, n_out: int) -> np.ndarray:
     """PyTorch's adaptive windows: output i averages inputs ⌊i·n/m⌋ to ⌈(i+1)·n/m⌉ - 1."""
     a = np.zeros((n_out, n_in))
@@ -112,7 +157,8 @@ def interpolate(
     Modes: ``"nearest"`` (output i reads input ⌊i·scale⌋), ``"nearest-exact"`` (input
     ⌊(i + 1/2)·scale⌋), ``"area"`` (adaptive average pooling), ``"linear"`` (3-D input),
     ``"bilinear"`` (4-D) and ``"trilinear"`` (5-D), with ``align_corners`` as in
-    PyTorch. The scale is
+    PyTorch; bilinear on uint8 images rounds as PyTorch does (integer weights, see
+    ``_resize_uint8``). The scale is
     in/out, or 1/scale_factor when a scale factor is given (PyTorch's rule, unless
     ``recompute_scale_factor=True``). ``antialias`` is not supported.
 
@@ -154,6 +200,11 @@ def interpolate(
         maps = [_nearest(n, m, s) for n, m, s in zip(spatial, out, scales, strict=True)]
     elif mode == "nearest-exact":
         maps = [_nearest_exact(n, m, s) for n, m, s in zip(spatial, out, scales, strict=True)]
+    elif x.dtype == np.uint8 and mode == "bilinear":  # images: PyTorch's integer rounding
+        return _resize_uint8(x, out, scales, bool(align_corners))
+    elif x.dtype.kind != "f":
+        raise TypeError(f"{op}: mode {mode!r} needs floating-point input (or uint8 for "
+                        f"bilinear), as in PyTorch. Received: dtype={x.dtype}")
     elif mode == "area":  # PyTorch's 'area' is adaptive average pooling to the output size
         maps = [_adaptive(n, m) for n, m in zip(spatial, out, strict=True)]
     else:

@@ -20,13 +20,15 @@ from shenjing.optim.adam import Adam, AdamW
 from shenjing.optim.adamax import Adamax
 from shenjing.optim.nadam import NAdam
 from shenjing.optim.optimizer import Optimizer
+from shenjing.optim.radam import RAdam
 from shenjing.optim.rmsprop import RMSprop, RMSpropNesterov
 from shenjing.optim.sgd import SGD
 
 # The updates that are elementwise, so shenjing.optim.fused may run a group as one buffer.
-fused.register_elementwise(SGD, Adam, Adamax, Adagrad, Adadelta, RMSprop, RMSpropNesterov, NAdam)
+fused.register_elementwise(SGD, Adam, Adamax, Adagrad, Adadelta, RMSprop, RMSpropNesterov, NAdam,
+                           RAdam)
 
 __all__ = [
-    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RMSprop",
-    "RMSpropNesterov", "lr_scheduler",
+    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RAdam",
+    "RMSprop", "RMSpropNesterov", "lr_scheduler",
 ]

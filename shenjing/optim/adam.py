@@ -7,6 +7,7 @@ from typing import Any
 
 from shenjing.backend import get_array_module
 from shenjing.optim import _cuda_kernels as cuda_kernels
+from shenjing.optim import _numba_kernels as cpu_kernels
 from shenjing.optim.optimizer import Array, Optimizer, ParamsLike, check_betas, check_common
 
 
@@ -84,6 +85,10 @@ class Adam(Optimizer):
     ) -> None:
         xp = get_array_module(param)
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        if lr != 0 and cpu_kernels.wanted(param, state["exp_avg"], state["exp_avg_sq"],
+                                           state.get("max_exp_avg_sq")):  # one pass
+            self._update_on_cpu_kernel(param, grad, state, group)
+            return
         if self.decoupled_weight_decay:
             if weight_decay != 0:
                 param *= 1 - lr * weight_decay
@@ -120,6 +125,24 @@ class Adam(Optimizer):
         tmp += group["eps"] / step_size
         xp.divide(exp_avg, tmp, out=tmp)
         param -= tmp
+
+    def _update_on_cpu_kernel(self, param: Array, grad: Array, state: dict[str, Any],
+                              group: dict[str, Any]) -> None:
+        """``update_param`` as one compiled pass (``_numba_kernels.adam``), AdamW's
+        decay included."""
+        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        decay = 1.0
+        if self.decoupled_weight_decay:
+            decay, weight_decay = 1 - lr * weight_decay, 0
+        g = self._effective_grad(param, grad, weight_decay, group["maximize"])
+        state["step"] += 1
+        t = state["step"]
+        step_size = lr / (1 - beta1**t)
+        root_correction = math.sqrt(1 - beta2**t)
+        cpu_kernels.adam(param, g, state["exp_avg"], state["exp_avg_sq"],
+                         state.get("max_exp_avg_sq") if group["amsgrad"] else None,
+                         beta1, beta2, 1 / (root_correction * step_size),
+                         group["eps"] / step_size, decay)
 
 
 class AdamW(Adam):

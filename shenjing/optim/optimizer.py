@@ -168,8 +168,20 @@ class Optimizer:
         self.param_groups.append(group)
 
     # ------------------------------------------------------------------ the step
+    def _check_has_params(self, method: str) -> None:
+        """Raise for an optimizer made without parameters (Keras's ``Adam(lr=...)``) and
+        used directly: its step would train nothing and say nothing."""
+        if not self.param_groups:
+            raise RuntimeError(
+                f"{self._name}.{method}(): this optimizer has no parameters (it was made "
+                f"without them, Keras's form). Pass the parameters: "
+                f"{self._name}(model.parameters(), lr=...), or give it to model.compile"
+            )
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: drop it (default) or fill it with zeros."""
+        if not self.param_groups:
+            self._check_has_params("zero_grad")
         tracing.record_zero_grad(self, set_to_none)  # sj.compile replays it too
         for group in self.param_groups:
             for p in group["params"]:
@@ -190,6 +202,8 @@ class Optimizer:
         Returns:
             The closure's loss, or None without a closure.
         """
+        if not self.param_groups:
+            self._check_has_params("step")
         if tracing.record_step(self, closure):  # sj.compile is tracing: replays apply it
             return None
         loss = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shenjing.backend import get_array_module
+from shenjing.optim import _numba_kernels as cpu_kernels
 from shenjing.optim.optimizer import (
     Array,
     Optimizer,
@@ -88,6 +89,12 @@ class RMSprop(Optimizer):
         alpha, lr, momentum = group["alpha"], group["lr"], group["momentum"]
         state["step"] += 1
         g = self._effective_grad(param, grad, group["weight_decay"], group["maximize"])
+        grad_avg = state["grad_avg"] if group["centered"] else None
+        buf = state["momentum_buffer"] if momentum > 0 else None
+        if cpu_kernels.wanted(param, state["square_avg"], grad_avg, buf):  # one pass
+            cpu_kernels.rmsprop(param, g, state["square_avg"], grad_avg, buf, alpha,
+                                group["eps"], lr, momentum)
+            return
         square_avg, tmp = state["square_avg"], self._scratch(param)
 
         square_avg *= alpha

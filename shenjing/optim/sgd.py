@@ -6,6 +6,7 @@ from typing import Any
 
 from shenjing.backend import get_array_module
 from shenjing.optim import _cuda_kernels as cuda_kernels
+from shenjing.optim import _numba_kernels as cpu_kernels
 from shenjing.optim.optimizer import (
     Array,
     Optimizer,
@@ -97,6 +98,10 @@ class SGD(Optimizer):
             elif self.has_device_kernel(xp, group):
                 cuda_kernels.sgd_momentum(xp, param, g, buf, lr, momentum, dampening,
                                           group["nesterov"])
+                return
+            elif cpu_kernels.wanted(param, buf):  # the CPU kernel tier: one pass
+                cpu_kernels.sgd_momentum(param, g, buf, lr, momentum, dampening,
+                                         group["nesterov"])
                 return
             else:
                 buf *= momentum

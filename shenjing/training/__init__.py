@@ -8,6 +8,7 @@ from shenjing.training.callbacks import (
     History,
     LearningRateScheduler,
     ModelCheckpoint,
+    ReduceLROnPlateau,
     TerminateOnNaN,
 )
 from shenjing.training.gradcheck import GradCheck

@@ -306,3 +306,69 @@ class LearningRateScheduler(Callback):
 def _current_lr(optimizer: Any) -> float:
     groups = optimizer.param_groups
     return float(groups[0]["lr"] if groups else optimizer.defaults["lr"])
+
+
+class ReduceLROnPlateau(Callback):
+    """Keras's ``ReduceLROnPlateau``: multiplies the learning rate by ``factor`` when
+    ``monitor`` has not improved (by more than ``min_delta``) for ``patience`` epochs,
+    then waits ``cooldown`` epochs before counting again; never below ``min_lr``.
+
+    Args:
+        monitor: the log key to watch, e.g. "val_loss".
+        factor: the multiplier, below 1.
+        patience: epochs without improvement before the rate is reduced.
+        verbose: print each reduction.
+        mode: "min", "max", or "auto" (max for accuracies, min otherwise).
+        min_delta: the smallest change that counts as an improvement.
+        cooldown: epochs after a reduction during which no waiting is counted.
+        min_lr: the lower bound of the rate.
+    """
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0) -> None:
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. "
+                             f"Received: factor={factor}")
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.verbose, self.min_delta = verbose, abs(min_delta)
+        self.cooldown, self.min_lr = cooldown, min_lr
+        improves = _improvement(mode, monitor)
+        self._maximise = improves(1.0, 0.0)
+        sign = 1.0 if self._maximise else -1.0
+        self._improves = lambda new, best: improves(new - sign * self.min_delta, best)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best = -math.inf if self._maximise else math.inf
+        self.wait = self.cooldown_counter = 0
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self._reset()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = logs if logs is not None else {}
+        optimizer = self.model.optimizer
+        logs["learning_rate"] = _current_lr(optimizer)
+        value = logs.get(self.monitor)
+        if value is None:
+            raise KeyError(f"ReduceLROnPlateau: {self.monitor!r} is not in the logs. "
+                           f"Available: {', '.join(sorted(logs))}")
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improves(value, self.best):
+            self.best, self.wait = value, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = _current_lr(optimizer)
+                if old > self.min_lr:
+                    new = max(old * self.factor, self.min_lr)
+                    optimizer.defaults["lr"] = new
+                    for group in optimizer.param_groups:
+                        group["lr"] = new
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                              f"to {new:g}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0

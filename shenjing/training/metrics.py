@@ -52,6 +52,15 @@ class Accuracy(Metric):
         return output.argmax(axis=1) == target
 
 
+class CategoricalAccuracy(Metric):
+    """Fraction of samples whose largest output is where the one-hot target's is."""
+
+    name = "categorical_accuracy"
+
+    def per_sample(self, output: Any, target: Any) -> Any:
+        return output.argmax(axis=1) == target.argmax(axis=1)
+
+
 class BinaryAccuracy(Metric):
     """Fraction of samples whose output, thresholded, equals the 0/1 target.
 

@@ -11,12 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shenjing.nn import keras_losses
 from shenjing.training import metrics as metrics_module
 
 CLASSES = "classes"  # integer labels, outputs are logits over the classes
 LOG_PROBS = "log_probs"  # integer labels, outputs are log-probabilities
 BINARY_LOGITS = "binary_logits"  # 0/1 targets, outputs are logits
 BINARY_PROBS = "binary_probs"  # 0/1 targets, outputs are probabilities
+PROBS = "probs"  # integer labels, outputs are class probabilities (Keras's sparse CE)
+ONE_HOT_PROBS = "one_hot_probs"  # one-hot targets, outputs are class probabilities
+ONE_HOT_LOGITS = "one_hot_logits"  # one-hot targets, outputs are logits
+INTEGER_LABELS = (CLASSES, LOG_PROBS, PROBS)
+ONE_HOT = (ONE_HOT_PROBS, ONE_HOT_LOGITS)
 REGRESSION = "regression"
 CUSTOM = "custom"  # a user's callable: targets are passed through untouched
 
@@ -28,6 +34,16 @@ class LossSpec:
     name: str
     function: Callable[..., Any]
     kind: str
+
+
+def _keras(loss: keras_losses.Loss) -> LossSpec:
+    """A Keras loss object as a spec: Keras's loss takes (y_true, y_pred), compile's
+    loop calls (output, target)."""
+
+    def function(output: Any, target: Any) -> Any:
+        return loss(target, output)
+
+    return LossSpec(loss.name or type(loss).__name__, function, loss.kind)
 
 
 def _losses() -> dict[str, LossSpec]:
@@ -44,13 +60,15 @@ def _losses() -> dict[str, LossSpec]:
         LossSpec("mae", F.l1_loss, REGRESSION),
         LossSpec("huber", F.huber_loss, REGRESSION),
     ]
+    # Keras's names keep Keras's meaning: probabilities in (from_logits=False), clipped.
+    specs += [_keras(keras_losses.SparseCategoricalCrossentropy()),
+              _keras(keras_losses.CategoricalCrossentropy()),
+              _keras(keras_losses.BinaryCrossentropy())]
     table = {spec.name: spec for spec in specs}
     aliases = {
         "categorical_cross_entropy": "cross_entropy",
-        "sparse_categorical_crossentropy": "cross_entropy",
         "nll": "nll_loss",
         "bce": "binary_cross_entropy",
-        "binary_crossentropy": "binary_cross_entropy",
         "bce_with_logits": "binary_cross_entropy_with_logits",
         "mse_loss": "mse",
         "mean_squared_error": "mse",
@@ -76,6 +94,8 @@ def resolve_loss(loss: str | Callable[..., Any]) -> LossSpec:
         if key not in table:
             raise ValueError(f"Unknown loss {loss!r}. Known losses: {', '.join(sorted(table))}")
         return table[key]
+    if isinstance(loss, keras_losses.Loss):
+        return _keras(loss)
     if not callable(loss):
         raise TypeError(f"loss must be a name or a callable. Received: {loss!r}")
     for spec in table.values():
@@ -119,8 +139,10 @@ def resolve_metric(metric: str | metrics_module.Metric, loss_kind: str) -> metri
         raise TypeError(f"A metric must be a name or a Metric. Received: {metric!r}")
     key = metric.lower()
     if key in ("accuracy", "acc"):
-        if loss_kind in (CLASSES, LOG_PROBS):
+        if loss_kind in INTEGER_LABELS:
             return metrics_module.Accuracy()
+        if loss_kind in ONE_HOT:
+            return _named(metrics_module.CategoricalAccuracy(), "accuracy")
         if loss_kind == BINARY_LOGITS:
             return _named(metrics_module.BinaryAccuracy(threshold=0.0), "accuracy")
         if loss_kind == BINARY_PROBS:
@@ -129,6 +151,10 @@ def resolve_metric(metric: str | metrics_module.Metric, loss_kind: str) -> metri
             "accuracy needs a named classification loss (e.g. 'cross_entropy'); use 'mae' "
             "or 'mse' for regression, or pass a Metric object"
         )
+    if key == "categorical_accuracy":
+        return metrics_module.CategoricalAccuracy()
+    if key == "sparse_categorical_accuracy":
+        return _named(metrics_module.Accuracy(), "sparse_categorical_accuracy")
     if key == "binary_accuracy":
         threshold = 0.0 if loss_kind == BINARY_LOGITS else 0.5
         return metrics_module.BinaryAccuracy(threshold=threshold)
@@ -142,6 +168,7 @@ def resolve_metric(metric: str | metrics_module.Metric, loss_kind: str) -> metri
         return metrics_module.MeanSquaredError()
     raise ValueError(
         f"Unknown metric {metric!r}. Known metrics: accuracy, binary_accuracy, "
+        "categorical_accuracy, sparse_categorical_accuracy, "
         "top_k_accuracy (top_<k>_accuracy), mae, mse"
     )
 

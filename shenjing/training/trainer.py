@@ -98,7 +98,7 @@ class Trainer:
                 f"{caller}: x and y have different lengths. Received: {len(x)} samples in x "
                 f"and {len(y)} in y"
             )
-        if self.loss.kind in (registry.CLASSES, registry.LOG_PROBS):
+        if self.loss.kind in registry.INTEGER_LABELS:
             if y.dtype.kind not in "iu":
                 raise TypeError(
                     f"{caller}: the loss {self.loss.name!r} needs integer class labels. "
@@ -401,7 +401,7 @@ class Trainer:
         out = self._outputs("predict_proba", x, batch_size, verbose)
         xp = get_array_module(out)
         kind = self.loss.kind
-        if kind == registry.CLASSES:
+        if kind in (registry.CLASSES, registry.ONE_HOT_LOGITS):
             shifted = out - out.max(axis=1, keepdims=True)
             e = xp.exp(shifted)
             return e / e.sum(axis=1, keepdims=True)
@@ -415,7 +415,7 @@ class Trainer:
         """Class labels for classification losses, the outputs for regression."""
         out = self._outputs("predict", x, batch_size, verbose)
         kind = self.loss.kind
-        if kind in (registry.CLASSES, registry.LOG_PROBS):
+        if kind in registry.INTEGER_LABELS or kind in registry.ONE_HOT:
             return out.argmax(axis=1)
         if kind == registry.BINARY_LOGITS:
             return (out > 0).astype(np.int64).reshape(-1)

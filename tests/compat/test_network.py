@@ -12,6 +12,7 @@ import pytest
 import shenjing as sj
 import shenjing.nn as nn
 from shenjing.compat import BGD, Adam, NeuralNetwork, calc_accuracy
+from shenjing.compat.network import hidden_init
 
 
 def _tutorial_example(seed: int = 0) -> tuple[NeuralNetwork, np.ndarray, np.ndarray]:
@@ -46,6 +47,24 @@ def test_tutorial_worked_example_reaches_95_percent() -> None:
     np.testing.assert_array_equal(y_pred, (proba[:, 0] > 0.5).astype(np.int64))
     assert net.calc_accuracy(y_test, y_pred) >= 0.95
     assert net.task == "binary" and net.output_activation == "sigmoid"
+
+
+@pytest.mark.parametrize("seed", [5, 33])
+def test_tutorial_worked_example_does_not_collapse_to_one_class(seed: int) -> None:
+    """Seeds on which the example collapsed (every ReLU unit switched off, one class
+    predicted, accuracy 0.386) with Glorot-initialised hidden layers: see hidden_init and
+    docs/tutorial-errata.md, section 7."""
+    net, X_test, y_test = _tutorial_example(seed)
+    y_pred = net.predict(X_test)
+    assert len(np.unique(y_pred)) == 2
+    assert net.calc_accuracy(y_test, y_pred) >= 0.9
+
+
+def test_hidden_init_draws_four_times_lecuns_scale() -> None:
+    sj.manual_seed(0)
+    weight = hidden_init(sj.empty(400, 64))
+    assert abs(weight.numpy().mean()) < 0.01
+    np.testing.assert_allclose(weight.numpy().std(), 4 / np.sqrt(64), rtol=0.02)
 
 
 def test_tutorial_worked_example_is_reproducible() -> None:
@@ -332,7 +351,8 @@ def test_the_network_is_the_shenjing_model_it_describes() -> None:
     ours = net.fit(X4, y, epoch=4, batch_size=16, optimizer=Adam(alpha=0.01), verbose=False)
 
     sj.manual_seed(4)
-    model = nn.Sequential(nn.Dense(6, "tanh", use_bias=False, in_features=4),
+    model = nn.Sequential(nn.Dense(6, "tanh", use_bias=False, in_features=4,
+                                   kernel_initializer=hidden_init),
                           nn.Dropout(0.25), nn.Dense(1, use_bias=False, in_features=6))
     model.compile(optimizer=sj.optim.Adam(lr=0.01), loss="binary_cross_entropy_with_logits")
     theirs = model.fit(X4, y, epochs=4, batch_size=16, verbose=0)

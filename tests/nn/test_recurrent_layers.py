@@ -28,6 +28,7 @@ BATCH, STEPS, FEATURES, HIDDEN = 3, 5, 4, 6
 
 def _make(cell: str, **config: Any) -> nn.Module:
     extra = {"nonlinearity": "relu"} if cell == "rnn-relu" else {}
+    config = {"batch_first": True, **config}
     return CELLS[cell](FEATURES, HIDDEN, **extra, **config)
 
 
@@ -133,14 +134,27 @@ def test_parameters_start_uniform_within_one_over_sqrt_hidden(cell: str) -> None
     assert values.min() < -0.99 * bound and values.max() > 0.99 * bound
 
 
-def test_default_layout_is_batch_first() -> None:
-    output, h_n = nn.GRU(FEATURES, HIDDEN)(sj.randn(BATCH, STEPS, FEATURES))
-    assert output.shape == (BATCH, STEPS, HIDDEN)
-    assert h_n.shape == (1, BATCH, HIDDEN)
-    output, (h_n, c_n) = nn.LSTM(FEATURES, HIDDEN, batch_first=False)(
-        sj.randn(STEPS, BATCH, FEATURES))
+@pytest.mark.torch
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_default_layout_is_pytorchs_seq_first(cell: str) -> None:
+    """Called PyTorch's way, (seq, batch, features) with the same weights and no
+    batch_first argument on either side, the outputs are PyTorch's."""
+    torch = pytest.importorskip("torch")
+    sj.manual_seed(0)
+    ours = CELLS[cell](FEATURES, HIDDEN, num_layers=2)
+    assert ours.batch_first is False
+    theirs = getattr(torch.nn, TORCH_NAMES[cell])(FEATURES, HIDDEN, num_layers=2)
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(3).normal(size=(STEPS, BATCH, FEATURES)).astype(np.float32)
+    output, states = ours(sj.tensor(x))
+    expected, expected_states = theirs(torch.tensor(x))
     assert output.shape == (STEPS, BATCH, HIDDEN)
-    assert c_n.shape == (1, BATCH, HIDDEN)
+    np.testing.assert_allclose(output.numpy(), expected.detach().numpy(), atol=2e-6)
+    h_n = states[0] if cell == "lstm" else states
+    expected_h = expected_states[0] if cell == "lstm" else expected_states
+    np.testing.assert_allclose(h_n.numpy(), expected_h.detach().numpy(), atol=2e-6)
+    output, _ = CELLS[cell](FEATURES, HIDDEN, batch_first=True)(sj.randn(BATCH, STEPS, FEATURES))
+    assert output.shape == (BATCH, STEPS, HIDDEN)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -195,9 +209,9 @@ def test_a_thousand_steps_train_without_recursion_error(cell: str) -> None:
 def test_wrong_rank_names_the_expected_layout_and_the_shape() -> None:
     with pytest.raises(ValueError, match=r"LSTM expects a 3-D input \(batch, seq, input_size\)"
                                          r".*Received: shape=\(5, 4\)"):
-        nn.LSTM(FEATURES, HIDDEN)(sj.zeros(5, 4))
+        nn.LSTM(FEATURES, HIDDEN, batch_first=True)(sj.zeros(5, 4))
     with pytest.raises(ValueError, match=r"\(seq, batch, input_size\)"):
-        nn.GRU(FEATURES, HIDDEN, batch_first=False)(sj.zeros(1, 2, 5, 4))
+        nn.GRU(FEATURES, HIDDEN)(sj.zeros(1, 2, 5, 4))
 
 
 def test_input_size_mismatch_names_both_sizes() -> None:
@@ -210,13 +224,13 @@ def test_state_shape_mismatch_names_expected_and_received() -> None:
     x = sj.zeros(BATCH, STEPS, FEATURES)
     with pytest.raises(ValueError, match=r"GRU: expected hx of shape \(2, 3, 6\).*"
                                          r"Received: shape=\(1, 3, 6\)"):
-        nn.GRU(FEATURES, HIDDEN, num_layers=2)(x, sj.zeros(1, BATCH, HIDDEN))
+        nn.GRU(FEATURES, HIDDEN, num_layers=2, batch_first=True)(x, sj.zeros(1, BATCH, HIDDEN))
     with pytest.raises(ValueError, match=r"LSTM: expected c0 of shape \(2, 3, 6\).*"
                                          r"Received: shape=\(2, 4, 6\)"):
-        nn.LSTM(FEATURES, HIDDEN, bidirectional=True)(
+        nn.LSTM(FEATURES, HIDDEN, bidirectional=True, batch_first=True)(
             x, (sj.zeros(2, BATCH, HIDDEN), sj.zeros(2, 4, HIDDEN)))
     with pytest.raises(TypeError, match=r"LSTM: hx must be a pair \(h0, c0\)"):
-        nn.LSTM(FEATURES, HIDDEN)(x, sj.zeros(1, BATCH, HIDDEN))
+        nn.LSTM(FEATURES, HIDDEN, batch_first=True)(x, sj.zeros(1, BATCH, HIDDEN))
 
 
 def test_bad_constructor_arguments() -> None:
@@ -230,8 +244,8 @@ def test_bad_constructor_arguments() -> None:
 
 def test_repr_shows_the_settings() -> None:
     assert repr(nn.LSTM(4, 6, num_layers=2, bidirectional=True)) == (
-        "LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=True)")
-    assert repr(nn.RNN(4, 6, nonlinearity="relu")) == (
+        "LSTM(4, 6, num_layers=2, bidirectional=True)")
+    assert repr(nn.RNN(4, 6, nonlinearity="relu", batch_first=True)) == (
         "RNN(4, 6, batch_first=True, nonlinearity=relu)")
 
 

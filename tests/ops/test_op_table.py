@@ -1,12 +1,21 @@
 """Generic tests driven by the op table: forward against NumPy, backward against
-central differences in float64, and (when installed) forward and backward against PyTorch."""
+central differences in float64, and (when installed) forward and backward against PyTorch.
+
+Each test runs with the CPU kernel tier on (where Numba is installed) and, if the op ran
+a kernel, again with the tier off: the NumPy reference and its kernel both answer to
+the same checks, and ops without a kernel are not run twice for nothing.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 import shenjing as sj
+from shenjing import kernels
 from tests.ops.opinfo import OpInfo, all_rows
 
 CASES = [
@@ -14,6 +23,19 @@ CASES = [
     for row in all_rows()
     for shapes in row.shapes
 ]
+
+
+def _both_tiers(check: Callable[[], None]) -> None:
+    """Run ``check`` with the kernel tier on and, if it ran any kernel, with it off."""
+    if not kernels.available():
+        check()
+        return
+    before = kernels.calls()
+    with kernels.use(True):
+        check()
+    if kernels.calls() != before:
+        with kernels.use(False):
+            check()
 
 
 def _tensors(arrays: list[np.ndarray], dtype: str, requires_grad: bool) -> list[sj.Tensor]:
@@ -28,6 +50,10 @@ def _tensors(arrays: list[np.ndarray], dtype: str, requires_grad: bool) -> list[
 
 @pytest.mark.parametrize(("row", "shapes"), CASES)
 def test_forward_matches_numpy(row: OpInfo, shapes: tuple) -> None:
+    _both_tiers(lambda: _forward_matches_numpy(row, shapes))
+
+
+def _forward_matches_numpy(row: OpInfo, shapes: tuple) -> None:
     arrays = row.inputs(shapes)
     expected = row.ref(*arrays, **row.kwargs)
     got = row.op(*_tensors(arrays, "float32", False), **row.kwargs)
@@ -37,6 +63,10 @@ def test_forward_matches_numpy(row: OpInfo, shapes: tuple) -> None:
 
 @pytest.mark.parametrize(("row", "shapes"), [c for c in CASES if c.values[0].grad])
 def test_backward_matches_central_differences(row: OpInfo, shapes: tuple) -> None:
+    _both_tiers(lambda: _backward_matches_central_differences(row, shapes))
+
+
+def _backward_matches_central_differences(row: OpInfo, shapes: tuple) -> None:
     inputs = _tensors(row.inputs(shapes), "float64", True)
     assert sj.gradcheck(lambda *xs: row.op(*xs, **row.kwargs), inputs)
 
@@ -45,6 +75,10 @@ def test_backward_matches_central_differences(row: OpInfo, shapes: tuple) -> Non
 @pytest.mark.parametrize(("row", "shapes"), [c for c in CASES if c.values[0].torch_ref])
 def test_matches_pytorch(row: OpInfo, shapes: tuple) -> None:
     torch = pytest.importorskip("torch")
+    _both_tiers(lambda: _matches_pytorch(torch, row, shapes))
+
+
+def _matches_pytorch(torch: Any, row: OpInfo, shapes: tuple) -> None:
     arrays = row.inputs(shapes)
     ours = _tensors(arrays, "float64", True)
     theirs = [

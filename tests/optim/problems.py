@@ -151,6 +151,11 @@ CONFIGS = [
     ("NAdam", {"lr": 0.05}),
     ("NAdam", {"lr": 0.05, "momentum_decay": 0.01, "eps": 1e-3, "weight_decay": 0.1}),
     ("NAdam", {"lr": 0.05, "maximize": True}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.05}),
+    ("RAdam", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.05, "maximize": True}),
 ]
 
 

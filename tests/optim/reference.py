@@ -99,7 +99,27 @@ def ref_nadam(theta, grad, s, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
             - lr * mu_next / (1 - s["prod"] * mu_next) * s["m"] / d)
 
 
+def ref_radam(theta, grad, s, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+              decoupled_weight_decay=False, maximize=False):
+    beta1, beta2 = betas
+    t = s["t"] = s.get("t", 0) + 1
+    if decoupled_weight_decay:
+        theta = theta * (1 - lr * weight_decay)
+        weight_decay = 0
+    g = (-grad if maximize else grad) + weight_decay * theta
+    s["m"] = beta1 * s.get("m", 0 * theta) + (1 - beta1) * g
+    s["v"] = beta2 * s.get("v", 0 * theta) + (1 - beta2) * g * g
+    m_hat = s["m"] / (1 - beta1**t)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+    if rho <= 5:
+        return theta - lr * m_hat
+    r = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+    return theta - lr * m_hat * r * np.sqrt(1 - beta2**t) / (np.sqrt(s["v"]) + eps)
+
+
 REFERENCES = {
     "SGD": ref_sgd, "Adagrad": ref_adagrad, "Adadelta": ref_adadelta, "RMSprop": ref_rmsprop,
     "Adam": ref_adam, "AdamW": ref_adamw, "Adamax": ref_adamax, "NAdam": ref_nadam,
+    "RAdam": ref_radam,
 }

@@ -240,3 +240,23 @@ def test_repr_lists_groups():
     opt = optim.SGD(make_params(), lr=0.1, momentum=0.9)
     text = repr(opt)
     assert text.startswith("SGD (") and "Parameter Group 0" in text and "momentum: 0.9" in text
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax",
+                                  "NAdam", "RAdam", "RMSprop", "RMSpropNesterov"])
+def test_an_optimizer_made_without_parameters_raises_when_used_directly(name):
+    """Keras's form, Adam(lr=...), used in a PyTorch loop would train nothing silently."""
+    opt = getattr(optim, name)(lr=0.1)
+    for method in ("step", "zero_grad"):
+        with pytest.raises(RuntimeError, match=rf"{name}\.{method}\(\): this optimizer has no "
+                                               rf"parameters.*Pass the parameters: "
+                                               rf"{name}\(model.parameters\(\), lr=\.\.\.\), "
+                                               r"or give it to model.compile"):
+            getattr(opt, method)()
+    # Given the parameters later (what compile does), it works.
+    w = sj.tensor([1.0], requires_grad=True)
+    opt.add_param_group({"params": [w]})
+    w.grad = sj.tensor([1.0])
+    opt.step()
+    opt.zero_grad()
+    assert w.grad is None and w.item() != 1.0

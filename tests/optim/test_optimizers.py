@@ -23,7 +23,7 @@ from tests.optim.problems import (
 
 ALL_OPTIMIZERS = [
     "SGD", "Adagrad", "Adadelta", "RMSprop", "RMSpropNesterov", "Adam", "AdamW", "Adamax",
-    "NAdam",
+    "NAdam", "RAdam",
 ]
 # float64 runs agree to rounding; float32 runs to float32 rounding, grown over 50 steps.
 TOLERANCES = {"float64": {"rtol": 1e-9, "atol": 1e-12}, "float32": {"rtol": 2e-5, "atol": 2e-6}}
@@ -121,6 +121,7 @@ CLASSIFIER_OPTIONS = {
     "Adadelta": {"lr": 1.0, "eps": 1e-3},  # its first steps are ~√ε long: 1e-6 crawls
     "RMSprop": {"lr": 0.02}, "RMSpropNesterov": {"lr": 0.01}, "Adam": {"lr": 0.05},
     "AdamW": {"lr": 0.05}, "Adamax": {"lr": 0.05}, "NAdam": {"lr": 0.05},
+    "RAdam": {"lr": 0.1},  # its first five steps are plain momentum (the warm-up)
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from shenjing.nn.keras import Layers
 from shenjing.nn.module import Module
 
 __all__ = ["ModuleList", "Sequential"]
@@ -87,6 +88,8 @@ class Sequential(_NumberedModules):
         >>> model(sj.ones(5, 4)).shape, len(model), list(model.state_dict())[-1]
         ((5, 2), 3, '2.bias')
     """
+
+    layers = Layers()  # Keras's model.layers: the list of the children
 
     def __init__(self, *layers: Module | dict[str, Module]) -> None:
         super().__init__()

@@ -8,9 +8,9 @@ Constructor arguments, parameter names, shapes and initialisation are PyTorch's,
 state dict moves between the two libraries: ``weight_ih_l{k}`` (G·H, I_k),
 ``weight_hh_l{k}`` (G·H, H), ``bias_ih_l{k}`` and ``bias_hh_l{k}`` (G·H,), with a
 ``_reverse`` suffix for the backward direction, and G = 1, 4 (i, f, g, o) or 3
-(r, z, n) stacked gate blocks. The one difference: **batch_first defaults to True** in
-shenjing, so inputs are (batch, seq, features) unless you pass ``batch_first=False``;
-the states h_n and c_n are (num_layers · num_directions, batch, hidden) either way.
+(r, z, n) stacked gate blocks. ``batch_first`` defaults to False, as in PyTorch: inputs
+are (seq, batch, features) unless you pass ``batch_first=True``; the states h_n and c_n
+are (num_layers · num_directions, batch, hidden) either way.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class _RecurrentBase(Module):
     n_states = 1  # 2 for the LSTM: (h, c)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
@@ -95,7 +95,7 @@ class _RecurrentBase(Module):
         """Run the stack over the sequence ``x``.
 
         Args:
-            x: (batch, seq, input_size) when ``batch_first`` (the default), else
+            x: (batch, seq, input_size) when ``batch_first``, else
                 (seq, batch, input_size).
             hx: the initial state(s), (num_layers · num_directions, batch, hidden_size)
                 each; an (h0, c0) pair for the LSTM; None means zeros.
@@ -181,7 +181,8 @@ class _RecurrentBase(Module):
             fields.append(f"num_layers={self.num_layers}")
         if not self.bias:
             fields.append("bias=False")
-        fields.append(f"batch_first={self.batch_first}")
+        if self.batch_first:  # shown only when set, as PyTorch's repr does
+            fields.append("batch_first=True")
         if self.dropout:
             fields.append(f"dropout={self.dropout}")
         if self.bidirectional:
@@ -191,15 +192,16 @@ class _RecurrentBase(Module):
 
 class RNN(_RecurrentBase):
     """The Elman RNN, h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh) (or relu),
-    with PyTorch's arguments and parameter names; ``batch_first`` defaults to True.
+    with PyTorch's arguments and parameter names; ``batch_first`` defaults to False
+    (PyTorch's default).
 
     Args:
         input_size, hidden_size: features per input step and per hidden state.
         num_layers: stacked layers, each reading the one below.
         nonlinearity: "tanh" or "relu".
         bias: whether to learn b_ih and b_hh.
-        batch_first: inputs and outputs are (batch, seq, features) when True (the
-            default), (seq, batch, features) when False.
+        batch_first: inputs and outputs are (batch, seq, features) when True,
+            (seq, batch, features) when False (the default, as in PyTorch).
         dropout: dropout probability on each layer's output but the last, in training.
         bidirectional: also run each layer from the last step to the first, and
             concatenate the two directions' outputs.
@@ -207,13 +209,13 @@ class RNN(_RecurrentBase):
     Example:
         >>> import shenjing as sj
         >>> import shenjing.nn as nn
-        >>> output, h_n = nn.RNN(3, 5, num_layers=2)(sj.randn(4, 7, 3))
+        >>> output, h_n = nn.RNN(3, 5, num_layers=2)(sj.randn(7, 4, 3))  # (seq, batch, features)
         >>> output.shape, h_n.shape
-        ((4, 7, 5), (2, 4, 5))
+        ((7, 4, 5), (2, 4, 5))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
                  dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
@@ -237,7 +239,8 @@ class RNN(_RecurrentBase):
 
 class LSTM(_RecurrentBase):
     """The LSTM (gates i, f, g, o; c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t)), with
-    PyTorch's arguments and parameter names; ``batch_first`` defaults to True.
+    PyTorch's arguments and parameter names; ``batch_first`` defaults to False
+    (PyTorch's default).
 
     Arguments as for ``RNN`` (no ``nonlinearity``); ``forward(x, (h0, c0))`` returns
     ``(output, (h_n, c_n))``.
@@ -245,7 +248,7 @@ class LSTM(_RecurrentBase):
     Example:
         >>> import shenjing as sj
         >>> import shenjing.nn as nn
-        >>> output, (h_n, c_n) = nn.LSTM(3, 5)(sj.randn(4, 7, 3))
+        >>> output, (h_n, c_n) = nn.LSTM(3, 5, batch_first=True)(sj.randn(4, 7, 3))
         >>> output.shape, h_n.shape, c_n.shape
         ((4, 7, 5), (1, 4, 5), (1, 4, 5))
     """
@@ -264,14 +267,15 @@ class LSTM(_RecurrentBase):
 class GRU(_RecurrentBase):
     """The GRU (gates r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),
     h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}), with PyTorch's arguments and parameter names;
-    ``batch_first`` defaults to True.
+    ``batch_first`` defaults to False (PyTorch's default).
 
     Arguments as for ``RNN`` (no ``nonlinearity``).
 
     Example:
         >>> import shenjing as sj
         >>> import shenjing.nn as nn
-        >>> output, h_n = nn.GRU(3, 5, bidirectional=True)(sj.randn(4, 7, 3))
+        >>> output, h_n = nn.GRU(3, 5, bidirectional=True, batch_first=True)(
+        ...     sj.randn(4, 7, 3))
         >>> output.shape, h_n.shape
         ((4, 7, 10), (2, 4, 5))
     """
