@@ -106,11 +106,12 @@ class TensorMethods:
 
     def view(self: Tensor, *shape: Any) -> Tensor:
         """The same elements in shape ``shape`` (ints or one tuple; one may be -1). A
-        reshape: NumPy arrays here are always contiguous enough. ``view(dtype)``, a
-        reinterpretation of the bits, is not supported and raises."""
+        reshape: NumPy arrays here are always contiguous enough. ``view(dtype)`` reads the
+        same bytes as another dtype (see ``_tensor_more_methods.view_dtype``)."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
-            raise TypeError(f"view(dtype) is not supported; use .type(dtype). Received: "
-                            f"{shape[0]!r}")
+            from shenjing._tensor_more_methods import view_dtype
+
+            return view_dtype(self, shape[0])
         return self.reshape(*shape)
 
     def view_as(self: Tensor, other: Tensor) -> Tensor:
@@ -167,11 +168,11 @@ class TensorMethods:
     # ----------------------------------------------------------------- reductions
     # Reductions take PyTorch's dim/keepdim; NumPy's axis/keepdims are aliases.
     def sum(
-        self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
-        keepdims: bool | None = None,
+        self, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None,
+        axis: Dim = None, keepdims: bool | None = None,
     ) -> Tensor:
-        """Sum over ``dim`` (all axes when None)."""
-        return ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
+        """Sum over ``dim`` (all axes when None), in ``dtype`` when given."""
+        return ops.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
 
     def mean(
         self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,

@@ -493,5 +493,7 @@ _tensor_methods.ops = ops
 from shenjing import _tensor_ops_methods  # noqa: E402, F401
 # The in-place methods (add_, copy_, t[i] = v, ...), recorded for autograd.
 from shenjing import _tensor_inplace  # noqa: E402, F401
+# ... and those that published PyTorch programs reach for (issue 20).
+from shenjing import _tensor_more_methods  # noqa: E402, F401
 
 # isort: on

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from shenjing import _bfloat16
+from shenjing import _bfloat16, dtypes
 from shenjing.autograd import no_grad
 from shenjing.autograd.tracing import record_zero_grad
 from shenjing.backend import (
@@ -432,6 +432,31 @@ class Module(KerasMethods, ModuleHooks):
     def cpu(self) -> Module:
         """Move every parameter and buffer to host memory, in place. Returns self."""
         return self.to("cpu")
+
+    def float(self) -> Module:  # noqa: A003 - PyTorch's name
+        """Cast every floating-point parameter and buffer to float32, in place."""
+        return self.to(np.dtype(np.float32))
+
+    def double(self) -> Module:
+        """Cast every floating-point parameter and buffer to float64, in place."""
+        return self.to(np.dtype(np.float64))
+
+    def half(self) -> Module:
+        """Cast every floating-point parameter and buffer to float16, in place."""
+        return self.to(np.dtype(np.float16))
+
+    def type(self, dst_type: Any) -> Module:  # noqa: A003
+        """Cast *every* parameter and buffer (integer ones too, as PyTorch's
+        ``Module.type``) to ``dst_type``, in place. Returns self."""
+        if isinstance(dst_type, str) and "." in dst_type:
+            dst_type = dtypes.from_type_name(dst_type)
+        dtype = np.dtype(dst_type)
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.array.dtype != dtype:
+                t.array = t.array.astype(dtype)
+            if t.grad is not None and t.grad.array.dtype != dtype:
+                t.grad.array = t.grad.array.astype(dtype)
+        return self
 
     def build(self, input_shape: tuple[int | None, ...], dtype: Any = None) -> Module:
         """Create the parameters of lazily sized layers (``Dense``) by running one forward

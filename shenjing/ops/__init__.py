@@ -44,9 +44,13 @@ from shenjing.ops.sorting import *  # noqa: F403
 from shenjing.ops.triangle import *  # noqa: F403
 from shenjing.ops.trig import *  # noqa: F403
 
-# 3-D convolution and pooling, max unpooling (issue 20).
+# Names published PyTorch programs reach for (issue 20): 3-D convolution and pooling,
+# max unpooling, repeat_interleave, multinomial, norm.
 from shenjing.ops.conv3d import *  # noqa: F403
 from shenjing.ops.pool3d import *  # noqa: F403
+from shenjing.ops.interleave import *  # noqa: F403
+from shenjing.ops.sampling import *  # noqa: F403
 from shenjing.ops.unpool import *  # noqa: F403
+from shenjing.ops.vector_norm import *  # noqa: F403
 
 # isort: on

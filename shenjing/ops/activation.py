@@ -261,9 +261,19 @@ def _single_axis(op: str, x: Tensor, axis: int) -> int:
 
 
 def _refuse_inplace(op: str, inplace: bool) -> None:
-    """PyTorch's ``inplace=True`` overwrites the input; shenjing's ops never do."""
-    if inplace:
-        raise ValueError(f"{op}: inplace=True is not supported; shenjing ops return new tensors")
+    """Accept PyTorch's ``inplace=True``, computing out of place.
+
+    PyTorch's in-place activation overwrites its input and returns it; here the op
+    returns a new tensor with the same values and leaves the input as it was. Programs
+    that use the returned value (``x = F.relu(x, inplace=True)``, ``nn.ReLU(inplace=True)``
+    in a ``Sequential``) get the same numbers and gradients; only code that reads the
+    *input* afterwards, expecting it overwritten, would differ. Overwriting for real is
+    unsafe here: the op that made the input may have kept that very array for its
+    backward (sigmoid, tanh and exp keep their output), and shenjing has no version
+    counter to catch it, so a silent wrong gradient would be the price.
+    """
+    if not isinstance(inplace, bool):
+        raise TypeError(f"{op}: inplace must be a bool. Received: {inplace!r}")
 
 
 def step(x: Tensor) -> Tensor:
@@ -298,7 +308,8 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    """ReLU(x) = max(x, 0); its gradient at 0 is taken as 0 (``inplace=True`` is refused).
+    """ReLU(x) = max(x, 0); its gradient at 0 is taken as 0 (``inplace=True`` computes
+    out of place).
 
     Example:
         >>> import shenjing as sj
@@ -310,7 +321,8 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """LeakyReLU(x) = x for x > 0, negative_slope·x otherwise (``inplace=True`` is refused)."""
+    """LeakyReLU(x) = x for x > 0, negative_slope·x otherwise (``inplace=True`` computes
+    out of place)."""
     _refuse_inplace("leaky_relu", inplace)
     return LeakyReLU.apply(_floating("leaky_relu", x), negative_slope=float(negative_slope))
 
@@ -338,7 +350,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
 
 
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """ELU(x) = x for x > 0, α(exp(x) - 1) otherwise (``inplace=True`` is refused)."""
+    """ELU(x) = x for x > 0, α(exp(x) - 1) otherwise (``inplace=True`` computes out of place)."""
     _refuse_inplace("elu", inplace)
     return ELU.apply(_floating("elu", x), alpha=float(alpha))
 

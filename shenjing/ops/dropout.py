@@ -40,13 +40,14 @@ class Dropout(Function):
         return gx
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout (Srivastava et al., 2014).
 
     In training, each element is zeroed with probability ``p`` and the kept ones are
     multiplied by 1/(1 - p), so the expected value of every unit is unchanged and
     evaluation needs no rescaling. With ``training=False`` or ``p == 0`` it returns
-    ``x`` itself; ``p == 1`` zeroes everything, as in PyTorch.
+    ``x`` itself; ``p == 1`` zeroes everything, as in PyTorch. ``inplace=True`` is
+    accepted and computes out of place (see ``ops.activation._refuse_inplace``).
 
     Example:
         >>> import shenjing as sj
@@ -55,6 +56,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be a probability in [0, 1]. Received: p={p!r}")
+    if not isinstance(inplace, bool):
+        raise TypeError(f"dropout: inplace must be a bool. Received: {inplace!r}")
     x = as_tensor(x)
     if not training or p == 0:
         return x

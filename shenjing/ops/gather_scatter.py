@@ -243,13 +243,21 @@ def _scatter(op: str, input: Any, dim: int, index: Any, src: Any, reduce: str,  
                                reduce=reduce, include_self=include_self)
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None  # noqa: A002
-            ) -> Tensor:
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,  # noqa: A002
+            reduce: str | None = None) -> Tensor:
     """A copy of x with ``y[index[i][j]][j] = src[i][j]`` for dim=0 (src a tensor, or
-    ``value`` a number); with repeated indices, which write wins is unspecified."""
+    ``value`` a number); with repeated indices, which write wins is unspecified.
+    ``reduce='add'`` or ``'multiply'`` instead adds src into (multiplies it into) x's
+    values there, repeats included, as ``scatter_reduce`` with 'sum' or 'prod'."""
     if (src is None) == (value is None):
         raise TypeError("scatter: give exactly one of src (a tensor) and value (a number)")
-    return _scatter("scatter", input, dim, index, value if src is None else src, "none")
+    modes = {None: "none", "add": "sum", "multiply": "prod"}
+    if reduce not in modes:
+        raise ValueError(f"scatter: reduce must be 'add' or 'multiply'. Received: {reduce!r}")
+    if reduce == "multiply" and get_array_module(input.array).__name__ == "cupy":
+        raise NotImplementedError("scatter: reduce='multiply' is not available on a GPU yet "
+                                  "(see scatter_reduce); move the tensors to the CPU")
+    return _scatter("scatter", input, dim, index, value if src is None else src, modes[reduce])
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:  # noqa: A002

@@ -223,10 +223,11 @@ MinResult = namedtuple("min", ["values", "indices"])
 
 
 def sum(  # noqa: A001
-    x: Tensor, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
-    keepdims: bool | None = None,
+    x: Tensor, dim: Axis = None, keepdim: bool = False, *, dtype: Any = None,
+    axis: Axis = None, keepdims: bool | None = None,
 ) -> Tensor:
-    """Σ of the elements over ``dim`` (every axis when None).
+    """Σ of the elements over ``dim`` (every axis when None); ``dtype`` casts the input
+    first, as PyTorch's (e.g. ``dtype=sj.float64`` to sum float32 data in double).
 
     Example:
         >>> import shenjing as sj
@@ -235,6 +236,8 @@ def sum(  # noqa: A001
     """
     if axis is not None or keepdims is not None:
         dim, keepdim = resolve_dim("sum", dim, keepdim, axis, keepdims)
+    if dtype is not None:
+        x = x.type(dtype)
     return Sum.apply(x, axis=normalize_axis("sum", dim, x.ndim), keepdims=keepdim)
 
 

@@ -91,6 +91,7 @@ def test_kl_div_is_zero_where_the_target_is_zero() -> None:
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, -1.0]])
 
 
-def test_inplace_is_refused_with_the_ops_name() -> None:
-    with pytest.raises(ValueError, match="relu6: inplace=True is not supported"):
-        nn.ReLU6(inplace=True)(sj.ones(2))
+def test_inplace_must_be_a_bool_and_names_the_op() -> None:
+    # inplace=True itself is accepted (tests/nn/test_inplace_and_factory.py)
+    with pytest.raises(TypeError, match="relu6: inplace must be a bool"):
+        nn.ReLU6(inplace="yes")(sj.ones(2))

@@ -8,6 +8,7 @@ from shenjing.nn.layers.batchnorm import *
 from shenjing.nn.layers.container import *
 from shenjing.nn.layers.conv import *
 from shenjing.nn.layers.conv_transpose import *
+from shenjing.nn.layers.dicts import *
 from shenjing.nn.layers.dropout import *
 from shenjing.nn.layers.embedding import *
 from shenjing.nn.layers.linear import *
@@ -16,5 +17,7 @@ from shenjing.nn.layers.norm import *
 from shenjing.nn.layers.perceptron import *
 from shenjing.nn.layers.pooling import *
 from shenjing.nn.layers.recurrent import *
+from shenjing.nn.layers.recurrent_cells import *
 from shenjing.nn.layers.sync_batchnorm import *
+from shenjing.nn.layers.transformer import *
 from shenjing.nn.layers.volumetric import *

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import shenjing.nn.functional as F
 from shenjing import creation
 from shenjing.autograd import is_grad_enabled
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
 from shenjing.tensor import Tensor
@@ -121,7 +123,8 @@ class PReLU(Module):
     The slopes are the parameter ``weight`` of shape (num_parameters,), as in PyTorch.
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+    def __init__(self, num_parameters: int = 1, init: float = 0.25,
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         if not isinstance(num_parameters, int) or num_parameters < 1:
             raise ValueError(
@@ -129,6 +132,7 @@ class PReLU(Module):
             )
         self.num_parameters = num_parameters
         self.weight = Parameter(creation.full((num_parameters,), init))
+        apply_factory_kwargs(self, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.prelu(x, self.weight)

@@ -10,6 +10,7 @@ import shenjing.nn.functional as F
 from shenjing import creation
 from shenjing.backend import get_array_module
 from shenjing.nn import init
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.layers.linear import Linear
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
@@ -67,6 +68,8 @@ class MultiheadAttention(Module):
         kdim: int | None = None,
         vdim: int | None = None,
         batch_first: bool = False,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         if num_heads < 1 or embed_dim % num_heads:
@@ -91,6 +94,7 @@ class MultiheadAttention(Module):
         init.xavier_uniform_(self.in_proj_weight)
         if bias:  # PyTorch zeroes both projections' biases
             init.zeros_(self.out_proj.bias)
+        apply_factory_kwargs(self, device, dtype)
 
     def _project(self, x: Tensor, part: int) -> Tensor:
         """The ``part``-th (q, k, v) input projection, split into heads: (N, H, len, d)."""

@@ -9,6 +9,7 @@ from typing import Any
 import shenjing.nn.functional as F
 from shenjing import creation
 from shenjing.nn import init
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
 from shenjing.ops.conv import to_pair, to_single
@@ -143,9 +144,12 @@ class Conv2d(_ConvNd):
         dilation: int | tuple[int, int] = 1,
         groups: int = 1,
         bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias)
+        apply_factory_kwargs(self, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         check_input("Conv2d", x, "(N, C, H, W)", self.in_channels)
@@ -178,9 +182,12 @@ class Conv1d(_ConvNd):
         dilation: int = 1,
         groups: int = 1,
         bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias)
+        apply_factory_kwargs(self, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         check_input("Conv1d", x, "(N, C, L)", self.in_channels)

@@ -9,6 +9,7 @@ from typing import Any
 import shenjing.nn.functional as F
 from shenjing import creation
 from shenjing.nn import init
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.layers.conv import check_input
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
@@ -37,6 +38,8 @@ class _ConvTransposeNd(Module):
         bias: bool = True,
         dilation: Any = 1,
         padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         layer = type(self).__name__
@@ -64,6 +67,7 @@ class _ConvTransposeNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        apply_factory_kwargs(self, device, dtype)
 
     def reset_parameters(self) -> None:
         """PyTorch's default: W ~ kaiming_uniform_(a=√5) and b ~ U(−1/√fan_in, 1/√fan_in),

@@ -7,6 +7,7 @@ from typing import Any
 import shenjing.nn.functional as F
 from shenjing import creation
 from shenjing.nn import init
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
 from shenjing.tensor import Tensor
@@ -31,7 +32,7 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int,
-                 padding_idx: int | None = None) -> None:
+                 padding_idx: int | None = None, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -50,6 +51,7 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         self.weight = Parameter(creation.zeros(num_embeddings, embedding_dim))
         self.reset_parameters()
+        apply_factory_kwargs(self, device, dtype)
 
     def reset_parameters(self) -> None:
         """Draw the table from N(0, 1) and zero the padding row."""

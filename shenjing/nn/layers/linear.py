@@ -10,6 +10,7 @@ from typing import Any
 import shenjing.nn.functional as F
 from shenjing import creation
 from shenjing.nn import init
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.layers.activation import get_activation
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
@@ -62,7 +63,8 @@ class Linear(Module):
         (4, 2)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         _check_positive("Linear", "in_features", in_features)
         _check_positive("Linear", "out_features", out_features)
@@ -74,6 +76,7 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        apply_factory_kwargs(self, device, dtype)
 
     def reset_parameters(self) -> None:
         """Draw fresh weights with PyTorch's default initialisation."""

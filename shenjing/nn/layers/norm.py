@@ -6,9 +6,11 @@ Unlike BatchNorm they keep no running statistics, so training and evaluation agr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import shenjing.nn.functional as F
 from shenjing import creation
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
 from shenjing.tensor import Tensor
@@ -38,6 +40,8 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
@@ -47,6 +51,7 @@ class LayerNorm(Module):
             else None
         self.bias = Parameter(creation.zeros(*self.normalized_shape)) \
             if elementwise_affine and bias else None
+        apply_factory_kwargs(self, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -67,7 +72,9 @@ class GroupNorm(Module):
     """
 
     def __init__(
-        self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True
+        self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         if num_groups < 1 or num_channels % num_groups:
@@ -79,6 +86,7 @@ class GroupNorm(Module):
         self.eps, self.affine = eps, affine
         self.weight = Parameter(creation.ones(num_channels)) if affine else None
         self.bias = Parameter(creation.zeros(num_channels)) if affine else None
+        apply_factory_kwargs(self, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 2 or x.shape[1] != self.num_channels:

@@ -21,6 +21,7 @@ from typing import Any
 import shenjing.nn.functional as F
 from shenjing import creation, ops
 from shenjing.nn import init
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.module import Module
 from shenjing.nn.parameter import Parameter
 from shenjing.tensor import Tensor
@@ -45,7 +46,7 @@ class _RecurrentBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False) -> None:
+                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
         _check_positive(name, "input_size", input_size)
@@ -77,6 +78,7 @@ class _RecurrentBase(Module):
                     setattr(self, f"bias_ih{suffix}", Parameter(creation.zeros(rows)))
                     setattr(self, f"bias_hh{suffix}", Parameter(creation.zeros(rows)))
         self.reset_parameters()
+        apply_factory_kwargs(self, device, dtype)
 
     def _suffixes(self, layer: int) -> list[str]:
         """The parameter-name suffixes of one layer: ``_l0``, and ``_l0_reverse``."""
@@ -214,14 +216,15 @@ class RNN(_RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False) -> None:
+                 dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
                 f"RNN: nonlinearity must be 'tanh' or 'relu'. Received: {nonlinearity!r}"
             )
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional)
+                         bidirectional, device, dtype)
 
     def _run(self, x: Tensor, states: list[Tensor | None], weights: list[Tensor],
              reverse: bool) -> tuple[Tensor, list[Tensor]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import shenjing.nn.functional as F
+from shenjing.nn.layers._factory import apply_factory_kwargs
 from shenjing.nn.layers.conv import _ConvNd, check_input
 from shenjing.nn.layers.conv_transpose import _ConvTransposeNd
 from shenjing.nn.layers.pooling import _Pool
@@ -35,12 +36,13 @@ class Conv3d(_ConvNd):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros") -> None:
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         if padding_mode != "zeros":
             raise ValueError(f"Conv3d: only padding_mode='zeros' is supported. Received: "
                              f"{padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias)
+        apply_factory_kwargs(self, device, dtype)
 
     def _tuple(self, layer: str, name: str, value: Any, minimum: int) -> tuple[int, ...]:
         return to_tuple(layer, name, value, minimum)
