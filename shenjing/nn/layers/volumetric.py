@@ -127,7 +127,7 @@ class _MaxUnpool(Module):
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
 
-    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
         return self.unpool(input, indices, self.kernel_size, self.stride, self.padding,
                            output_size)
 
