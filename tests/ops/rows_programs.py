@@ -3,6 +3,7 @@ its p / dim / keepdim forms, repeat_interleave, and scatter with reduce=."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import numpy as np
@@ -201,7 +202,12 @@ def _interp_row(mode, shape, **kwargs):
                   torch_ref=torch_ref)
 
 
-ROWS += [
+# These rows take PyTorch as their reference (and the unpool rows take their inputs from
+# its max pools), so they exist only where it is installed; rows_resize.py and
+# rows_conv3d.py check the same ops against NumPy everywhere.
+_HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+ROWS += [] if not _HAVE_TORCH else [
     _interp_row("nearest-exact", (2, 3, 5), scale_factor=1.7),
     _interp_row("nearest-exact", (1, 2, 5, 4), size=(3, 7)),
     _interp_row("nearest", (1, 2, 3, 4, 5), size=(5, 3, 6)),
@@ -250,7 +256,7 @@ def _torch_unpool(spatial):
     return ref
 
 
-ROWS += [
+ROWS += [] if not _HAVE_TORCH else [
     OpInfo("max_unpool2d", lambda x, i: sj.nn.functional.max_unpool2d(x, i, 2),
            _unpool_ref((6, 4)), [((2, 3, 3, 2), (2, 3, 3, 2))], make_inputs=_unpool_inputs(2),
            torch_ref=_torch_unpool(2)),
