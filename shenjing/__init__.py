@@ -17,6 +17,7 @@ from shenjing.autograd import (
     gradcheck,
     is_grad_enabled,
     no_grad,
+    set_grad_enabled,
 )
 from shenjing.backend import Device as device  # a class, as torch.device
 from shenjing.backend import Generator, get_rng_state, manual_seed, set_rng_state

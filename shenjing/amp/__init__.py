@@ -8,5 +8,8 @@ from shenjing.amp.autocast_mode import (
     is_autocast_enabled,
 )
 from shenjing.amp.grad_scaler import GradScaler
+from shenjing.amp import cuda_amp as _cuda_amp
+
+_cuda_amp.register()  # shenjing.cuda.amp: PyTorch's older spelling
 
 __all__ = ["GradScaler", "OP_TABLE", "autocast", "get_autocast_dtype", "is_autocast_enabled"]

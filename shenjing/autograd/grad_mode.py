@@ -54,3 +54,36 @@ class enable_grad(_SetGradMode):  # noqa: N801 - PyTorch's name
     """Record the graph again inside a ``no_grad`` block."""
 
     mode = True
+
+
+class set_grad_enabled(_SetGradMode):  # noqa: N801 - PyTorch's name
+    """Set recording to ``mode``: as a call, a context manager or a decorator.
+
+    As in PyTorch, the mode takes effect when the object is made, so the bare call
+    ``sj.set_grad_enabled(False)`` switches recording off for what follows; leaving a
+    ``with`` block restores the mode from before it. ``minGPT``'s trainer writes
+    ``with torch.set_grad_enabled(is_train): ...``.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be a bool. Received: {mode!r}")
+        self.mode = mode
+        self._previous = GradMode.enabled
+        GradMode.enabled = mode
+
+    def __enter__(self) -> None:
+        pass  # the mode was set when the object was made; __exit__ restores it
+
+    def __call__(self, func: F) -> F:
+        # Used as a decorator: undo the switch made at construction, as PyTorch does,
+        # and set the mode only while the function runs.
+        GradMode.enabled = self._previous
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]

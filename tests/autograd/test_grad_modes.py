@@ -1,0 +1,53 @@
+"""``set_grad_enabled``: PyTorch's call, context-manager and decorator forms."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import shenjing as sj
+
+
+def _records(lib) -> bool:
+    t = lib.ones(2, requires_grad=True)
+    return (t * 2).requires_grad
+
+
+@pytest.mark.parametrize("lib", [torch, sj], ids=["torch", "shenjing"])
+def test_set_grad_enabled_as_a_call_switches_recording_until_switched_back(lib) -> None:
+    try:
+        lib.set_grad_enabled(False)
+        assert not _records(lib) and not lib.is_grad_enabled()
+    finally:
+        lib.set_grad_enabled(True)
+    assert _records(lib)
+
+
+@pytest.mark.parametrize("lib", [torch, sj], ids=["torch", "shenjing"])
+def test_set_grad_enabled_as_a_context_restores_the_mode_before_it(lib) -> None:
+    seen = []
+    with lib.no_grad():
+        with lib.set_grad_enabled(True):
+            seen.append(_records(lib))
+        seen.append(_records(lib))
+    with lib.set_grad_enabled(False):
+        seen.append(_records(lib))
+    seen.append(_records(lib))
+    assert seen == [True, False, False, True]
+
+
+@pytest.mark.parametrize("lib", [torch, sj], ids=["torch", "shenjing"])
+def test_set_grad_enabled_as_a_decorator_sets_the_mode_only_inside(lib) -> None:
+    @lib.set_grad_enabled(False)
+    def inside() -> bool:
+        return _records(lib)
+
+    assert lib.is_grad_enabled()  # decorating does not switch recording off
+    assert inside() is False
+    assert _records(lib)
+
+
+def test_set_grad_enabled_needs_a_bool() -> None:
+    with pytest.raises(TypeError, match="set_grad_enabled"):
+        sj.set_grad_enabled(1)  # type: ignore[arg-type]
+    assert sj.is_grad_enabled()
