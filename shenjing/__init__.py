@@ -78,6 +78,9 @@ from shenjing.tensor import Tensor
 from shenjing import amp
 from shenjing.amp import autocast, get_autocast_dtype, is_autocast_enabled
 from shenjing import accelerator, backends, cuda, data, losses, nn, optim, utils, viz
+# As ``import torch`` does: torch.distributed and nn.parallel.DistributedDataParallel are
+# there without a further import (outside an MPI launcher this joins nothing).
+from shenjing import distributed
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
 from shenjing.nn.saving import load_model
