@@ -15,7 +15,9 @@ from shenjing.autograd import (
     GradcheckError,
     enable_grad,
     gradcheck,
+    inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )

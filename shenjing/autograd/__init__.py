@@ -3,11 +3,13 @@
 from shenjing.autograd.function import Function
 from shenjing.autograd.grad_mode import (
     enable_grad,
+    inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
 from shenjing.autograd.gradcheck import GradcheckError, gradcheck
 
 __all__ = ["Function", "GradcheckError", "enable_grad", "gradcheck", "is_grad_enabled", "no_grad",
-           "set_grad_enabled"]
+           "set_grad_enabled", "inference_mode", "is_inference_mode_enabled"]

@@ -51,3 +51,27 @@ def test_set_grad_enabled_needs_a_bool() -> None:
     with pytest.raises(TypeError, match="set_grad_enabled"):
         sj.set_grad_enabled(1)  # type: ignore[arg-type]
     assert sj.is_grad_enabled()
+
+
+@pytest.mark.parametrize("lib", [torch, sj], ids=["torch", "shenjing"])
+def test_inference_mode_records_nothing_in_every_form(lib) -> None:
+    with lib.inference_mode():
+        assert not _records(lib) and lib.is_inference_mode_enabled()
+        with lib.inference_mode(False):
+            assert lib.is_inference_mode_enabled() is False
+    assert _records(lib) and not lib.is_inference_mode_enabled()
+
+    @lib.inference_mode()
+    def called() -> bool:
+        return _records(lib)
+
+    @lib.inference_mode
+    def bare() -> bool:
+        return _records(lib)
+
+    assert called() is False and bare() is False and _records(lib)
+
+
+def test_inference_mode_needs_a_bool() -> None:
+    with pytest.raises(TypeError, match="inference_mode"):
+        sj.inference_mode(1)  # type: ignore[arg-type]
