@@ -9,7 +9,7 @@ Example:
 """
 
 from shenjing import dtypes
-from shenjing._tensor_interop import from_dlpack
+from shenjing._tensor_interop import from_dlpack, is_tensor, numel
 from shenjing.autograd import (
     Function,
     GradcheckError,
@@ -23,6 +23,12 @@ from shenjing.autograd import (
 )
 from shenjing.backend import Device as device  # a class, as torch.device
 from shenjing.backend import Generator, get_rng_state, manual_seed, set_rng_state
+from shenjing.backends.switches import (
+    are_deterministic_algorithms_enabled,
+    get_float32_matmul_precision,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
 from shenjing.creation import (
     arange,
     empty,
@@ -53,6 +59,7 @@ from shenjing.dtypes import (  # PyTorch's dtype names
     float16,
     float32,
     float64,
+    get_default_dtype,
     half,
     int,
     int8,
@@ -60,6 +67,7 @@ from shenjing.dtypes import (  # PyTorch's dtype names
     int32,
     int64,
     long,
+    set_default_dtype,
     short,
     uint8,
 )
