@@ -10,6 +10,8 @@ from shenjing.autograd.grad_mode import (
     set_grad_enabled,
 )
 from shenjing.autograd.gradcheck import GradcheckError, gradcheck
+from shenjing.autograd.variable import Variable
 
 __all__ = ["Function", "GradcheckError", "enable_grad", "gradcheck", "is_grad_enabled", "no_grad",
-           "set_grad_enabled", "inference_mode", "is_inference_mode_enabled"]
+           "set_grad_enabled", "inference_mode", "is_inference_mode_enabled",
+           "Variable"]

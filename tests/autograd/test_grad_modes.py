@@ -75,3 +75,22 @@ def test_inference_mode_records_nothing_in_every_form(lib) -> None:
 def test_inference_mode_needs_a_bool() -> None:
     with pytest.raises(TypeError, match="inference_mode"):
         sj.inference_mode(1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("lib", [torch, sj], ids=["torch", "shenjing"])
+def test_variable_is_a_detached_leaf_sharing_memory(lib) -> None:
+    x = lib.ones(3, requires_grad=True) * 3
+    v = lib.autograd.Variable(x)
+    assert v.grad_fn is None and v.is_leaf and not v.requires_grad
+    w = lib.autograd.Variable(x, requires_grad=True)
+    assert w.requires_grad and w.is_leaf
+    (w * 2).sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    with lib.no_grad():
+        v.add_(1)
+    assert x.tolist() == [4.0, 4.0, 4.0]  # the same memory
+
+
+def test_variable_needs_a_tensor() -> None:
+    with pytest.raises(TypeError, match="Variable data has to be a tensor"):
+        sj.autograd.Variable([1.0])
