@@ -9,6 +9,17 @@ Example:
 """
 
 from shenjing import dtypes
+from shenjing._legacy_tensor_types import (  # PyTorch's legacy tensor classes
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from shenjing._tensor_interop import from_dlpack, is_tensor, numel
 from shenjing.autograd import (
     Function,
