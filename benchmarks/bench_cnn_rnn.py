@@ -25,7 +25,7 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
     return rng.random((BATCH, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, BATCH)
 
 
-def _shenjing_model(kind: str):  # noqa: ANN202
+def _shenjing_model(kind: str):
     import shenjing as sj
     from shenjing.models import lenet5, rnn_classifier
 
@@ -62,10 +62,10 @@ def _shenjing(kind: str, train: bool = True) -> Callable[[], None]:
 class _TorchRows:
     """The same models in PyTorch."""
 
-    def __init__(self, torch) -> None:  # noqa: ANN001
+    def __init__(self, torch) -> None:
         self.torch = torch
 
-    def model(self, kind: str):  # noqa: ANN202
+    def model(self, kind: str):
         nn = self.torch.nn
         self.torch.manual_seed(0)
         if kind == "lenet5":
@@ -82,7 +82,7 @@ class _TorchRows:
                 self.rnn = cell(28, 128, batch_first=True)
                 self.head = nn.Linear(128, 10)
 
-            def forward(self, x):  # noqa: ANN001, ANN202
+            def forward(self, x):
                 out, _ = self.rnn(x)
                 return self.head(out[:, -1])
 
@@ -112,7 +112,7 @@ class _TorchRows:
         return step if train else infer
 
 
-def _jax_recurrent(jax, kind: str) -> Callable[[], None]:  # noqa: ANN001
+def _jax_recurrent(jax, kind: str) -> Callable[[], None]:
     """The recurrent classifier's training step in JAX, compiled whole by ``jax.jit``."""
     import optax
 
@@ -131,7 +131,7 @@ def _jax_recurrent(jax, kind: str) -> Callable[[], None]:  # noqa: ANN001
     x = jnp.asarray(x_np.reshape(BATCH, 28, 28).transpose(1, 0, 2))  # time-major for scan
     y = jnp.asarray(y_np)
 
-    def cell(p, carry, x_t):  # noqa: ANN001, ANN202
+    def cell(p, carry, x_t):
         h, c = carry
         gx = x_t @ p["w_ih"].T + p["b_ih"]
         gh = h @ p["w_hh"].T + p["b_hh"]
@@ -149,7 +149,7 @@ def _jax_recurrent(jax, kind: str) -> Callable[[], None]:  # noqa: ANN001
             h = (1 - z) * n + z * h
         return (h, c), None
 
-    def loss_fn(p, x, y):  # noqa: ANN001, ANN202
+    def loss_fn(p, x, y):
         zeros = jnp.zeros((BATCH, hidden), jnp.float32)
         (h, _), _ = lax.scan(lambda carry, x_t: cell(p, carry, x_t), (zeros, zeros), x)
         logits = h @ p["w_out"].T + p["b_out"]
@@ -158,7 +158,7 @@ def _jax_recurrent(jax, kind: str) -> Callable[[], None]:  # noqa: ANN001
     opt = optax.sgd(0.01)
 
     @jax.jit
-    def train_step(p, opt_state, x, y):  # noqa: ANN001, ANN202
+    def train_step(p, opt_state, x, y):
         loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
         updates, opt_state = opt.update(grads, opt_state, p)
         return optax.apply_updates(p, updates), opt_state, loss

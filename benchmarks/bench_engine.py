@@ -51,7 +51,7 @@ def _chain_numpy() -> Callable[[], None]:
     return step
 
 
-def _chain_torch(torch) -> Callable[[], None]:  # noqa: ANN001
+def _chain_torch(torch) -> Callable[[], None]:
     x = torch.ones((4, 4), requires_grad=True)
     seed = torch.ones((4, 4))
 
@@ -136,7 +136,7 @@ def _mlp_numpy() -> Callable[[], None]:
     return step
 
 
-def _mlp_torch(torch) -> Callable[[], None]:  # noqa: ANN001
+def _mlp_torch(torch) -> Callable[[], None]:
     x_np, y_np, layers = _mlp_data()
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     params = [(torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True))

@@ -28,7 +28,7 @@ def _data(kind: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.random(shape, dtype=np.float32), rng.integers(0, 10, batch)
 
 
-def _shenjing_model(kind: str):  # noqa: ANN202
+def _shenjing_model(kind: str):
     import shenjing as sj
     import shenjing.nn as nn
     from shenjing.models import lenet5, rnn_classifier
@@ -56,7 +56,7 @@ def shenjing_step(kind: str, batch: int, device: str, compiled: bool = False) ->
     x_np, y_np = _data(kind, batch)
     x, y = sj.tensor(x_np, device=device), sj.tensor(y_np, device=device)
 
-    def train_step(x, y):  # noqa: ANN001, ANN202
+    def train_step(x, y):
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
@@ -67,7 +67,7 @@ def shenjing_step(kind: str, batch: int, device: str, compiled: bool = False) ->
     return lambda: step(x, y)
 
 
-def torch_step(torch, kind: str, batch: int) -> Callable:  # noqa: ANN001
+def torch_step(torch, kind: str, batch: int) -> Callable:
     nn = torch.nn
     torch.manual_seed(0)
     if kind == "mlp":
@@ -85,7 +85,7 @@ def torch_step(torch, kind: str, batch: int) -> Callable:  # noqa: ANN001
                 self.lstm = nn.LSTM(28, 128, batch_first=True)
                 self.head = nn.Linear(128, 10)
 
-            def forward(self, x):  # noqa: ANN001, ANN202
+            def forward(self, x):
                 out, _ = self.lstm(x)
                 return self.head(out[:, -1])
 

@@ -35,7 +35,7 @@ from benchmarks.networks import (
 )
 
 
-def _floor_step(sizes: tuple[int, ...], batch: int):  # noqa: ANN202
+def _floor_step(sizes: tuple[int, ...], batch: int):
     """The matrix products of a training step and an in-place Adam on the weights."""
     layer_weights = [w for w, _ in weights(sizes)]
     x, _ = data(sizes, batch)
@@ -58,7 +58,7 @@ def _floor_step(sizes: tuple[int, ...], batch: int):  # noqa: ANN202
     return step
 
 
-def _small_floor_step():  # noqa: ANN202
+def _small_floor_step():
     """The small network's Adam step as NumPy calls alone: every array preallocated and
     written with ``out=``, the parameters and gradients in one flat buffer each, so the
     Adam update is one call per formula; what a compiled step cannot go below on NumPy."""

@@ -32,7 +32,7 @@ def _batch_inner(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
 
 
-def _ms(step) -> float:  # noqa: ANN001
+def _ms(step) -> float:
     return 1e3 / rate(step)
 
 
@@ -74,7 +74,7 @@ def _layers_shenjing() -> dict[str, float]:
     return times
 
 
-def _layers_torch(torch) -> dict[str, float]:  # noqa: ANN001
+def _layers_torch(torch) -> dict[str, float]:
     functional = torch.nn.functional
     rng = _rng()
     times = {}
@@ -164,7 +164,7 @@ def _step_gemms_only() -> Callable[[], None]:
     return step
 
 
-def _step_torch(torch) -> Callable[[], None]:  # noqa: ANN001
+def _step_torch(torch) -> Callable[[], None]:
     x_np, y_np, arrays = _lenet_arrays()
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     params = [torch.tensor(a, requires_grad=True) for a in arrays]

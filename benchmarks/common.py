@@ -23,7 +23,7 @@ def pin_one_thread() -> None:
     os.environ.setdefault("XLA_FLAGS", JAX_ONE_THREAD)
 
 
-def jax_or_none():  # noqa: ANN201 - returns the module or None
+def jax_or_none():
     """JAX (with optax) on one CPU thread, or None when either is not installed: the
     ``bench`` extra, kept out of the library's dependencies."""
     pin_one_thread()
@@ -36,7 +36,7 @@ def jax_or_none():  # noqa: ANN201 - returns the module or None
     return jax
 
 
-def torch_or_none():  # noqa: ANN201 - returns the module or None
+def torch_or_none():
     """PyTorch with one thread, or None when it is not installed."""
     try:
         import torch

@@ -16,10 +16,10 @@ from collections.abc import Callable
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402 - after the thread settings
+import numpy as np
 
-from shenjing.ops._numba_conv import DirectConvolution  # noqa: E402
-from shenjing.ops.conv import Convolution  # noqa: E402
+from shenjing.ops._numba_conv import DirectConvolution
+from shenjing.ops.conv import Convolution
 
 LAYERS = {"conv1": (1, 28, 6, 2), "conv2": (6, 14, 16, 0)}  # C_in, H, C_out, padding
 

@@ -49,7 +49,7 @@ def data(sizes: tuple[int, ...], batch: int) -> tuple[np.ndarray, np.ndarray]:
     return x, rng.integers(0, sizes[-1], batch)
 
 
-def shenjing_model(sizes: tuple[int, ...]):  # noqa: ANN201 - an nn.Sequential
+def shenjing_model(sizes: tuple[int, ...]):
     """The network in shenjing, with ``weights(sizes)``."""
     import shenjing.nn as nn
 
@@ -76,7 +76,7 @@ def shenjing_step(sizes: tuple[int, ...], batch: int,
     x_np, y_np = data(sizes, batch)
     x, y = sj.tensor(x_np), sj.tensor(y_np)
 
-    def train_step(x, y):  # noqa: ANN001, ANN202
+    def train_step(x, y):
         loss = loss_fn(model(x), y)
         opt.zero_grad()
         loss.backward()
@@ -87,7 +87,7 @@ def shenjing_step(sizes: tuple[int, ...], batch: int,
     return lambda: step(x, y)
 
 
-def torch_step(torch, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:  # noqa: ANN001
+def torch_step(torch, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
     """The same training step in PyTorch (``torch`` is the module)."""
     nn = torch.nn
     layers = []
@@ -115,7 +115,7 @@ def torch_step(torch, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
     return step
 
 
-def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:  # noqa: ANN001
+def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
     """The same training step in JAX (``jax`` is the module): forward, loss, gradient and
     optax's Adam, compiled as one ``jax.jit`` function; each call waits for its result."""
     import optax
@@ -127,7 +127,7 @@ def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:  # 
     x_np, y_np = data(sizes, batch)
     x, y = jnp.asarray(x_np), jnp.asarray(y_np)
 
-    def loss_fn(params, x, y):  # noqa: ANN001, ANN202
+    def loss_fn(params, x, y):
         h = x
         for (w, b), act in zip(params, layer_acts, strict=True):
             h = act(h @ w.T + b)
@@ -140,7 +140,7 @@ def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:  # 
     opt = optax.adam(1e-3)
 
     @jax.jit
-    def train_step(params, opt_state, x, y):  # noqa: ANN001, ANN202
+    def train_step(params, opt_state, x, y):
         loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss

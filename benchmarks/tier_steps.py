@@ -67,7 +67,7 @@ def _lenet_shenjing() -> Callable[[], None]:
     y = sj.tensor(rng.integers(0, 10, LENET_BATCH))
 
     @sj.compile
-    def step(x, y):  # noqa: ANN001, ANN202
+    def step(x, y):
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
@@ -77,7 +77,7 @@ def _lenet_shenjing() -> Callable[[], None]:
     return lambda: step(x, y)
 
 
-def _lenet_torch(torch) -> Callable[[], None]:  # noqa: ANN001
+def _lenet_torch(torch) -> Callable[[], None]:
     nn = torch.nn
     torch.manual_seed(0)
     model = nn.Sequential(
@@ -122,7 +122,7 @@ def _jax_chunk(workload: str) -> Callable[[int], None]:
             return jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 1, 2, 2),
                                          (1, 1, 2, 2), "VALID")
 
-        def loss_fn(params, x, y):  # noqa: ANN001, ANN202
+        def loss_fn(params, x, y):
             (w1, b1), (w2, b2), *dense = params
             h = jax.lax.conv_general_dilated(x, w1, (1, 1), ((2, 2), (2, 2)))
             h = pool(jax.nn.relu(h + b1[None, :, None, None]))
@@ -146,7 +146,7 @@ def _jax_chunk(workload: str) -> Callable[[int], None]:
         x_np, y_np = data(sizes, batch)
         x, y = jnp.asarray(x_np), jnp.asarray(y_np)
 
-        def loss_fn(params, x, y):  # noqa: ANN001, ANN202
+        def loss_fn(params, x, y):
             h = x
             for (w, b), act in zip(params, layer_acts, strict=True):
                 h = act(h @ w.T + b)
@@ -158,7 +158,7 @@ def _jax_chunk(workload: str) -> Callable[[int], None]:
 
         opt = optax.adam(1e-3)
 
-    def train_step(params, opt_state, x, y):  # noqa: ANN001, ANN202
+    def train_step(params, opt_state, x, y):
         loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss

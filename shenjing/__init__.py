@@ -91,7 +91,7 @@ from shenjing.graph import (  # graph mode, sessions and the compiled path
     get_default_graph,
     placeholder,
 )
-from shenjing.ops import *  # noqa: F403  - every op, e.g. sj.exp, sj.concat
+from shenjing.ops import *
 from shenjing.tensor import Tensor
 
 # isort: off

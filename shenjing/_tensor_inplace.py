@@ -125,19 +125,19 @@ def div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tenso
                   other)
 
 
-def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """self limited to [min, max], in place."""
     lo = None if min is None else _operand(min, self)
     hi = None if max is None else _operand(max, self)
     return _write(self, "clamp_", lambda x: ops.clamp(x, lo, hi), lo, hi)
 
 
-def clamp_min_(self: Tensor, min: Any) -> Tensor:  # noqa: A002
+def clamp_min_(self: Tensor, min: Any) -> Tensor:
     """self limited to at least ``min``, in place."""
     return clamp_(self, min, None)
 
 
-def clamp_max_(self: Tensor, max: Any) -> Tensor:  # noqa: A002
+def clamp_max_(self: Tensor, max: Any) -> Tensor:
     """self limited to at most ``max``, in place."""
     return clamp_(self, None, max)
 

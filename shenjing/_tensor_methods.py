@@ -97,7 +97,7 @@ class TensorMethods:
 
     # ---------------------------------------------------------------------- views
     @property
-    def mT(self: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    def mT(self: Tensor) -> Tensor:
         """The tensor with its last two dims swapped (a batch of matrices transposed)."""
         if self.ndim < 2:
             raise RuntimeError(f"mT needs a tensor of at least 2 dims. Received: shape="

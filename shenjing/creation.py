@@ -108,7 +108,7 @@ def full_like(
     *,
     dtype: Any = None,
     requires_grad: bool = False,
-    device: Any = None,  # noqa: A002
+    device: Any = None,
 ) -> Tensor:
     """``fill_value`` everywhere, with ``input``'s shape and (unless given) dtype."""
     return full(
@@ -132,7 +132,7 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: An
 
 def empty_like(
     input: Tensor, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
-) -> Tensor:  # noqa: A002
+) -> Tensor:
     """An unset tensor with ``input``'s shape and dtype."""
     return empty(
         input.shape,
@@ -144,7 +144,7 @@ def empty_like(
 
 def zeros_like(
     input: Tensor, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
-) -> Tensor:  # noqa: A002
+) -> Tensor:
     """Zeros with ``input``'s shape and dtype."""
     return zeros(
         input.shape,
@@ -156,7 +156,7 @@ def zeros_like(
 
 def ones_like(
     input: Tensor, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
-) -> Tensor:  # noqa: A002
+) -> Tensor:
     """Ones with ``input``'s shape and dtype."""
     return ones(
         input.shape,
@@ -193,7 +193,7 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any
 
 def randn_like(
     input: Tensor, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
-) -> Tensor:  # noqa: A002
+) -> Tensor:
     """Standard normal samples with ``input``'s shape and (floating) dtype."""
     return randn(
         input.shape,
@@ -205,7 +205,7 @@ def randn_like(
 
 def rand_like(
     input: Tensor, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
-) -> Tensor:  # noqa: A002
+) -> Tensor:
     """Uniform [0, 1) samples with ``input``'s shape and (floating) dtype."""
     return rand(
         input.shape,

@@ -21,14 +21,14 @@ __all__ = [
 ]
 
 float16 = half = np.dtype(np.float16)
-float32 = float = np.dtype(np.float32)  # noqa: A001 - PyTorch's name
+float32 = float = np.dtype(np.float32)
 float64 = double = np.dtype(np.float64)
 uint8 = np.dtype(np.uint8)
 int8 = np.dtype(np.int8)
 int16 = short = np.dtype(np.int16)
-int32 = int = np.dtype(np.int32)  # noqa: A001 - PyTorch's name
+int32 = int = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
-bool = np.dtype(np.bool_)  # noqa: A001 - PyTorch's name
+bool = np.dtype(np.bool_)
 
 _TYPE_NAMES = {
     float16: "HalfTensor", float32: "FloatTensor", float64: "DoubleTensor",

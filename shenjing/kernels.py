@@ -96,7 +96,7 @@ def enabled() -> bool:
         if _env_on:
             try:
                 numba()
-            except Exception as error:  # noqa: BLE001 - e.g. a Numba built for another NumPy
+            except Exception as error:
                 import warnings
 
                 warnings.warn(f"shenjing: the kernel tier is off, Numba failed to import: "

@@ -116,7 +116,7 @@ class Tensor(TensorMethods, TensorHooks, ArrayInterop):
         return self.grad_fn is None
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+    def T(self) -> Tensor:
         """The tensor with its dimensions reversed."""
         return ops.permute(self, range(self.ndim - 1, -1, -1))
 
@@ -346,7 +346,7 @@ class Tensor(TensorMethods, TensorHooks, ArrayInterop):
         """Absolute value of each element."""
         return ops.abs(self)
 
-    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
         """Each element limited to [min, max]."""
         return ops.clip(self, min, max)
 

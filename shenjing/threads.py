@@ -26,7 +26,7 @@ def _check(n: object, caller: str) -> int:
     return n
 
 
-def _threadpoolctl(caller: str):  # noqa: ANN202 - the module, imported only when needed
+def _threadpoolctl(caller: str):
     try:
         import threadpoolctl
     except ImportError:

@@ -123,7 +123,7 @@ def _low_dtype(dtype: Any, device_type: str) -> np.dtype:
     return _bfloat16.dtype() if name == "bfloat16" else np.dtype(np.float16)
 
 
-class autocast:  # noqa: N801 - PyTorch's name
+class autocast:
     """Context manager and decorator: ops inside run in the dtypes of ``OP_TABLE``.
 
     Args:

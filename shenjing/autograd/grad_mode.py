@@ -41,7 +41,7 @@ class _SetGradMode:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_SetGradMode):  # noqa: N801 - PyTorch's name
+class no_grad(_SetGradMode):
     """Record nothing: ops inside give tensors with no ``grad_fn``.
 
     Use as ``with sj.no_grad(): ...`` or as the decorator ``@sj.no_grad()``.
@@ -50,7 +50,7 @@ class no_grad(_SetGradMode):  # noqa: N801 - PyTorch's name
     mode = False
 
 
-class enable_grad(_SetGradMode):  # noqa: N801 - PyTorch's name
+class enable_grad(_SetGradMode):
     """Record the graph again inside a ``no_grad`` block."""
 
     mode = True

@@ -50,7 +50,7 @@ def _open(path: Path) -> BinaryIO:
     """The file as a stream of its (decompressed, when it starts with the gzip magic) bytes."""
     with open(path, "rb") as file:
         compressed = file.read(2) == _GZIP_MAGIC
-    return gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:

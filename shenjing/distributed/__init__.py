@@ -7,7 +7,7 @@ its first collective, aborts the job instead of leaving the others waiting.
 """
 
 from shenjing.distributed import comm, sync_batchnorm  # sync_batchnorm: see register_collective
-from shenjing.distributed.comm import *  # noqa: F403  (comm.__all__: the process group)
+from shenjing.distributed.comm import *
 from shenjing.distributed.ddp import DistributedDataParallel
 from shenjing.distributed.process_group import (
     destroy_process_group,

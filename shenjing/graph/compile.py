@@ -51,7 +51,7 @@ from shenjing.optim.fused import FusedParams, fusable, fused_params, worth_fusin
 from shenjing.tensor import Tensor
 
 
-def compile(fn: Callable[..., Any]) -> CompiledFunction | CompiledForward:  # noqa: A001
+def compile(fn: Callable[..., Any]) -> CompiledFunction | CompiledForward:
     """Compile ``fn`` (a training step, or any function of tensors) into a replayed graph.
 
     A ``Module`` compiles to its inference forward instead (``CompiledForward``: eval

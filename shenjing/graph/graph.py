@@ -158,7 +158,7 @@ class Graph:
     # -------------------------------------------------------------- operations
     def add_operation(
         self,
-        type: str,  # noqa: A002 - TensorFlow's name
+        type: str,
         base_name: str,
         function: Any = None,
         inputs: tuple[SymbolicTensor, ...] = (),

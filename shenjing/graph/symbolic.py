@@ -72,7 +72,7 @@ class Operation:
         self,
         graph: Graph,
         name: str,
-        type: str,  # noqa: A002 - TensorFlow's name
+        type: str,
         function: type[Function] | None = None,
         inputs: tuple[SymbolicTensor, ...] = (),
         params: dict[str, Any] | None = None,

@@ -433,7 +433,7 @@ class Module(KerasMethods, ModuleHooks):
         """Move every parameter and buffer to host memory, in place. Returns self."""
         return self.to("cpu")
 
-    def float(self) -> Module:  # noqa: A003 - PyTorch's name
+    def float(self) -> Module:
         """Cast every floating-point parameter and buffer to float32, in place."""
         return self.to(np.dtype(np.float32))
 
@@ -445,7 +445,7 @@ class Module(KerasMethods, ModuleHooks):
         """Cast every floating-point parameter and buffer to float16, in place."""
         return self.to(np.dtype(np.float16))
 
-    def type(self, dst_type: Any) -> Module:  # noqa: A003
+    def type(self, dst_type: Any) -> Module:
         """Cast *every* parameter and buffer (integer ones too, as PyTorch's
         ``Module.type``) to ``dst_type``, in place. Returns self."""
         if isinstance(dst_type, str) and "." in dst_type:

@@ -48,7 +48,7 @@ def tanh32(x: float) -> float:
     return x if x != x else y  # NaN in, NaN out
 
 
-def _choose_tanh(x):  # noqa: ANN001, ANN202 - Numba compares it to the lambdas' signature
+def _choose_tanh(x):
     """``tanh32`` for float32 arguments, the C library's ``tanh`` for the others."""
     if getattr(x, "bitwidth", 64) == 32:
         fast = tanh32.dispatcher

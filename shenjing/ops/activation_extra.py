@@ -185,7 +185,7 @@ class Hardshrink(Function):
 # ----------------------------------------------------------------- the functions
 
 
-def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """CELU(x) = max(0, x) + min(0, α(exp(x/α) - 1)).
 
     Example:
@@ -199,13 +199,13 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     return CELU.apply(_floating("celu", input), alpha=float(alpha))
 
 
-def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """SELU(x) = scale·(max(0, x) + min(0, α(exp(x) - 1))), α ≈ 1.6733, scale ≈ 1.0507."""
     _refuse_inplace("selu", inplace)
     return SELU.apply(_floating("selu", input))
 
 
-def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """SiLU(x) = x·σ(x) (also called swish).
 
     Example:
@@ -217,14 +217,14 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return SiLU.apply(_floating("silu", input))
 
 
-def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """Mish(x) = x·tanh(softplus(x))."""
     _refuse_inplace("mish", inplace)
     return Mish.apply(_floating("mish", input))
 
 
 def hardtanh(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     min_val: float = -1.0,
     max_val: float = 1.0,
     inplace: bool = False,
@@ -241,30 +241,30 @@ def hardtanh(
     )
 
 
-def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """ReLU6(x) = min(max(0, x), 6)."""
     _refuse_inplace("relu6", inplace)
     return Hardtanh.apply(_floating("relu6", input), min_val=0.0, max_val=6.0)
 
 
-def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """Hardsigmoid(x) = clip(x/6 + 1/2, 0, 1)."""
     _refuse_inplace("hardsigmoid", inplace)
     return Hardsigmoid.apply(_floating("hardsigmoid", input))
 
 
-def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """Hardswish(x) = x·clip(x + 3, 0, 6)/6 (MobileNetV3)."""
     _refuse_inplace("hardswish", inplace)
     return Hardswish.apply(_floating("hardswish", input))
 
 
-def softsign(input: Tensor) -> Tensor:  # noqa: A002
+def softsign(input: Tensor) -> Tensor:
     """Softsign(x) = x / (1 + |x|)."""
     return Softsign.apply(_floating("softsign", input))
 
 
-def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+def logsigmoid(input: Tensor) -> Tensor:
     """log σ(x), computed stably for any x.
 
     Example:
@@ -275,7 +275,7 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return LogSigmoid.apply(_floating("logsigmoid", input))
 
 
-def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+def tanhshrink(input: Tensor) -> Tensor:
     """Tanhshrink(x) = x - tanh(x)."""
     return Tanhshrink.apply(_floating("tanhshrink", input))
 
@@ -286,17 +286,17 @@ def _check_lambd(op: str, lambd: float) -> float:
     return float(lambd)
 
 
-def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """Softshrink(x) = x - λ for x > λ, x + λ for x < -λ, 0 otherwise."""
     return Softshrink.apply(_floating("softshrink", input), lambd=_check_lambd("softshrink", lambd))
 
 
-def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """Hardshrink(x) = x where |x| > λ, 0 otherwise."""
     return Hardshrink.apply(_floating("hardshrink", input), lambd=_check_lambd("hardshrink", lambd))
 
 
-def softmin(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:  # noqa: A002
+def softmin(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """softmin(x) = softmax(-x) along ``dim`` (``axis`` is its NumPy spelling).
 
     Unlike PyTorch, which picks an implicit dimension with a deprecation warning, the

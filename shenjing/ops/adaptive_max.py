@@ -71,7 +71,7 @@ def _sizes(op: str, output_size: Any, spatial: tuple[int, ...]) -> list[int]:
 
 
 def adaptive_max_pool2d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     output_size: int | Sequence[int | None],
     return_indices: bool = False,
 ) -> Any:
@@ -104,7 +104,7 @@ def _indices(x: Tensor, rows: np.ndarray, cols: np.ndarray) -> Any:
 
 
 def adaptive_max_pool1d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     output_size: int,
     return_indices: bool = False,
 ) -> Any:

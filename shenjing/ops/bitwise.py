@@ -40,33 +40,33 @@ def _bitwise(op: str, ufunc: str, a: Any, b: Any, shift: bool = False) -> Tensor
         raise broadcast_error(op, a.shape, b.shape) from None
 
 
-def bitwise_and(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
+def bitwise_and(input: Any, other: Any) -> Tensor:
     """a & b elementwise (logical and for booleans)."""
     return _bitwise("bitwise_and", "bitwise_and", input, other)
 
 
-def bitwise_or(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_or(input: Any, other: Any) -> Tensor:
     """a | b elementwise."""
     return _bitwise("bitwise_or", "bitwise_or", input, other)
 
 
-def bitwise_xor(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_xor(input: Any, other: Any) -> Tensor:
     """a ^ b elementwise."""
     return _bitwise("bitwise_xor", "bitwise_xor", input, other)
 
 
-def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
+def bitwise_not(input: Tensor) -> Tensor:
     """~x: every bit flipped (logical not for booleans); ~x = −x − 1 for signed integers."""
     x = as_tensor(input)
     _check("bitwise_not", x)
     return without_gradient(get_array_module(x.array).invert, x)
 
 
-def bitwise_left_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:
     """a << b elementwise: a·2ᵇ for integers."""
     return _bitwise("bitwise_left_shift", "left_shift", input, other, shift=True)
 
 
-def bitwise_right_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:
     """a >> b elementwise: ⌊a / 2ᵇ⌋ for integers (arithmetic shift)."""
     return _bitwise("bitwise_right_shift", "right_shift", input, other, shift=True)

@@ -58,7 +58,7 @@ class Lerp(Function):
         return ga, gb, gw
 
 
-def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """x limited to [min, max], as PyTorch's ``clamp``: either bound may be None, a
     number, or a tensor that broadcasts with x (then it gets a gradient where it binds).
     Where min > max every element becomes max.
@@ -77,7 +77,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     return ClampTensor.apply(x, lo, hi)
 
 
-def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:  # noqa: A002
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """input + weight·(end − input): linear interpolation; ``weight`` a number or tensor."""
     a, b = as_tensor(input), as_tensor(end)
     if _bfloat16.kind(a.dtype) != "f" or b.dtype != a.dtype:

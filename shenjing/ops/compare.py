@@ -14,7 +14,7 @@ from shenjing.tensor import Tensor, as_tensor
 __all__ = ["eq", "equal", "ge", "gt", "le", "lt", "ne"]
 
 
-def eq(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
+def eq(input: Any, other: Any) -> Tensor:
     """input == other elementwise, broadcasting; a bool tensor.
 
     Example:
@@ -25,31 +25,31 @@ def eq(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's argument nam
     return as_tensor(input) == other
 
 
-def ne(input: Any, other: Any) -> Tensor:  # noqa: A002
+def ne(input: Any, other: Any) -> Tensor:
     """input != other elementwise; a bool tensor."""
     return as_tensor(input) != other
 
 
-def lt(input: Any, other: Any) -> Tensor:  # noqa: A002
+def lt(input: Any, other: Any) -> Tensor:
     """input < other elementwise; a bool tensor."""
     return as_tensor(input) < other
 
 
-def le(input: Any, other: Any) -> Tensor:  # noqa: A002
+def le(input: Any, other: Any) -> Tensor:
     """input <= other elementwise; a bool tensor."""
     return as_tensor(input) <= other
 
 
-def gt(input: Any, other: Any) -> Tensor:  # noqa: A002
+def gt(input: Any, other: Any) -> Tensor:
     """input > other elementwise; a bool tensor."""
     return as_tensor(input) > other
 
 
-def ge(input: Any, other: Any) -> Tensor:  # noqa: A002
+def ge(input: Any, other: Any) -> Tensor:
     """input >= other elementwise; a bool tensor."""
     return as_tensor(input) >= other
 
 
-def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+def equal(input: Tensor, other: Tensor) -> bool:
     """True when both tensors have the same shape and the same elements."""
     return as_tensor(input).equal(as_tensor(other))

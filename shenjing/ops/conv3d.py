@@ -228,7 +228,7 @@ def _check_channels(op: str, x: Tensor, weight: Tensor, bias: Any, groups: Any,
 
 
 def conv3d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     weight: Tensor,
     bias: Tensor | None = None,
     stride: int | Sizes = 1,
@@ -286,7 +286,7 @@ def conv3d(
 
 
 def conv_transpose3d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     weight: Tensor,
     bias: Tensor | None = None,
     stride: int | Sizes = 1,

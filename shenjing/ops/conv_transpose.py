@@ -127,7 +127,7 @@ def _transpose_convolve(op: str, x: Any, weight: Any, bias: Any, stride: Pair, p
 
 
 def conv_transpose2d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     weight: Tensor,
     bias: Tensor | None = None,
     stride: int | Pair = 1,
@@ -157,7 +157,7 @@ def conv_transpose2d(
 
 
 def conv_transpose1d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     weight: Tensor,
     bias: Tensor | None = None,
     stride: int = 1,

@@ -388,7 +388,7 @@ def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
 
-def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - the math's name
+def pow(a: Any, b: Any) -> Tensor:
     """a ** b; b may be a Python number (a constant) or a tensor."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
         if isinstance(b, float) and _bfloat16.kind(a.array.dtype) not in "fc":
@@ -412,12 +412,12 @@ def sqrt(x: Tensor) -> Tensor:
     return Sqrt.apply(x)
 
 
-def abs(x: Tensor) -> Tensor:  # noqa: A001 - the math's name
+def abs(x: Tensor) -> Tensor:
     """|x|."""
     return Abs.apply(x)
 
 
-def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
     """x limited to [min, max]; either bound may be None."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")

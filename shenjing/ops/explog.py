@@ -208,47 +208,47 @@ class LogAddExp(Function):
 # ----------------------------------------------------------------- the functions
 
 
-def exp2(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argument name
+def exp2(input: Tensor) -> Tensor:
     """2 to the power of each element."""
     return Exp2.apply(floating(input))
 
 
-def expm1(input: Tensor) -> Tensor:  # noqa: A002
+def expm1(input: Tensor) -> Tensor:
     """eˣ − 1, accurate for small x."""
     return Expm1.apply(floating(input))
 
 
-def log2(input: Tensor) -> Tensor:  # noqa: A002
+def log2(input: Tensor) -> Tensor:
     """Base-2 logarithm."""
     return Log2.apply(floating(input))
 
 
-def log10(input: Tensor) -> Tensor:  # noqa: A002
+def log10(input: Tensor) -> Tensor:
     """Base-10 logarithm."""
     return Log10.apply(floating(input))
 
 
-def log1p(input: Tensor) -> Tensor:  # noqa: A002
+def log1p(input: Tensor) -> Tensor:
     """log(1 + x), accurate for small x."""
     return Log1p.apply(floating(input))
 
 
-def square(input: Tensor) -> Tensor:  # noqa: A002
+def square(input: Tensor) -> Tensor:
     """x², keeping an integer tensor's dtype as PyTorch does."""
     return Square.apply(input)
 
 
-def reciprocal(input: Tensor) -> Tensor:  # noqa: A002
+def reciprocal(input: Tensor) -> Tensor:
     """1 / x; integers become float32."""
     return Reciprocal.apply(floating(input))
 
 
-def rsqrt(input: Tensor) -> Tensor:  # noqa: A002
+def rsqrt(input: Tensor) -> Tensor:
     """1 / √x."""
     return Rsqrt.apply(floating(input))
 
 
-def erf(input: Tensor) -> Tensor:  # noqa: A002
+def erf(input: Tensor) -> Tensor:
     """The error function, (2/√π) ∫₀ˣ exp(−t²) dt, elementwise (``torch.erf``).
 
     Example:
@@ -259,12 +259,12 @@ def erf(input: Tensor) -> Tensor:  # noqa: A002
     return Erf.apply(floating(input))
 
 
-def erfinv(input: Tensor) -> Tensor:  # noqa: A002
+def erfinv(input: Tensor) -> Tensor:
     """The inverse of erf on (−1, 1); ±inf at ±1, NaN outside."""
     return Erfinv.apply(floating(input))
 
 
-def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002
+def logaddexp(input: Any, other: Any) -> Tensor:
     """log(eᵃ + eᵇ) elementwise, without overflow."""
     a, b = _lift(input, other)
     return LogAddExp.apply(floating(a), floating(b))

@@ -212,7 +212,7 @@ def _check_range(op: str, index: Tensor, size: int, what: str) -> None:
         )
 
 
-def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """``y[i][j][k] = x[index[i][j][k]][j][k]`` for dim=0 (likewise for other dims).
 
     Example:
@@ -227,7 +227,7 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002 - Py
     return Gather.apply(x, index=index.array % max(x.shape[axis], 1), axis=axis)
 
 
-def _scatter(op: str, input: Any, dim: int, index: Any, src: Any, reduce: str,  # noqa: A002
+def _scatter(op: str, input: Any, dim: int, index: Any, src: Any, reduce: str,
              include_self: bool = True) -> Tensor:
     x, index = as_tensor(input), _index_tensor(op, index)
     if not isinstance(src, Tensor):  # a number: scattered at every index
@@ -243,7 +243,7 @@ def _scatter(op: str, input: Any, dim: int, index: Any, src: Any, reduce: str,  
                                reduce=reduce, include_self=include_self)
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,  # noqa: A002
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
             reduce: str | None = None) -> Tensor:
     """A copy of x with ``y[index[i][j]][j] = src[i][j]`` for dim=0 (src a tensor, or
     ``value`` a number); with repeated indices, which write wins is unspecified.
@@ -260,12 +260,12 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     return _scatter("scatter", input, dim, index, value if src is None else src, modes[reduce])
 
 
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:  # noqa: A002
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of x with ``src[i][j]`` added to ``y[index[i][j]][j]`` for dim=0; repeats add up."""
     return _scatter("scatter_add", input, dim, index, src, "sum")
 
 
-def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,  # noqa: A002
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True) -> Tensor:
     """x with every ``src[i][j]`` reduced into ``y[index[i][j]][j]`` (dim=0) by ``reduce``:
     "sum", "prod", "mean", "amax" or "amin"; ``include_self`` says whether x's own
@@ -285,7 +285,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     return _scatter("scatter_reduce", input, dim, index, src, reduce, include_self)
 
 
-def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of x at the (1-D) ``index`` along ``dim``."""
     x, index = as_tensor(input), _index_tensor("index_select", index)
     if index.ndim > 1:
@@ -298,7 +298,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A00
     return IndexSelect.apply(x, index=index.array.reshape(-1) % max(size, 1), axis=axis)
 
 
-def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002
+def take(input: Tensor, index: Tensor) -> Tensor:
     """The elements of x, read as 1-D, at ``index``; the result has index's shape."""
     x, index = as_tensor(input), _index_tensor("take", index)
     flat = reshape(x, (-1,))
@@ -313,7 +313,7 @@ def _mask(op: str, x: Tensor, mask: Any) -> Tensor:
     return mask
 
 
-def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """x with ``value`` (a number or 0-d tensor) wherever ``mask`` is true; mask must
     broadcast to x's shape."""
     x = as_tensor(input)
@@ -330,7 +330,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A00
     return where(mask, value, x)
 
 
-def masked_select(input: Tensor, mask: Tensor) -> Tensor:  # noqa: A002
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements of x (broadcast with mask) where mask is true, as a 1-D tensor."""
     x = as_tensor(input)
     mask = _mask("masked_select", x, mask)
@@ -346,7 +346,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:  # noqa: A002
     return getitem(x, mask)
 
 
-def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:  # noqa: A002
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     """The indices of the nonzero elements: an (n, ndim) int64 tensor, or with
     ``as_tuple`` one 1-D tensor per dimension (a 0-d tensor counts as 1-D then)."""
     x = as_tensor(input)

@@ -37,7 +37,7 @@ class RepeatInterleave(Function):
 
 
 def repeat_interleave(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,
     repeats: int | Tensor | None = None,
     dim: int | None = None,
     *,

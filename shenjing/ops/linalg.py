@@ -127,14 +127,14 @@ def _ranks(op: str, expected: tuple[int, ...], *tensors: Tensor) -> None:
                          f"Received: shapes {shapes}")
 
 
-def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """The product of two matrices, (n, k) @ (k, m); no broadcasting, as PyTorch's ``mm``."""
     input, mat2 = as_tensor(input), as_tensor(mat2)
     _ranks("mm", (2, 2), input, mat2)
     return MatMul.apply(input, mat2)
 
 
-def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """A batch of matrix products, (b, n, k) @ (b, k, m), with equal batch sizes."""
     input, mat2 = as_tensor(input), as_tensor(mat2)
     _ranks("bmm", (3, 3), input, mat2)
@@ -144,21 +144,21 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
     return MatMul.apply(input, mat2)
 
 
-def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def dot(input: Tensor, other: Tensor) -> Tensor:
     """Σᵢ aᵢ bᵢ of two 1-D tensors of one length, a 0-d tensor."""
     input, other = as_tensor(input), as_tensor(other)
     _ranks("dot", (1, 1), input, other)
     return MatMul.apply(input, other)
 
 
-def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
+def mv(input: Tensor, vec: Tensor) -> Tensor:
     """The product of a matrix (n, m) and a vector (m,), of shape (n,)."""
     input, vec = as_tensor(input), as_tensor(vec)
     _ranks("mv", (2, 1), input, vec)
     return MatMul.apply(input, vec)
 
 
-def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """yᵢⱼ = aᵢ bⱼ of two 1-D tensors: a column (n, 1) @ a row (1, m)."""
     input, vec2 = as_tensor(input), as_tensor(vec2)
     _ranks("outer", (1, 1), input, vec2)

@@ -33,49 +33,49 @@ def _logical(op: str, a: Any, b: Any) -> Tensor:
         raise broadcast_error(op, a.shape, b.shape) from None
 
 
-def logical_and(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
+def logical_and(input: Any, other: Any) -> Tensor:
     """True where both are nonzero."""
     return _logical("logical_and", input, other)
 
 
-def logical_or(input: Any, other: Any) -> Tensor:  # noqa: A002
+def logical_or(input: Any, other: Any) -> Tensor:
     """True where either is nonzero."""
     return _logical("logical_or", input, other)
 
 
-def logical_xor(input: Any, other: Any) -> Tensor:  # noqa: A002
+def logical_xor(input: Any, other: Any) -> Tensor:
     """True where exactly one is nonzero."""
     return _logical("logical_xor", input, other)
 
 
-def logical_not(input: Tensor) -> Tensor:  # noqa: A002
+def logical_not(input: Tensor) -> Tensor:
     """True where x is zero."""
     x = as_tensor(input)
     return without_gradient(get_array_module(x.array).logical_not, x)
 
 
-def _test(ufunc: str, input: Any) -> Tensor:  # noqa: A002
+def _test(ufunc: str, input: Any) -> Tensor:
     x = as_tensor(input)
     return without_gradient(getattr(get_array_module(x.array), ufunc), x)
 
 
-def isnan(input: Tensor) -> Tensor:  # noqa: A002
+def isnan(input: Tensor) -> Tensor:
     """True where x is NaN (never for integers)."""
     return _test("isnan", input)
 
 
-def isinf(input: Tensor) -> Tensor:  # noqa: A002
+def isinf(input: Tensor) -> Tensor:
     """True where x is +inf or −inf."""
     return _test("isinf", input)
 
 
-def isfinite(input: Tensor) -> Tensor:  # noqa: A002
+def isfinite(input: Tensor) -> Tensor:
     """True where x is neither infinite nor NaN."""
     return _test("isfinite", input)
 
 
 def isclose(
-    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False  # noqa: A002
+    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> Tensor:
     """|a − b| ≤ atol + rtol·|b| elementwise (PyTorch's defaults); NaNs are equal only
     with ``equal_nan``."""
@@ -90,13 +90,13 @@ def isclose(
 
 
 def allclose(
-    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False  # noqa: A002
+    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> bool:
     """Whether ``isclose`` holds for every element, as a Python bool."""
     return bool(isclose(input, other, rtol, atol, equal_nan).array.all())
 
 
-def _reduce_truth(op: str, input: Any, dim: Any, keepdim: bool) -> Tensor:  # noqa: A002
+def _reduce_truth(op: str, input: Any, dim: Any, keepdim: bool) -> Tensor:
     x = as_tensor(input)
     axes = normalize_axis(op, dim, x.ndim) if dim is not None else None
     if dim is None and keepdim:
@@ -105,17 +105,17 @@ def _reduce_truth(op: str, input: Any, dim: Any, keepdim: bool) -> Tensor:  # no
                             keepdims=keepdim)
 
 
-def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
+def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Whether every element (over ``dim``, or all) is nonzero, as a boolean tensor."""
     return _reduce_truth("all", input, dim, keepdim)
 
 
-def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
+def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Whether some element (over ``dim``, or all) is nonzero, as a boolean tensor."""
     return _reduce_truth("any", input, dim, keepdim)
 
 
-def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:  # noqa: A002
+def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """The number of nonzero elements over ``dim`` (all when None), as int64."""
     x = as_tensor(input)
     axes = normalize_axis("count_nonzero", dim, x.ndim) if dim is not None else None

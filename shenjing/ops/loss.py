@@ -215,7 +215,7 @@ def _check_reduction(op: str, reduction: str) -> None:
         )
 
 
-def _pair(op: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
+def _pair(op: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:
     """Floating input and a target of the same shape, converted to the input's dtype."""
     input = as_tensor(input)
     if _bfloat16.kind(input.dtype) != "f":
@@ -231,7 +231,7 @@ def _pair(op: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:  # noqa: A
     return input, target
 
 
-def _constant(op: str, name: str, value: Any, input: Tensor) -> Any:  # noqa: A002
+def _constant(op: str, name: str, value: Any, input: Tensor) -> Any:
     """The array of a constant weight that broadcasts to the input, or None."""
     if value is None:
         return None
@@ -253,7 +253,7 @@ def _constant(op: str, name: str, value: Any, input: Tensor) -> Any:  # noqa: A0
     return data.astype(input.dtype, copy=False)
 
 
-def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Mean squared error: ℓ = (input - target)², reduced.
 
     Example:
@@ -265,14 +265,14 @@ def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tenso
     return MSELoss.apply(*_pair("mse_loss", input, target), reduction=reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Mean absolute error: ℓ = |input - target|, reduced; its gradient at 0 is 0."""
     _check_reduction("l1_loss", reduction)
     return L1Loss.apply(*_pair("l1_loss", input, target), reduction=reduction)
 
 
 def huber_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     *,
     reduction: str = "mean",
@@ -291,7 +291,7 @@ def huber_loss(
 
 
 def smooth_l1_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     *,
     reduction: str = "mean",
@@ -318,7 +318,7 @@ def smooth_l1_loss(
 
 
 def kl_div(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     *,
     reduction: str = "mean",
@@ -347,7 +347,7 @@ def kl_div(
 
 
 def binary_cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     *,
@@ -391,7 +391,7 @@ def _check_probabilities(op: str, p: Tensor) -> None:
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     *,

@@ -278,7 +278,7 @@ def _kept(labels: Any, ignore_index: int) -> Any:
     return None if bool(keep.all()) else keep.reshape(-1)
 
 
-def _scores(op: str, input: Any) -> Tensor:  # noqa: A002
+def _scores(op: str, input: Any) -> Tensor:
     input = as_tensor(input)
     if input.ndim == 0:
         raise ValueError(f"{op}: input needs a class axis. Received: input shape ()")
@@ -288,7 +288,7 @@ def _scores(op: str, input: Any) -> Tensor:  # noqa: A002
 
 
 def cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     *,
@@ -351,7 +351,7 @@ def cross_entropy(
 
 
 def nll_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     *,

@@ -172,7 +172,7 @@ def _affine(op: str, tensor: Any, shape: tuple[int, ...], name: str) -> list[Ten
 
 
 def layer_norm(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     normalized_shape: int | Sequence[int],
     weight: Tensor | None = None,
     bias: Tensor | None = None,
@@ -201,7 +201,7 @@ def layer_norm(
 
 
 def group_norm(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     num_groups: int,
     weight: Tensor | None = None,
     bias: Tensor | None = None,
@@ -229,7 +229,7 @@ def group_norm(
 
 
 def normalize(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     p: float = 2.0,
     dim: int = 1,
     eps: float = 1e-12,

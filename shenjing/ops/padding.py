@@ -64,7 +64,7 @@ def _gather_index(mode: str, n: int, before: int, after: int) -> Any:
 
 
 def pad(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     pad: Sequence[int],
     mode: str = "constant",
     value: float | None = None,

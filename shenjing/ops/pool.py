@@ -315,7 +315,7 @@ def _avg_pool(op: str, x: Tensor, kernel: Pair, stride: Pair, padding: Pair, cei
 
 
 def max_pool2d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: int | Pair,
     stride: int | Pair | None = None,
     padding: int | Pair = 0,
@@ -353,7 +353,7 @@ def max_pool2d(
 
 
 def avg_pool2d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: int | Pair,
     stride: int | Pair | None = None,
     padding: int | Pair = 0,
@@ -381,7 +381,7 @@ def avg_pool2d(
 
 
 def max_pool1d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: int,
     stride: int | None = None,
     padding: int = 0,
@@ -408,7 +408,7 @@ def max_pool1d(
 
 
 def avg_pool1d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: int,
     stride: int | None = None,
     padding: int = 0,

@@ -152,7 +152,7 @@ def _indices(x: Tensor, kernel: Sizes, stride: Sizes, pads: Pads, dilation: Size
 
 
 def max_pool3d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: int | Sizes,
     stride: int | Sizes | None = None,
     padding: int | Sizes = 0,
@@ -186,7 +186,7 @@ def max_pool3d(
 
 
 def avg_pool3d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: int | Sizes,
     stride: int | Sizes | None = None,
     padding: int | Sizes = 0,

@@ -85,7 +85,7 @@ def _integers_to_int64(x: Tensor, dtype: Any) -> Tensor:
 
 
 def prod(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None  # noqa: A002
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
     """The product of the elements over ``dim`` (one dimension, or all when None).
 
@@ -103,7 +103,7 @@ def prod(
     return Prod.apply(x, axis=axis, keepdims=keepdim and axis is not None)
 
 
-def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """The running product along ``dim``: yᵢ = x₀·x₁·…·xᵢ."""
     x = _integers_to_int64(as_tensor(input), dtype)
     axis = normalize_axis("cumprod", dim, max(x.ndim, 1))[0]

@@ -222,7 +222,7 @@ MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
 
-def sum(  # noqa: A001
+def sum(
     x: Tensor, dim: Axis = None, keepdim: bool = False, *, dtype: Any = None,
     axis: Axis = None, keepdims: bool | None = None,
 ) -> Tensor:
@@ -290,7 +290,7 @@ def _nonempty(op: str, x: Tensor, dim: Axis) -> tuple[int, ...]:
     return axes
 
 
-def max(  # noqa: A001
+def max(
     x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: int | None = None,
     keepdims: bool | None = None,
 ) -> Any:
@@ -310,7 +310,7 @@ def max(  # noqa: A001
     return _extreme("max", MaxDim, MaxResult, x, dim, keepdim, axis, keepdims)
 
 
-def min(  # noqa: A001
+def min(
     x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: int | None = None,
     keepdims: bool | None = None,
 ) -> Any:

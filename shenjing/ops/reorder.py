@@ -85,14 +85,14 @@ def _dims(op: str, dims: int | Sequence[int], ndim: int) -> tuple[int, ...]:
     return tuple(d % max(ndim, 1) for d in listed)
 
 
-def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:  # noqa: A002 - PyTorch's name
+def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
     """x with the order of its elements reversed along ``dims``."""
     x = as_tensor(input)
     axes = _dims("flip", dims, x.ndim)
     return Flip.apply(x, axes=axes if x.ndim else ())
 
 
-def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None  # noqa: A002
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
          ) -> Tensor:
     """x shifted cyclically: element i moves to i + shift along each dim (over the
     flattened tensor, keeping its shape, when ``dims`` is None)."""
@@ -109,7 +109,7 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
         x, shifts=shifts[:1], axes=None)
 
 
-def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]  # noqa: A002
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]
             ) -> Tensor:
     """x with the dims in ``source`` moved to the positions in ``destination``, the
     other dims keeping their order."""
@@ -124,7 +124,7 @@ def movedim(input: Tensor, source: int | Sequence[int], destination: int | Seque
     return permute(x, order)
 
 
-def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa: A002
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """x with dim ``dim`` split into dims of ``sizes`` (one of them may be -1)."""
     x = as_tensor(input)
     axis = normalize_axis("unflatten", dim, x.ndim)[0]
@@ -137,7 +137,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa:
     return reshape(x, x.shape[:axis] + sizes + x.shape[axis + 1:])
 
 
-def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa: A002
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The ``length`` elements of x from ``start`` along ``dim`` (start may be negative)."""
     x = as_tensor(input)
     axis = normalize_axis("narrow", dim, x.ndim)[0]
@@ -149,7 +149,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa:
     return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
 
 
-def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:  # noqa: A002
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """``Tensor.unfold``: the windows of ``size`` elements taken every ``step`` along
     ``dimension``; that dim becomes the window index, and a last dim of ``size`` holds
     each window."""
@@ -170,7 +170,7 @@ def _pieces(x: Tensor, axis: int, bounds: list[int]) -> tuple[Tensor, ...]:
     return tuple(getitem(x, (*lead, slice(a, b))) for a, b in itertools.pairwise(bounds))
 
 
-def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """x cut into at most ``chunks`` pieces of ⌈n / chunks⌉ along ``dim`` (the last may
     be smaller, and fewer pieces may come back, as in PyTorch)."""
     x = as_tensor(input)
@@ -184,7 +184,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # no
     return _pieces(x, axis, [*range(0, n, size), n])
 
 
-def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int], dim: int = 0  # noqa: A002
+def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int], dim: int = 0
                  ) -> tuple[Tensor, ...]:
     """x cut along ``dim``: into ``sections`` pieces whose sizes differ by at most one
     (the first n mod sections one larger), or before each of the given indices."""

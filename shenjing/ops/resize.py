@@ -163,7 +163,7 @@ def _pair_or_none(op: str, name: str, value: Any, count: int) -> tuple[Any, ...]
 
 
 def interpolate(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     size: int | Sequence[int] | None = None,
     scale_factor: float | Sequence[float] | None = None,
     mode: str = "nearest",
@@ -239,7 +239,7 @@ def _apply(x: Tensor, maps: list[np.ndarray]) -> Tensor:
     return y.reshape((*y.shape[:2], y.shape[3]))
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) -> Tensor:
     """Average pooling of (N, C, H, W) to a fixed ``output_size`` (None keeps that size),
     with PyTorch's windows: output i averages inputs ⌊i·H/h⌋ … ⌈(i+1)·H/h⌉ - 1.
 
@@ -260,7 +260,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) 
     return _apply(x, [_adaptive(n, m) for n, m in zip(x.shape[2:], out, strict=True)])
 
 
-def adaptive_avg_pool1d(input: Tensor, output_size: int) -> Tensor:  # noqa: A002
+def adaptive_avg_pool1d(input: Tensor, output_size: int) -> Tensor:
     """Average pooling of (N, C, L) to ``output_size`` with PyTorch's adaptive windows."""
     x = as_tensor(input)
     if x.ndim != 3:

@@ -178,29 +178,29 @@ def _rounded(x: Any, mode: str, decimals: int = 0) -> Tensor:
     return Rounded.apply(x, mode=mode, decimals=decimals)
 
 
-def floor(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argument name
+def floor(input: Tensor) -> Tensor:
     """The largest integer ≤ x, elementwise; integer tensors are returned as they are."""
     return _rounded(input, "floor")
 
 
-def ceil(input: Tensor) -> Tensor:  # noqa: A002
+def ceil(input: Tensor) -> Tensor:
     """The smallest integer ≥ x, elementwise."""
     return _rounded(input, "ceil")
 
 
-def trunc(input: Tensor) -> Tensor:  # noqa: A002
+def trunc(input: Tensor) -> Tensor:
     """x rounded toward zero, elementwise."""
     return _rounded(input, "trunc")
 
 
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """x rounded to ``decimals`` places, halves to even (as PyTorch and NumPy)."""
     if not isinstance(decimals, int) or isinstance(decimals, bool):
         raise TypeError(f"round: decimals must be an int. Received: {decimals!r}")
     return _rounded(input, "round", decimals)
 
 
-def frac(input: Tensor) -> Tensor:  # noqa: A002
+def frac(input: Tensor) -> Tensor:
     """The fractional part x − trunc(x), with the sign of x."""
     x = as_tensor(input)
     if _bfloat16.kind(x.dtype) not in "fc":
@@ -208,7 +208,7 @@ def frac(input: Tensor) -> Tensor:  # noqa: A002
     return Frac.apply(x)
 
 
-def sign(input: Tensor) -> Tensor:  # noqa: A002
+def sign(input: Tensor) -> Tensor:
     """−1, 0 or 1 by the sign of x, in x's dtype (booleans stay booleans)."""
     x = as_tensor(input)
     if _bfloat16.kind(x.dtype) == "b":
@@ -226,7 +226,7 @@ def _division_operands(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def rounded_div(input: Any, other: Any, rounding_mode: str) -> Tensor:  # noqa: A002
+def rounded_div(input: Any, other: Any, rounding_mode: str) -> Tensor:
     """``div`` with ``rounding_mode`` 'trunc' or 'floor' (see ``shenjing.div``)."""
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(
@@ -236,7 +236,7 @@ def rounded_div(input: Any, other: Any, rounding_mode: str) -> Tensor:  # noqa: 
     return RoundedDiv.apply(a, b, mode=rounding_mode)
 
 
-def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
+def floor_divide(input: Any, other: Any) -> Tensor:
     """⌊a / b⌋ elementwise, as ``a // b``; like PyTorch's, it has no gradient."""
     a, b = _division_operands("floor_divide", input, other)
     return without_gradient(_floor_quotient, a, b)
@@ -254,17 +254,17 @@ def _floor_quotient(a: Any, b: Any) -> Any:
         raise broadcast_error("floor_divide", a.shape, b.shape) from None
 
 
-def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002
+def fmod(input: Any, other: Any) -> Tensor:
     """The remainder of a / b rounded toward zero: the sign of a (C's fmod)."""
     return Fmod.apply(*_division_operands("fmod", input, other))
 
 
-def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002
+def remainder(input: Any, other: Any) -> Tensor:
     """The remainder of a / b rounded down: the sign of b (Python's ``%``)."""
     return Remainder.apply(*_division_operands("remainder", input, other))
 
 
-def copysign(input: Any, other: Any) -> Tensor:  # noqa: A002
+def copysign(input: Any, other: Any) -> Tensor:
     """|a| with the sign of b; integers become float32."""
     a, b = _lift(input, other)
     return CopySign.apply(floating(a), floating(b))

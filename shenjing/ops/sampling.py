@@ -53,7 +53,7 @@ def _draw(w: Any, num_samples: int, replacement: bool, rng: Any) -> Any:
 
 
 def multinomial(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,
     num_samples: int,
     replacement: bool = False,
     *,

@@ -86,7 +86,7 @@ def _scan(op: str, fn: type[Function], x: Tensor, dim: int, **params: Any) -> An
     return fn.apply(x, axis=axis, **params)
 
 
-def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """The running sum along ``dim``; integers and booleans sum in int64 as in PyTorch.
 
     Example:
@@ -97,7 +97,7 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A0
     return _scan("cumsum", CumSum, _integers_to_int64(as_tensor(input), dtype), dim)
 
 
-def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> tuple[Tensor, Tensor]:  # noqa: A002
+def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> tuple[Tensor, Tensor]:
     x = as_tensor(input)
     axis = normalize_axis(op, dim, max(x.ndim, 1))[0]
     flat = x.reshape(1) if x.ndim == 0 else x  # a 0-d tensor is scanned as one element
@@ -108,18 +108,18 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> tuple[Tensor, 
     return values, indices
 
 
-def cummax(input: Tensor, dim: int) -> Any:  # noqa: A002
+def cummax(input: Tensor, dim: int) -> Any:
     """(values, indices): the running maximum along ``dim`` and where it was reached
     (the latest position on ties, as PyTorch)."""
     return _return_types.cummax(*_cum_extreme("cummax", input, dim, largest=True))
 
 
-def cummin(input: Tensor, dim: int) -> Any:  # noqa: A002
+def cummin(input: Tensor, dim: int) -> Any:
     """(values, indices): the running minimum along ``dim`` and where it was reached."""
     return _return_types.cummin(*_cum_extreme("cummin", input, dim, largest=False))
 
 
-def logcumsumexp(input: Tensor, dim: int) -> Tensor:  # noqa: A002
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """log(cumsum(exp(x))) along ``dim``, computed without overflow."""
     x = as_tensor(input)
     if _bfloat16.kind(x.dtype) != "f":

@@ -65,7 +65,7 @@ def _take(x: Tensor, indices: Tensor, axis: int) -> Tensor:
     return Gather.apply(x, index=indices.array, axis=axis)
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False  # noqa: A002
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
          ) -> Any:
     """(values, indices): x sorted along ``dim``; ties keep their order (always stable).
 
@@ -82,13 +82,13 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return _return_types.sort(_take(x, indices, axis), indices)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False  # noqa: A002
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
             ) -> Tensor:
     """The indices that sort x along ``dim`` (stable)."""
     return sort(input, dim, descending, stable).indices
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True  # noqa: A002
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
          ) -> Any:
     """(values, indices) of the k largest (or smallest) elements along ``dim``, in sorted
     order (also when ``sorted=False``, which lets PyTorch return any order)."""
@@ -123,7 +123,7 @@ class MedianAll(Function):
         return gy * ties / ties.sum()
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     """Without ``dim``: the lower median of all elements (the ⌊(n−1)/2⌋-th smallest), a
     0-d tensor. With ``dim``: (values, indices) of the lower medians along it."""
     x = as_tensor(input)
@@ -148,7 +148,7 @@ def _extreme_result(kind: Any, x: Tensor, indices: Tensor, axis: int, keepdim: b
     return kind(values, indices)
 
 
-def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     """(values, indices): the most frequent value along ``dim`` (the smallest of those
     tied for most frequent) and the last position where it occurs, as PyTorch."""
     x = as_tensor(input)

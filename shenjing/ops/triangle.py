@@ -69,7 +69,7 @@ class Triangle(Function):
         return get_array_module(gy).where(self.keep, gy, gy.dtype.type(0))
 
 
-def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal ``offset`` (above the main one when positive) of the matrices over
     dims (dim1, dim2), as a new last dimension.
 
@@ -88,7 +88,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return Diagonal.apply(x, offset=offset, axis1=axis1, axis2=axis2)
 
 
-def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A 1-D x becomes a square matrix with x on diagonal ``diagonal``; a 2-D x gives
     that diagonal as a 1-D tensor."""
     x = as_tensor(input)
@@ -99,7 +99,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     raise ValueError(f"diag: expects a 1-D or 2-D tensor. Received: shape={x.shape}")
 
 
-def _triangle(op: str, input: Any, diagonal: int, lower: bool) -> Tensor:  # noqa: A002
+def _triangle(op: str, input: Any, diagonal: int, lower: bool) -> Tensor:
     x = as_tensor(input)
     if x.ndim < 2:
         raise ValueError(f"{op}: expects at least 2 dimensions. Received: shape={x.shape}")
@@ -109,12 +109,12 @@ def _triangle(op: str, input: Any, diagonal: int, lower: bool) -> Tensor:  # noq
     return Triangle.apply(x, keep=below if lower else ~below)
 
 
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims: elements on and below diagonal
     ``diagonal`` kept, the rest zero."""
     return _triangle("tril", input, diagonal, lower=True)
 
 
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle: elements on and above diagonal ``diagonal`` kept."""
     return _triangle("triu", input, diagonal, lower=False)

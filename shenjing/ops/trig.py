@@ -176,62 +176,62 @@ class Atan2(Function):
 # ----------------------------------------------------------------- the functions
 
 
-def sin(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argument name
+def sin(input: Tensor) -> Tensor:
     """sin(x) elementwise."""
     return Sin.apply(floating(input))
 
 
-def cos(input: Tensor) -> Tensor:  # noqa: A002
+def cos(input: Tensor) -> Tensor:
     """cos(x) elementwise."""
     return Cos.apply(floating(input))
 
 
-def tan(input: Tensor) -> Tensor:  # noqa: A002
+def tan(input: Tensor) -> Tensor:
     """tan(x) elementwise."""
     return Tan.apply(floating(input))
 
 
-def asin(input: Tensor) -> Tensor:  # noqa: A002
+def asin(input: Tensor) -> Tensor:
     """Inverse sine; NaN outside [-1, 1], as in PyTorch."""
     return Asin.apply(floating(input))
 
 
-def acos(input: Tensor) -> Tensor:  # noqa: A002
+def acos(input: Tensor) -> Tensor:
     """Inverse cosine; NaN outside [-1, 1]."""
     return Acos.apply(floating(input))
 
 
-def atan(input: Tensor) -> Tensor:  # noqa: A002
+def atan(input: Tensor) -> Tensor:
     """Inverse tangent."""
     return Atan.apply(floating(input))
 
 
-def sinh(input: Tensor) -> Tensor:  # noqa: A002
+def sinh(input: Tensor) -> Tensor:
     """Hyperbolic sine."""
     return Sinh.apply(floating(input))
 
 
-def cosh(input: Tensor) -> Tensor:  # noqa: A002
+def cosh(input: Tensor) -> Tensor:
     """Hyperbolic cosine."""
     return Cosh.apply(floating(input))
 
 
-def asinh(input: Tensor) -> Tensor:  # noqa: A002
+def asinh(input: Tensor) -> Tensor:
     """Inverse hyperbolic sine."""
     return Asinh.apply(floating(input))
 
 
-def acosh(input: Tensor) -> Tensor:  # noqa: A002
+def acosh(input: Tensor) -> Tensor:
     """Inverse hyperbolic cosine; NaN below 1."""
     return Acosh.apply(floating(input))
 
 
-def atanh(input: Tensor) -> Tensor:  # noqa: A002
+def atanh(input: Tensor) -> Tensor:
     """Inverse hyperbolic tangent; NaN outside [-1, 1], ±inf at ±1."""
     return Atanh.apply(floating(input))
 
 
-def atan2(input: Any, other: Any) -> Tensor:  # noqa: A002
+def atan2(input: Any, other: Any) -> Tensor:
     """The angle of the point (other, input) in (−π, π], elementwise and broadcasting."""
     a, b = _lift(input, other)
     return Atan2.apply(floating(a), floating(b))

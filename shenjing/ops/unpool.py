@@ -78,7 +78,7 @@ def _unpool(op: str, dims: int, x: Any, indices: Any, kernel_size: Any, stride: 
     return MaxUnpool.apply(x, indices, out_size=out)
 
 
-def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
                  padding: Any = 0, output_size: Any = None) -> Tensor:
     """Partial inverse of ``max_pool1d``: (N, C, L_in) values placed at their ``indices``
     in zeros of length L_out = (L_in − 1)·s − 2·pad + k (or ``output_size``).
@@ -93,7 +93,7 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
     return _unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
                  padding: Any = 0, output_size: Any = None) -> Tensor:
     """Partial inverse of ``max_pool2d``: (N, C, H, W) values placed at their flat
     ``indices`` (row·W_out + column) in zeros of size H_out = (H − 1)·s − 2·pad + kH
@@ -101,7 +101,7 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
     return _unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
                  padding: Any = 0, output_size: Any = None) -> Tensor:
     """Partial inverse of ``max_pool3d``, as ``max_unpool2d`` with three spatial axes."""
     return _unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)

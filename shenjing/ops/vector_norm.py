@@ -64,7 +64,7 @@ class VectorNorm(Function):
 
 
 def norm(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,
     p: float | str | None = "fro",
     dim: int | Sequence[int] | None = None,
     keepdim: bool = False,

@@ -114,7 +114,7 @@ class LBFGS(Optimizer):
         return loss, g
 
     # ------------------------------------------------------------------ the step
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # noqa: C901
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Run up to ``max_iter`` L-BFGS iterations; returns the first loss evaluated."""
         if closure is None:
             raise RuntimeError("LBFGS.step needs a closure that re-evaluates the model and "
@@ -248,7 +248,7 @@ def cubic_minimum(t1: float, f1: float, g1: float, t2: float, f2: float, g2: flo
     return min(max(t, low), high)
 
 
-def strong_wolfe(  # noqa: C901
+def strong_wolfe(
     evaluate: Callable[[float], tuple[float, Array]], t: float, d: Array, f: float, g: Array,
     gtd: float, tolerance_change: float = 1e-9, c1: float = 1e-4, c2: float = 0.9,
     max_ls: int = 25,

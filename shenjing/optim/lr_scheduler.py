@@ -177,7 +177,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(
-        self, optimizer: Optimizer, T_max: int, eta_min: float = 0, last_epoch: int = -1  # noqa: N803
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0, last_epoch: int = -1
     ) -> None:
         _check_positive_int(type(self).__name__, "T_max", T_max)
         check_number("eta_min", eta_min)
@@ -386,7 +386,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     a fractional epoch (``epoch + batch / batches``), as PyTorch's.
     """
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,
                  eta_min: float = 0.0, last_epoch: int = -1) -> None:
         _check_positive_int(type(self).__name__, "T_0", T_0)
         _check_positive_int(type(self).__name__, "T_mult", T_mult)

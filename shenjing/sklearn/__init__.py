@@ -12,7 +12,7 @@ Example:
 """
 
 try:
-    import sklearn  # noqa: F401
+    import sklearn
 except ImportError as err:  # an optional extra
     raise ImportError("shenjing.sklearn needs scikit-learn, which is not installed: "
                       "pip install 'shenjing[full]' (or pip install scikit-learn)") from err

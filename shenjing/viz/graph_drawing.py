@@ -43,7 +43,7 @@ _SOURCE_STYLE = {  # graph-mode sources stand out from computing ops
 
 def draw_graph(
     t_or_graph: Any,
-    format: str = "dot",  # noqa: A002 - Graphviz's word
+    format: str = "dot",
     path: str | os.PathLike[str] | None = None,
     show_grad: bool = False,
 ) -> str | bytes | Path:
@@ -96,7 +96,7 @@ def draw_graph(
     return path
 
 
-def _render(text: str, format: str) -> str | bytes:  # noqa: A002
+def _render(text: str, format: str) -> str | bytes:
     """``text`` rendered by Graphviz's ``dot`` as PNG bytes or SVG text."""
     dot = shutil.which("dot")
     if dot is None:

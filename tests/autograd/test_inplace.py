@@ -16,26 +16,26 @@ LEAF = "a leaf Variable that requires grad is being used in an in-place operatio
 MODIFIED = "one of the variables needed for gradient computation has been modified by an inplace"
 
 
-def _leaf(lib, requires_grad: bool = True):  # noqa: ANN001, ANN202
+def _leaf(lib, requires_grad: bool = True):
     return lib.tensor([0.5, -1.0, 2.0], requires_grad=requires_grad)
 
 
 # Programs that PyTorch runs or refuses; each runs on a library module (shenjing or torch).
-def _exp_output_overwritten(lib):  # noqa: ANN001, ANN202
+def _exp_output_overwritten(lib):
     a = _leaf(lib)
     y = a.exp()
     y.add_(1)
     y.sum().backward()
 
 
-def _sigmoid_output_overwritten_by_setitem(lib):  # noqa: ANN001, ANN202
+def _sigmoid_output_overwritten_by_setitem(lib):
     a = _leaf(lib)
     y = a.sigmoid()
     y[0] = 0.0
     y.sum().backward()
 
 
-def _saved_input_overwritten(lib):  # noqa: ANN001, ANN202
+def _saved_input_overwritten(lib):
     a = _leaf(lib)
     w = lib.tensor([1.0, 2.0, 3.0])
     y = a * w
@@ -43,7 +43,7 @@ def _saved_input_overwritten(lib):  # noqa: ANN001, ANN202
     y.sum().backward()
 
 
-def _parameter_overwritten_under_no_grad(lib):  # noqa: ANN001, ANN202
+def _parameter_overwritten_under_no_grad(lib):
     a = _leaf(lib)
     y = a * a
     with lib.no_grad():
@@ -51,7 +51,7 @@ def _parameter_overwritten_under_no_grad(lib):  # noqa: ANN001, ANN202
     y.sum().backward()
 
 
-def _non_leaf_overwritten_under_no_grad(lib):  # noqa: ANN001, ANN202
+def _non_leaf_overwritten_under_no_grad(lib):
     a = _leaf(lib)
     y = a.exp()
     with lib.no_grad():
@@ -59,7 +59,7 @@ def _non_leaf_overwritten_under_no_grad(lib):  # noqa: ANN001, ANN202
     y.sum().backward()
 
 
-def _unsaved_input_overwritten(lib):  # noqa: ANN001, ANN202
+def _unsaved_input_overwritten(lib):
     a = _leaf(lib)
     w = lib.tensor([1.0, 2.0, 3.0])
     y = a + w  # add saves neither input
@@ -68,7 +68,7 @@ def _unsaved_input_overwritten(lib):  # noqa: ANN001, ANN202
     return a.grad
 
 
-def _data_write_is_not_tracked(lib):  # noqa: ANN001, ANN202
+def _data_write_is_not_tracked(lib):
     a = _leaf(lib)
     y = a * a
     a.data.add_(1)  # .data: no version check, as in PyTorch
@@ -76,7 +76,7 @@ def _data_write_is_not_tracked(lib):  # noqa: ANN001, ANN202
     return a.grad
 
 
-def _mul_by_constant_then_write(lib):  # noqa: ANN001, ANN202
+def _mul_by_constant_then_write(lib):
     a = _leaf(lib)
     y = a * 2
     z = y * 3  # saves y only for the constant's gradient, which is not needed
@@ -85,7 +85,7 @@ def _mul_by_constant_then_write(lib):  # noqa: ANN001, ANN202
     return a.grad
 
 
-def _chained_writes_and_setitem_from_another_graph(lib):  # noqa: ANN001, ANN202
+def _chained_writes_and_setitem_from_another_graph(lib):
     a, b = _leaf(lib), _leaf(lib)
     y = a * 2
     y.mul_(b).sub_(b, alpha=0.5).div_(b.detach() + 3)
@@ -150,7 +150,7 @@ def test_data_idioms_update_the_parameter_in_place() -> None:
 
 
 def test_random_fills_are_seeded_and_have_the_asked_distribution() -> None:
-    def draw():  # noqa: ANN202
+    def draw():
         sj.manual_seed(0)
         return sj.empty(20000).normal_(2.0, 3.0).numpy().copy(), \
             sj.empty(20000, dtype="float64").uniform_(-1.0, 4.0).numpy().copy()

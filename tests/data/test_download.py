@@ -30,7 +30,7 @@ class Mirrors:
         requests = self.requests
 
         class Handler(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 requests.append(self.path)
 
         handler = functools.partial(Handler, directory=str(root))
@@ -219,10 +219,10 @@ class Misbehaving:
 
     def __init__(self) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Length", "100")
                 self.end_headers()

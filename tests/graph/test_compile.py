@@ -12,7 +12,7 @@ from tests.graph.test_training import OPTIMIZERS, batches, make_model, train_eag
 
 
 @pytest.fixture(autouse=True)
-def _numpy_plan():  # noqa: ANN202
+def _numpy_plan():
     """These tests hold a replay to eager mode bit for bit, so they run the NumPy plan:
     the kernel tier's fused chains sum in another order (tests/graph/test_fusion.py
     holds them to the NumPy plan, to float32 rounding)."""
@@ -20,12 +20,12 @@ def _numpy_plan():  # noqa: ANN202
         yield
 
 
-def compiled_training(make_optimizer):  # noqa: ANN001, ANN201
+def compiled_training(make_optimizer):
     model = make_model()
     opt = make_optimizer(model.parameters())
 
     @sj.compile
-    def train_step(x, y):  # noqa: ANN001, ANN202
+    def train_step(x, y):
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
@@ -86,7 +86,7 @@ def test_python_arguments_select_a_trace():
     calls = []
 
     @sj.compile
-    def scaled(x, factor):  # noqa: ANN001, ANN202
+    def scaled(x, factor):
         calls.append(factor)
         return x * factor
 
@@ -103,7 +103,7 @@ def test_results_keep_their_structure_and_are_plain_tensors():
     model = make_model()
 
     @sj.compile
-    def forward(x):  # noqa: ANN001, ANN202
+    def forward(x):
         out = model(x)
         return {"out": out, "pair": (out.sum(), 7)}
 
@@ -124,7 +124,7 @@ def test_without_zero_grad_gradients_accumulate_as_in_eager_mode():
         p.grad = sj.ones(*p.shape)
 
     @sj.compile
-    def accumulate(x, y):  # noqa: ANN001, ANN202
+    def accumulate(x, y):
         F.cross_entropy(model(x), y).backward()
 
     for _ in range(3):
@@ -155,7 +155,7 @@ def test_a_parameter_outside_the_step_with_a_gradient_is_stepped_as_in_eager_mod
         extra = sj.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
         opt = sj.optim.Adam([*model.parameters(), extra], lr=0.01)
 
-        def step(x, y):  # noqa: ANN001, ANN202
+        def step(x, y):
             F.cross_entropy(model(x), y).backward()
             opt.step()
 
@@ -175,7 +175,7 @@ def test_a_parameter_outside_the_step_with_a_gradient_is_stepped_as_in_eager_mod
 
 def test_reading_a_value_while_tracing_is_an_error():
     @sj.compile
-    def bad(x):  # noqa: ANN001, ANN202
+    def bad(x):
         return float((x * 2).sum().item())
 
     with pytest.raises(RuntimeError, match="return it from the compiled function"):
@@ -187,7 +187,7 @@ def test_step_with_a_closure_cannot_be_compiled():
     opt = sj.optim.SGD([w], lr=0.1)
 
     @sj.compile
-    def step(x):  # noqa: ANN001, ANN202
+    def step(x):
         opt.step(lambda: (w * x).sum())
 
     with pytest.raises(RuntimeError, match="closure"):
@@ -204,7 +204,7 @@ def test_dropout_and_batch_norm_replay_as_in_eager_mode():
                                  sj.nn.Dropout(0.3), sj.nn.Linear(16, 3))
         opt = sj.optim.Adam(model.parameters(), lr=0.01)
 
-        def train_step(x, y):  # noqa: ANN001, ANN202
+        def train_step(x, y):
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad()
             loss.backward()
@@ -237,7 +237,7 @@ def test_zero_grad_inside_the_step_is_replayed(owner: str) -> None:
         holder.extra = extra
         clear = opt.zero_grad if owner == "optimizer" else holder.zero_grad
 
-        def step(x, y):  # noqa: ANN001, ANN202
+        def step(x, y):
             clear()
             F.cross_entropy(model(x), y).backward()
             opt.step()

@@ -78,7 +78,7 @@ def _chain_step(producer: str, names: tuple[str, ...], dtype: str
                                 requires_grad=True)]
 
         @sj.compile
-        def step():  # noqa: ANN202
+        def step():
             h = x
             if producer == "linear":
                 h = F.linear(h, *params)
@@ -137,7 +137,7 @@ def test_a_value_read_elsewhere_ends_the_chain():
         x = sj.tensor(rng.standard_normal((5, 3)), requires_grad=True)
 
         @sj.compile
-        def step():  # noqa: ANN202
+        def step():
             z = F.linear(x, w)  # read by the relu and by the loss: not fused into it
             h = F.relu(z)
             (h.sum() + (z * z).sum()).backward()
@@ -159,7 +159,7 @@ def _training(make_model: Callable[[], Any], make_opt: Callable[[Any], Any],
         opt = make_opt(model.parameters())
 
         @sj.compile
-        def step(x, y):  # noqa: ANN001, ANN202
+        def step(x, y):
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad()
             loss.backward()

@@ -39,7 +39,7 @@ def batches() -> list[tuple[np.ndarray, np.ndarray]]:
              rng.integers(0, CLASSES, BATCH)) for _ in range(STEPS)]
 
 
-def train_eagerly(make_optimizer) -> tuple[list[np.ndarray], list[float]]:  # noqa: ANN001
+def train_eagerly(make_optimizer) -> tuple[list[np.ndarray], list[float]]:
     model = make_model()
     opt = make_optimizer(model.parameters())
     losses = []
@@ -104,7 +104,7 @@ def test_training_with_minimize_equals_eager_training(name):
 class _ScaledSGD(sj.optim.SGD):
     """An optimizer the fused path does not know: updated per parameter."""
 
-    def update_param(self, param, grad, state, group):  # noqa: ANN001
+    def update_param(self, param, grad, state, group):
         super().update_param(param, grad * 0.5, state, group)
 
 
@@ -148,7 +148,7 @@ def _large_and_small_parameters_together_train_as_in_eager_mode() -> None:
     """A weight above FUSE_BELOW elements is stepped on its own, the rest flat."""
     from shenjing.optim.fused import FUSE_BELOW
 
-    def model_and_data():  # noqa: ANN202
+    def model_and_data():
         sj.manual_seed(3)
         model = nn.Sequential(nn.Linear(200, 100), nn.Tanh(), nn.Linear(100, 2))
         assert model[0].weight.numel() >= FUSE_BELOW > model[2].weight.numel()
@@ -179,7 +179,7 @@ def _large_and_small_parameters_together_train_as_in_eager_mode() -> None:
     model, opt, data = model_and_data()
 
     @sj.compile
-    def step(x, y):  # noqa: ANN001, ANN202
+    def step(x, y):
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()

@@ -40,12 +40,12 @@ def test_calculate_gain_matches_pytorch(nonlinearity: str, param: float | None) 
     )
 
 
-def U(bound: float) -> tuple[str, float]:  # noqa: N802 - the distribution's symbol
+def U(bound: float) -> tuple[str, float]:
     """U(-bound, bound)."""
     return ("uniform", bound)
 
 
-def N(std: float) -> tuple[str, float]:  # noqa: N802
+def N(std: float) -> tuple[str, float]:
     """N(0, std²)."""
     return ("normal", std)
 

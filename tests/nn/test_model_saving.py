@@ -20,7 +20,7 @@ def _same_outputs(a: nn.Module, b: nn.Module, x: sj.Tensor) -> None:
         np.testing.assert_array_equal(b(x).numpy(), a(x).numpy())
 
 
-def test_keras_style_model_round_trips_after_training(tmp_path) -> None:  # noqa: ANN001
+def test_keras_style_model_round_trips_after_training(tmp_path) -> None:
     sj.manual_seed(0)
     model = nn.Sequential(nn.Dense(16, activation="relu"), nn.Dropout(0.1))
     model.add(nn.Dense(3, activation="softmax"))
@@ -39,7 +39,7 @@ def test_keras_style_model_round_trips_after_training(tmp_path) -> None:  # noqa
     assert "Dense" in json.dumps(header["__metadata__"])
 
 
-def test_conv_recurrent_and_nested_models_round_trip(tmp_path) -> None:  # noqa: ANN001
+def test_conv_recurrent_and_nested_models_round_trip(tmp_path) -> None:
     sj.manual_seed(1)
     cnn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 10))
@@ -64,7 +64,7 @@ class Head(nn.Module):
         return self.out(self.body(x).relu())
 
 
-def test_a_custom_class_needs_registering(tmp_path) -> None:  # noqa: ANN001
+def test_a_custom_class_needs_registering(tmp_path) -> None:
     model = nn.Sequential(nn.Linear(4, 4), Head(4, classes=3))
     with pytest.raises(TypeError, match=r"model.save: the model.1 is a Head, which is not one "
                                         r"of shenjing's layers. Register it with "
@@ -77,7 +77,7 @@ def test_a_custom_class_needs_registering(tmp_path) -> None:  # noqa: ANN001
     _same_outputs(model, loaded, sj.randn(2, 4))
 
 
-def test_a_state_dict_file_is_not_a_model_file(tmp_path) -> None:  # noqa: ANN001
+def test_a_state_dict_file_is_not_a_model_file(tmp_path) -> None:
     sj.save(nn.Linear(2, 2).state_dict(), tmp_path / "sd.safetensors")
     with pytest.raises(ValueError, match="is not a model file written by model.save"):
         sj.load_model(tmp_path / "sd.safetensors")

@@ -45,14 +45,14 @@ def _eval_op(x, weight, bias):
 
 
 def _torch_train(x, weight=None, bias=None):
-    import torch.nn.functional as tF  # noqa: N812
+    import torch.nn.functional as tF
 
     return tF.batch_norm(x, None, None, weight, bias, training=True)
 
 
 def _torch_eval(x, weight, bias):
     import torch
-    import torch.nn.functional as tF  # noqa: N812
+    import torch.nn.functional as tF
 
     mean, var = (torch.tensor(s) for s in _running_stats(x.shape[1]))
     return tF.batch_norm(x, mean, var, weight, bias, training=False)

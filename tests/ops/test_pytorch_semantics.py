@@ -214,10 +214,10 @@ def test_tensor_with_scalar_promotes_like_pytorch(torch, dtype, scalar, op) -> N
     data = np.array([1, 2, 1]).astype(dtype)
     symbol = {"add": "+", "mul": "*", "sub": "-", "div": "/"}[op]
     for ours, theirs in [
-        (eval(f"x {symbol} s", {"x": sj.tensor(data, dtype=dtype), "s": scalar}),  # noqa: S307
-         eval(f"x {symbol} s", {"x": torch.tensor(data), "s": scalar})),  # noqa: S307
-        (eval(f"s {symbol} x", {"x": sj.tensor(data, dtype=dtype), "s": scalar}),  # noqa: S307
-         eval(f"s {symbol} x", {"x": torch.tensor(data), "s": scalar})),  # noqa: S307
+        (eval(f"x {symbol} s", {"x": sj.tensor(data, dtype=dtype), "s": scalar}),
+         eval(f"x {symbol} s", {"x": torch.tensor(data), "s": scalar})),
+        (eval(f"s {symbol} x", {"x": sj.tensor(data, dtype=dtype), "s": scalar}),
+         eval(f"s {symbol} x", {"x": torch.tensor(data), "s": scalar})),
     ]:
         assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
         np.testing.assert_allclose(ours.numpy(), theirs.numpy().astype(ours.dtype), rtol=1e-6)

@@ -10,7 +10,7 @@ import shenjing as sj
 from shenjing.optim import lr_scheduler
 
 
-def _pair(torch, optimizer: str):  # noqa: ANN001, ANN202
+def _pair(torch, optimizer: str):
     """The same two parameter groups in both libraries."""
     ours = [sj.zeros(2, requires_grad=True), sj.zeros(3, requires_grad=True)]
     theirs = [torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)]
@@ -21,7 +21,7 @@ def _pair(torch, optimizer: str):  # noqa: ANN001, ANN202
             getattr(torch.optim, optimizer)(make_t, lr=0.1, **kwargs))
 
 
-def _trace(opt, sched, steps: int, epochs=None) -> list:  # noqa: ANN001
+def _trace(opt, sched, steps: int, epochs=None) -> list:
     rows = []
     for i in range(steps):
         opt.step()
@@ -56,7 +56,7 @@ CASES = {
 
 @pytest.mark.torch
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_schedules_match_pytorch_step_by_step(case) -> None:  # noqa: ANN001
+def test_schedules_match_pytorch_step_by_step(case) -> None:
     torch = pytest.importorskip("torch")
     optimizer, name, kwargs, steps, epochs = case
     ours_opt, theirs_opt = _pair(torch, optimizer)

@@ -42,7 +42,7 @@ def test_layers_lists_the_children_and_leaves_a_modules_own_layers_alone() -> No
     assert isinstance(stack.layers, nn.ModuleList) and len(stack.layers) == 2
 
 
-def test_get_set_weights_and_save_load_weights_round_trip(tmp_path) -> None:  # noqa: ANN001
+def test_get_set_weights_and_save_load_weights_round_trip(tmp_path) -> None:
     source, target = _model(), _model()
     for p in target.parameters():
         p.data.normal_()
@@ -75,7 +75,7 @@ class _Logs(Callback):
         self.seen.append(dict(logs or {}))
 
 
-def _keras_schedule(losses, factor, patience, min_delta, cooldown, min_lr, lr):  # noqa: ANN001, ANN202
+def _keras_schedule(losses, factor, patience, min_delta, cooldown, min_lr, lr):
     """Keras's ReduceLROnPlateau rule, written out: the rate in force after each epoch."""
     best, wait, cool, rates = np.inf, 0, 0, []
     for value in losses:

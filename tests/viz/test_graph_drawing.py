@@ -75,7 +75,7 @@ def test_a_compiled_function_draws_its_trace():
     model = nn.Linear(3, 2)
 
     @sj.compile
-    def forward(x):  # noqa: ANN001, ANN202
+    def forward(x):
         return model(x).relu()
 
     with pytest.raises(ValueError, match="not been called"):

@@ -106,7 +106,7 @@ class RNNCell(_CellBase):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, bias, device, dtype)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), unbatched = self._check(input, [hx])
         out = ops.rnn(x.unsqueeze(1), h, *self._weights(), nonlinearity=self.nonlinearity,
                       batch_first=True)[:, 0]
@@ -131,7 +131,7 @@ class LSTMCell(_CellBase):
 
     gates = 4
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Tensor]:  # noqa: A002
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Tensor]:
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError(f"LSTMCell: hx must be a pair (h, c). Received: {hx!r:.80}")
         x, (h, c), unbatched = self._check(input, [None, None] if hx is None else list(hx))
@@ -153,7 +153,7 @@ class GRUCell(_CellBase):
 
     gates = 3
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), unbatched = self._check(input, [hx])
         out = ops.gru(x.unsqueeze(1), h, *self._weights(), batch_first=True)[:, 0]
         return out[0] if unbatched else out

@@ -48,6 +48,8 @@ class Conv3d(_ConvNd):
         return to_tuple(layer, name, value, minimum)
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 4:  # one unbatched volume (C, D, H, W), as PyTorch accepts
+            return self.forward(x.unsqueeze(0)).squeeze(0)
         check_input("Conv3d", x, LAYOUT, self.in_channels)
         return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
@@ -125,7 +127,7 @@ class _MaxUnpool(Module):
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
 
-    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
         return self.unpool(input, indices, self.kernel_size, self.stride, self.padding,
                            output_size)
 
