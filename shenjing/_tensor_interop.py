@@ -123,7 +123,7 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
-def numel(input: Tensor) -> int:  # noqa: A002 - PyTorch's argument name
+def numel(input: Tensor) -> int:
     """The number of elements of ``input``, as ``torch.numel``."""
     from shenjing.tensor import Tensor
 

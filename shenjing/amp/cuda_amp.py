@@ -22,7 +22,7 @@ from shenjing.amp.grad_scaler import GradScaler as _GradScaler
 __all__ = ["GradScaler", "autocast"]
 
 
-class autocast(_autocast):  # noqa: N801 - PyTorch's name
+class autocast(_autocast):
     """``amp.autocast("cuda", dtype, enabled, cache_enabled)``, deprecated as in PyTorch.
 
     Only ops on CUDA tensors are autocast, so on CPU tensors it changes nothing.

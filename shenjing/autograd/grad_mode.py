@@ -56,7 +56,7 @@ class enable_grad(_SetGradMode):
     mode = True
 
 
-class set_grad_enabled(_SetGradMode):  # noqa: N801 - PyTorch's name
+class set_grad_enabled(_SetGradMode):
     """Set recording to ``mode``: as a call, a context manager or a decorator.
 
     As in PyTorch, the mode takes effect when the object is made, so the bare call
@@ -100,7 +100,7 @@ def is_inference_mode_enabled() -> bool:
     return _InferenceMode.enabled
 
 
-class inference_mode:  # noqa: N801 - PyTorch's name
+class inference_mode:
     """Run without recording the graph, as ``torch.inference_mode``: a context manager,
     a decorator (``@sj.inference_mode()`` or bare ``@sj.inference_mode``).
 

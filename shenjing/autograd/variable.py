@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["Variable"]
 
 
-def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Any:  # noqa: N802
+def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Any:
     """``data`` as a leaf tensor sharing its memory, with ``requires_grad`` as given."""
     from shenjing.tensor import Tensor
 
