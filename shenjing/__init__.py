@@ -9,17 +9,37 @@ Example:
 """
 
 from shenjing import dtypes
-from shenjing._tensor_interop import from_dlpack
+from shenjing._legacy_tensor_types import (  # PyTorch's legacy tensor classes
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
+from shenjing._tensor_interop import from_dlpack, is_tensor, numel
 from shenjing.autograd import (
     Function,
     GradcheckError,
     enable_grad,
     gradcheck,
+    inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
+    set_grad_enabled,
 )
 from shenjing.backend import Device as device  # a class, as torch.device
 from shenjing.backend import Generator, get_rng_state, manual_seed, set_rng_state
+from shenjing.backends.switches import (
+    are_deterministic_algorithms_enabled,
+    get_float32_matmul_precision,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
 from shenjing.creation import (
     arange,
     empty,
@@ -50,6 +70,7 @@ from shenjing.dtypes import (  # PyTorch's dtype names
     float16,
     float32,
     float64,
+    get_default_dtype,
     half,
     int,
     int8,
@@ -57,6 +78,7 @@ from shenjing.dtypes import (  # PyTorch's dtype names
     int32,
     int64,
     long,
+    set_default_dtype,
     short,
     uint8,
 )
@@ -77,6 +99,9 @@ from shenjing.tensor import Tensor
 from shenjing import amp
 from shenjing.amp import autocast, get_autocast_dtype, is_autocast_enabled
 from shenjing import accelerator, backends, cuda, data, losses, nn, optim, utils, viz
+# As ``import torch`` does: torch.distributed and nn.parallel.DistributedDataParallel are
+# there without a further import (outside an MPI launcher this joins nothing).
+from shenjing import distributed
 from shenjing.diagnostics import gradcheck_model
 from shenjing.io import load, save
 from shenjing.nn.saving import load_model

@@ -91,3 +91,10 @@ class TensorHooks:
             raise TypeError(f"only 0-d integer tensors can be converted to an index. "
                             f"Received: shape={self.shape}, dtype={self.array.dtype}")
         return int(self.item())
+
+    def __format__(self: Tensor, format_spec: str) -> str:
+        """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``), as in PyTorch;
+        any other tensor only with an empty spec (``f"{x}"``, its repr)."""
+        if self.array.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)

@@ -114,3 +114,20 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
         raise BufferError(f"from_dlpack: DLPack device type {int(device_type)} is neither "
                           "the CPU nor a CUDA GPU")
     return Tensor._make(array, None)
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a shenjing Tensor (a Parameter too), as ``torch.is_tensor``."""
+    from shenjing.tensor import Tensor
+
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``, as ``torch.numel``."""
+    from shenjing.tensor import Tensor
+
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' must be a Tensor. "
+                        f"Received: {type(input).__name__}")
+    return input.numel()

@@ -286,6 +286,12 @@ def generator(xp: ModuleType = np) -> Any:
     return device_generator
 
 
+def seed_device_generator(xp: ModuleType, seed: int) -> None:
+    """Seed the generator that draws on ``xp``'s device only (``torch.cuda.manual_seed``);
+    the CPU stream is left as it is."""
+    _device_generators[xp] = xp.random.default_rng(int(seed))
+
+
 class Generator:
     """A random generator of its own, as ``torch.Generator``: for a reproducible
     ``DataLoader`` shuffle or ``random_split`` that leaves the global stream alone.

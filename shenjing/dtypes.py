@@ -65,3 +65,21 @@ def from_type_name(name: str) -> np.dtype:
         raise TypeError(f"type(): unknown tensor type {name!r}; expected one of "
                         f"{sorted(n for n in _BY_NAME if n.startswith('shenjing'))}")
     return _BY_NAME[name]
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype Python floats become in a new tensor: float32, as in PyTorch."""
+    return float32
+
+
+def set_default_dtype(d: Any) -> None:
+    """Accept float32 (the default, which stays); refuse any other dtype.
+
+    shenjing makes floating tensors as float32 everywhere and has no global switch to
+    float64: pass ``dtype=`` where a tensor is made, or cast a module with ``.double()``.
+    """
+    if np.dtype(d) != float32:
+        raise ValueError(
+            f"set_default_dtype: shenjing's default floating dtype is fixed at float32. "
+            f"Received: {d!r}; pass dtype= when making tensors, or call .double() on the "
+            f"module")

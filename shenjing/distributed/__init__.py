@@ -9,8 +9,19 @@ its first collective, aborts the job instead of leaving the others waiting.
 from shenjing.distributed import comm, sync_batchnorm  # sync_batchnorm: see register_collective
 from shenjing.distributed.comm import *
 from shenjing.distributed.ddp import DistributedDataParallel
+from shenjing.distributed.process_group import (
+    destroy_process_group,
+    get_rank,
+    get_world_size,
+    init_process_group,
+)
 from shenjing.distributed.sampler import DistributedSampler
+from shenjing.nn import parallel as _nn_parallel
 
 comm.init()
+# PyTorch programs import DDP as ``from torch.nn.parallel import DistributedDataParallel``;
+# nn sits below distributed, so this floor registers it there.
+_nn_parallel.DistributedDataParallel = DistributedDataParallel  # type: ignore[attr-defined]
 
-__all__ = ["DistributedDataParallel", "DistributedSampler", *comm.__all__]
+__all__ = ["DistributedDataParallel", "DistributedSampler", "destroy_process_group", "get_rank",
+           "get_world_size", "init_process_group", *comm.__all__]

@@ -22,13 +22,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from shenjing import backend
+from shenjing.ops.explog import erfinv
 from shenjing.tensor import Tensor
 
 __all__ = [
     "calculate_gain", "constant_", "glorot_normal_", "glorot_uniform_", "he_normal_",
-    "he_uniform_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_", "uniform_",
-    "xavier_normal_", "xavier_uniform_", "zeros_",
+    "he_uniform_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_", "orthogonal_",
+    "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
 ]
 
 _LINEAR_GAIN = (
@@ -109,6 +112,52 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative. Received: std={std}")
     return _fill(tensor, backend.generator().normal(mean, std, size=tensor.shape))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0) -> Tensor:
+    """Fill with N(mean, std²) truncated to [a, b] (bounds in the values' units, as PyTorch).
+
+    Inverse-CDF sampling: u ~ U(Φ(α), Φ(β)) with α = (a - mean)/std, β = (b - mean)/std,
+    then x = mean + std·√2·erfinv(2u - 1), so no draw is rejected or clamped away.
+    """
+    _check("trunc_normal_", tensor)
+    if not std > 0 or not a < b:
+        raise ValueError(f"trunc_normal_: need std > 0 and a < b. Received: std={std}, "
+                         f"a={a}, b={b}")
+
+    def cdf(z: float) -> float:
+        return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+    low, high = 2.0 * cdf((a - mean) / std) - 1.0, 2.0 * cdf((b - mean) / std) - 1.0
+    u = backend.generator().uniform(low, high, size=tensor.shape)
+    values = erfinv(Tensor._make(u, None)).array * (std * math.sqrt(2.0)) + mean
+    return _fill(tensor, np.clip(values, a, b))  # clip: rounding at the ends only
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2013).
+
+    The tensor is read as (rows, numel/rows); a Gaussian matrix of that shape (or its
+    transpose, when wider than tall) is QR-factorised, and Q's columns are signed by
+    diag(R) so the result is uniform over orthogonal matrices.
+    """
+    _check("orthogonal_", tensor)
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are "
+                         f"supported. Received: shape={tensor.shape}")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = backend.generator().normal(0.0, 1.0, size=(rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(tensor.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

@@ -1,4 +1,5 @@
-"""``shenjing.utils``: where PyTorch programs look for ``utils.data``."""
+"""``shenjing.utils``: where PyTorch programs look for ``utils.data`` (and for
+``utils.tensorboard``, imported on use as in PyTorch)."""
 
 from shenjing.utils import data
 
