@@ -4,9 +4,10 @@ precision, determinism, ``is_tensor`` and ``numel``, checked against PyTorch."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 import shenjing as sj
+
+torch = pytest.importorskip("torch")  # these tests compare with PyTorch
 
 
 def test_default_dtype_is_float32_and_only_float32_is_accepted() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 import shenjing as sj
+
+torch = pytest.importorskip("torch")  # every test here compares with PyTorch
 
 
 def _records(lib) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 import shenjing as sj
+
+torch = pytest.importorskip("torch")  # every test here compares with PyTorch
 
 
 @pytest.mark.parametrize(("value", "spec"), [(1.23456, ".4f"), (3, "04d"), (2.5e-7, ".2e"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import shenjing as sj
 from shenjing.nn.utils.rnn import pad_sequence
+
+torch = pytest.importorskip("torch")  # these tests compare with PyTorch
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
