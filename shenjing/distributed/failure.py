@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from types import TracebackType
@@ -32,6 +33,12 @@ __all__ = ["abort", "exit_status", "install"]
 
 INTERRUPTED = 130
 """The exit status of an interrupted command; it never aborts the job."""
+
+FORWARD_SECONDS = 0.3
+"""How long a failing rank waits, its output flushed, before aborting: ``MPI_Abort``
+kills every process of the job, mpiexec's forwarding proxies too, and output still on its
+way through their pipes would be lost with them (seen under load: the rank's last line
+missing)."""
 
 _comm: Any = None
 _exit_status: int | None = None
@@ -74,6 +81,7 @@ def abort(status: int = 1, message: str | None = None) -> NoReturn:
     sys.stderr.flush()
     if _comm is None:
         raise SystemExit(status)
+    time.sleep(FORWARD_SECONDS)
     _comm.Abort(status or 1)
     # MPICH's Abort can return in this process (it tells mpiexec, which ends the others):
     # leave at once, skipping the MPI_Finalize that would wait for them.
@@ -111,5 +119,6 @@ def _abort_on_uncaught(
     text = "".join(traceback.format_exception(kind, error, tb))
     sys.stderr.write(f"{_prefix()} {text}")
     sys.stderr.flush()
+    time.sleep(FORWARD_SECONDS)
     _comm.Abort(1)
     os._exit(1)
