@@ -13,6 +13,7 @@ whole step, optax's Adam) when it is installed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -115,9 +116,9 @@ def torch_step(torch, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
     return step
 
 
-def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
-    """The same training step in JAX (``jax`` is the module): forward, loss, gradient and
-    optax's Adam, compiled as one ``jax.jit`` function; each call waits for its result."""
+def jax_mlp_problem(jax, sizes: tuple[int, ...], batch: int) -> tuple[Any, Callable, Any, Any]:
+    """The MLP workload in JAX (``jax`` is the module): initial parameters, the loss
+    function of (params, x, y), and the batch, the same numbers as the other libraries'."""
     import optax
 
     jnp = jax.numpy
@@ -125,7 +126,6 @@ def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
     acts = {"sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, None: lambda h: h}
     layer_acts = [acts[a] for a in activations(sizes)]
     x_np, y_np = data(sizes, batch)
-    x, y = jnp.asarray(x_np), jnp.asarray(y_np)
 
     def loss_fn(params, x, y):
         h = x
@@ -137,6 +137,15 @@ def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
             return -jnp.mean(y * log_p + (1 - y) * log_q)
         return optax.softmax_cross_entropy_with_integer_labels(h, y).mean()
 
+    return params, loss_fn, jnp.asarray(x_np), jnp.asarray(y_np)
+
+
+def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
+    """The same training step in JAX (``jax`` is the module): forward, loss, gradient and
+    optax's Adam, compiled as one ``jax.jit`` function; each call waits for its result."""
+    import optax
+
+    params, loss_fn, x, y = jax_mlp_problem(jax, sizes, batch)
     opt = optax.adam(1e-3)
 
     @jax.jit

@@ -136,26 +136,10 @@ def _jax_chunk(workload: str) -> Callable[[int], None]:
 
         opt = optax.sgd(0.01, momentum=0.9)
     else:
-        from benchmarks.networks import MLP, MLP_BATCH, SMALL, SMALL_BATCH, activations, data
-        from benchmarks.networks import weights as layer_weights
+        from benchmarks.networks import MLP, MLP_BATCH, SMALL, SMALL_BATCH, jax_mlp_problem
 
         sizes, batch = (SMALL, SMALL_BATCH) if workload == "tiny" else (MLP, MLP_BATCH)
-        params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in layer_weights(sizes)]
-        acts = {"sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, None: lambda h: h}
-        layer_acts = [acts[a] for a in activations(sizes)]
-        x_np, y_np = data(sizes, batch)
-        x, y = jnp.asarray(x_np), jnp.asarray(y_np)
-
-        def loss_fn(params, x, y):
-            h = x
-            for (w, b), act in zip(params, layer_acts, strict=True):
-                h = act(h @ w.T + b)
-            if sizes[-1] == 1:  # BCE on probabilities, logs clamped at -100 as PyTorch
-                log_p = jnp.maximum(jnp.log(h), -100.0)
-                log_q = jnp.maximum(jnp.log1p(-h), -100.0)
-                return -jnp.mean(y * log_p + (1 - y) * log_q)
-            return optax.softmax_cross_entropy_with_integer_labels(h, y).mean()
-
+        params, loss_fn, x, y = jax_mlp_problem(jax, sizes, batch)
         opt = optax.adam(1e-3)
 
     def train_step(params, opt_state, x, y):

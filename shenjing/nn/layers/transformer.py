@@ -62,10 +62,31 @@ def _check_width(layer: str, d_model: int, nhead: int) -> None:
 
 class _FeedForwardBlock(Module):
     """What the encoder and decoder layers share: the position-wise feed-forward block
-    linear2(dropout(activation(linear1(x)))) and its settings. Children are registered
-    by the subclasses, in PyTorch's order."""
+    linear2(dropout(activation(linear1(x)))) and its settings, and the children both
+    register (``_build``), in PyTorch's order."""
 
     norm_first: bool
+
+    def _build(self, owner: str, attentions: tuple[str, ...], d_model: int, nhead: int,
+               dim_feedforward: int, dropout: float, activation: Activation,
+               layer_norm_eps: float, batch_first: bool, norm_first: bool,
+               bias: bool) -> None:
+        """Register the children in PyTorch's order (which is the state dict's): the
+        attentions, the feed-forward block, then one norm and one dropout per sublayer."""
+        _check_width(owner, d_model, nhead)
+        for name in attentions:
+            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                   batch_first=batch_first))
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = norm_first
+        sublayers = len(attentions) + 1
+        for k in range(1, sublayers + 1):
+            setattr(self, f"norm{k}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        for k in range(1, sublayers + 1):
+            setattr(self, f"dropout{k}", Dropout(dropout))
+        self.activation = _activation(owner, activation)
 
     def _feed_forward(self, x: Tensor) -> Tensor:
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
@@ -105,18 +126,9 @@ class TransformerEncoderLayer(_FeedForwardBlock):
                  norm_first: bool = False, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
-        _check_width("TransformerEncoderLayer", d_model, nhead)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.activation = _activation("TransformerEncoderLayer", activation)
+        self._build("TransformerEncoderLayer", ("self_attn",), d_model, nhead,
+                    dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+                    norm_first, bias)
         apply_factory_kwargs(self, device, dtype)
 
     def forward(self, src: Tensor, src_mask: Any = None, src_key_padding_mask: Any = None,
@@ -153,22 +165,9 @@ class TransformerDecoderLayer(_FeedForwardBlock):
                  norm_first: bool = False, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
-        _check_width("TransformerDecoderLayer", d_model, nhead)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = _activation("TransformerDecoderLayer", activation)
+        self._build("TransformerDecoderLayer", ("self_attn", "multihead_attn"), d_model,
+                    nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+                    norm_first, bias)
         apply_factory_kwargs(self, device, dtype)
 
     def _feed_forward(self, x: Tensor) -> Tensor:
