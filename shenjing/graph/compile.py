@@ -45,6 +45,7 @@ from shenjing.graph.compile_forward import CompiledForward
 from shenjing.graph.graph import Graph, Variable
 from shenjing.graph.plan import Plan
 from shenjing.graph.session import flatten_structure
+from shenjing.graph.stepgen import FALLBACK, generate
 from shenjing.graph.symbolic import SymbolicTensor
 from shenjing.graph.train_ops import connected
 from shenjing.optim.fused import FusedParams, fusable, fused_params, worth_fusing
@@ -109,6 +110,14 @@ class CompiledFunction:
             trace = self._traces[key] = _Trace(self.fn, args, kwargs)
             self.trace_count += 1
         return trace.run(args, kwargs)
+
+    @property
+    def source(self) -> str | None:
+        """The source of the newest trace's step as one generated function (see
+        ``shenjing/graph/stepgen.py``), or None where that trace runs its plan."""
+        traces = list(self._traces.values())
+        generated = traces[-1].generated if traces else None
+        return None if generated is None else generated.source
 
     @property
     def graphs(self) -> list[Graph]:
@@ -229,10 +238,15 @@ class _Trace:
                 if params:
                     seen.update(map(id, params))
                     self.groups.append((optimizer, index, params))
+        self.generated = generate(self)  # the whole step as one function, where it can
 
     # -------------------------------------------------------------- replaying
     def run(self, args: tuple, kwargs: dict) -> Any:
         """Feed the arguments, run the plan, apply the effects, return the results."""
+        if self.generated is not None:
+            result = self.generated.run(args, kwargs)
+            if result is not FALLBACK:
+                return result
         fused: dict[int, tuple[FusedParams, int]] = {}  # id(param) -> (layout, position)
         for optimizer, index, params in self.groups:
             layout = fused_params(optimizer, index, params)
