@@ -295,7 +295,11 @@ def _check_types(ops: list, loss: Any, wrt: list) -> str:
     """The step's one float dtype (float32 or float64) over NumPy arrays."""
     dtypes = set()
     for op in ops:
-        if op.type not in EMITTERS or op.dependencies or op.stop_gradient:
+        # A dependency other than a tensor the op reads through its parameters would
+        # order it after an op the generated step does not know of.
+        read = {id(t) for t in extra_inputs(op)}
+        if (op.type not in EMITTERS or op.stop_gradient
+                or any(id(t) not in read for t in op.dependencies)):
             raise _Unsupported(getattr(op, "type", "?"))
         for t in (*op.inputs, op.outputs[0]):
             if not isinstance(t.array, np.ndarray):

@@ -61,13 +61,18 @@ class AdamEmitter(OptimizerEmitter):
 
     def loop(self, p: str, g: str, states: list[str], h: str) -> list[str]:
         m, v = states
-        return [f"for k in range({p}.size):",
-                f"    gk = {g}[k] * {h}[7] + {h}[8] * {p}[k] if {h}[6] else {g}[k]",
-                f"    mk = {m}[k] * {h}[0] + gk * {h}[1]",
-                f"    vk = {v}[k] * {h}[2] + gk * gk * {h}[3]",
+        # The scalars are read into locals first: read from ``h`` inside the loop, they
+        # would be reloaded after every store (LLVM cannot rule out that ``h`` aliases
+        # the arrays), and the loop would not vectorise.
+        return [*_locals(h, ["b1", "omb1", "b2", "omb2", "inv", "decay", "alter", "sign",
+                             "wd", "eps"]),
+                f"for k in range({p}.size):",
+                f"    gk = {g}[k] * sign + wd * {p}[k] if alter else {g}[k]",
+                f"    mk = {m}[k] * b1 + gk * omb1",
+                f"    vk = {v}[k] * b2 + gk * gk * omb2",
                 f"    {m}[k] = mk",
                 f"    {v}[k] = vk",
-                f"    {p}[k] = {p}[k] * {h}[5] - mk / (np.sqrt(vk) * {h}[4] + {h}[9])"]
+                f"    {p}[k] = {p}[k] * decay - mk / (np.sqrt(vk) * inv + eps)"]
 
     def prepare(self, optimizer: Any, group: dict, params: list[Any],
                 arrays: list[Any]) -> list[list[Any]] | None:
@@ -119,14 +124,15 @@ class SGDEmitter(OptimizerEmitter):
 
     def loop(self, p: str, g: str, states: list[str], h: str) -> list[str]:
         (b,) = states
-        return [f"for k in range({p}.size):",
-                f"    gk = {g}[k] * {h}[5] + {h}[6] * {p}[k] if {h}[4] else {g}[k]",
-                f"    d = gk",
-                f"    if {h}[1] != 0:",
-                f"        bk = gk if {h}[7] else {b}[k] * {h}[1] + gk * {h}[2]",
+        return [*_locals(h, ["lr", "mu", "omd", "nesterov", "alter", "sign", "wd", "first"]),
+                f"for k in range({p}.size):",
+                f"    gk = {g}[k] * sign + wd * {p}[k] if alter else {g}[k]",
+                "    d = gk",
+                "    if mu != 0:",
+                f"        bk = gk if first else {b}[k] * mu + gk * omd",
                 f"        {b}[k] = bk",
-                f"        d = bk * {h}[1] + gk if {h}[3] else bk",
-                f"    {p}[k] -= d * {h}[0]"]
+                "        d = bk * mu + gk if nesterov else bk",
+                f"    {p}[k] -= d * lr"]
 
     def prepare(self, optimizer: Any, group: dict, params: list[Any],
                 arrays: list[Any]) -> list[list[Any]] | None:
@@ -162,6 +168,10 @@ class SGDEmitter(OptimizerEmitter):
                 entry = state[p] = {}
             if entry.get("momentum_buffer") is not buf:
                 entry["momentum_buffer"] = buf
+
+
+def _locals(h: str, names: list[str]) -> list[str]:
+    return [f"{name} = {h}[{k}]" for k, name in enumerate(names)]
 
 
 def emitter(optimizer: Any) -> OptimizerEmitter | None:
