@@ -25,6 +25,7 @@ switched on, parameter state made by hand), runs the plan as before.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from shenjing.graph.plan import BackwardPass, _upstream
 from shenjing.graph.stepgen_emit import EMITTERS, extra_inputs
 from shenjing.graph.stepgen_optim import OptimizerEmitter, emitter
 from shenjing.graph.symbolic import SymbolicTensor
+from shenjing.optim.fused import fused_params
 from shenjing.tensor import Tensor
 
 FALLBACK = object()
@@ -114,8 +116,11 @@ class GeneratedStep:
         self.wrt = wrt
         self.leaves, self.rebuild = trace.leaves, trace.rebuild
         self.fetch_index = {id(t): i for i, t in enumerate(fetches)}
+        self.params = [v.source for v in wrt]
+        self.layouts: list[Any] = [None] * len(self.groups)
+        assert self.opt_emitter is not None
+        self.hypers = [np.zeros(self.opt_emitter.scalars, self.dtype) for _ in self.groups]
         self.fn: Any = None
-        self.bound: list[Any] | None = None
 
     # ------------------------------------------------------------------ generating
     def _plan_source(self, ops: list, bp: BackwardPass, tensors: list, slot: dict,
@@ -126,8 +131,24 @@ class GeneratedStep:
         for op in ops:
             for t in (*op.inputs, *extra_inputs(op)):
                 uses[id(t)] = uses.get(id(t), 0) + 1
+        # Each group's parameters, gradients and state are flat buffers (one argument
+        # each: a Numba call costs about 0.5 µs per array argument); a parameter and its
+        # gradient are views of them, at the offsets ``FusedUpdate`` lays them out at.
+        groups: dict[int, list[int]] = {}
+        for j, (index, _) in enumerate(stepped):
+            groups.setdefault(index, []).append(j)
+        self.groups = list(groups.items())
         grad_out = {id(v): f"G{j}" for j, v in enumerate(wrt)}
-        body: list[str] = ["# forward"]
+        body: list[str] = ["# the parameters and their gradients: views of the flat buffers"]
+        for index, members in self.groups:
+            start = 0
+            for j in members:
+                v = wrt[j]
+                stop = start + math.prod(v.shape)
+                body.append(f"{name[id(v)]} = P{index}[{start}:{stop}].reshape({v.shape})")
+                body.append(f"G{j} = GF{index}[{start}:{stop}].reshape({v.shape})")
+                start = stop
+        body.append("# forward")
         for op in ops:
             spec = EMITTERS[op.type]
             if spec.scalar and op.outputs[0] is not loss:
@@ -166,117 +187,79 @@ class GeneratedStep:
         body.append("# update")
         em = self.opt_emitter
         assert em is not None
-        groups: dict[int, list[int]] = {}
-        for j, (index, _) in enumerate(stepped):
-            groups.setdefault(index, []).append(j)
-        self.groups = [(index, members) for index, members in groups.items()]
-        states_args = []
-        for index, members in self.groups:
-            for j in members:
-                p, g = f"P{j}", f"GF{j}"
-                s_names = [f"S{j}_{k}" for k in range(len(em.state_keys))]
-                states_args += s_names
-                body.append(f"{p} = {name[id(wrt[j])]}.reshape(-1)")
-                body.append(f"{g} = G{j}.reshape(-1)")
-                flat = []
-                for s in s_names:
-                    body.append(f"{s}f = {s}.reshape(-1)")
-                    flat.append(f"{s}f")
-                body += em.loop(p, g, flat, f"h{index}")
+        group_args = []
+        for index, _ in self.groups:
+            states = [f"S{index}_{k}" for k in range(len(em.state_keys))]
+            group_args += [f"P{index}", f"GF{index}", *states, f"h{index}"]
+            body += em.loop(f"P{index}", f"GF{index}", states, f"h{index}")
         returns = [name[id(loss)], *(name[id(t)] for t in fetches)]
         body.append(f"return ({', '.join(returns)},)")
-        args = [*(name[id(t)] for t in placeholders), *(name[id(t)] for t in graph_vars),
-                *(f"G{j}" for j in range(len(wrt))), *states_args,
-                *(f"h{index}" for index, _ in self.groups)]
+        stepped_ids = {id(v) for v in wrt}
+        self.others = [t for t in graph_vars if id(t) not in stepped_ids]
+        args = [*(name[id(t)] for t in placeholders), *(name[id(t)] for t in self.others),
+                *group_args]
         self.source = _module(self.dtype, args, body)
 
     # ------------------------------------------------------------------ binding
-    def _bind(self) -> bool:
-        """Take the parameters' current arrays and state (made as a first ``step()``
-        would); False where they are not plain C-ordered arrays of the traced kind."""
-        arrays = []
-        for v in self.graph_vars:
-            a = v.source.array if v.source is not None else v.initial_value
-            if (type(a) is not np.ndarray or not a.flags.c_contiguous
-                    or a.shape != v.shape or a.dtype != v.dtype):
-                return False
-            arrays.append(a)
-        em, optimizer = self.opt_emitter, self.optimizer
-        assert em is not None
-        params = [v.source for v in self.wrt]
-        grads = [np.zeros(v.shape, self.dtype) for v in self.wrt]
-        states: list[list[Any]] = [[] for _ in self.wrt]
-        hypers = []
-        for index, members in self.groups:
-            group = optimizer.param_groups[index]
-            made = em.prepare(optimizer, group, [params[j] for j in members],
-                              [params[j].array for j in members])
-            if made is None:
-                return False
-            for j, arrays_j in zip(members, made, strict=True):
-                for a in arrays_j:
-                    if (type(a) is not np.ndarray or not a.flags.c_contiguous
-                            or a.shape != params[j].shape or a.dtype != self.dtype):
-                        return False
-                states[j] = arrays_j
-            hypers.append(np.zeros(em.scalars, self.dtype))
-        self.var_arrays = arrays
-        self.params = params
-        self.states = states
-        self.grad_tensors = [Tensor._make(g, None) for g in grads]
-        self.hypers = hypers
-        self.bound = [*arrays, *grads, *(a for s in states for a in s), *hypers]
-        return True
-
-    def _intact(self) -> bool:
-        """Whether the parameters and their state are still the bound arrays."""
-        for v, a in zip(self.graph_vars, self.var_arrays, strict=True):
-            source = v.source
-            if (source.array if source is not None else v.initial_value) is not a:
-                return False
-        state, keys = self.optimizer.state, self.opt_emitter.state_keys
-        lazy = self.opt_emitter.lazy_state
-        for p, arrays in zip(self.params, self.states, strict=True):
-            entry = state.get(p)
-            for key, a in zip(keys, arrays, strict=True):
-                current = None if entry is None else entry.get(key)
-                if current is not a and not (lazy and current is None):
-                    return False
-        return True
+    def _layouts(self) -> list[Any] | None:
+        """Each group's flat layout, bound (``Parameter.array`` a view of its buffer),
+        made again if something changed behind it; None where one cannot be made."""
+        layouts = self.layouts
+        for k, (index, members) in enumerate(self.groups):
+            layout = layouts[k]
+            if layout is None or not layout.intact():
+                layout = layouts[k] = fused_params(self.optimizer, index,
+                                                   [self.params[j] for j in members])
+                if layout is None or type(layout.update.param) is not np.ndarray:
+                    return None
+            layout.bind()
+        return layouts
 
     # ------------------------------------------------------------------ running
     def run(self, args: tuple, kwargs: dict) -> Any:
         """One replay as one call; ``FALLBACK`` where this call must run the plan."""
         if not kernels.enabled():
             return FALLBACK
-        feeds = []
+        call = []
         for position in self.arg_positions:
             value = args[position] if isinstance(position, int) else kwargs[position]
             a = value.array if isinstance(value, Tensor) else value
             if type(a) is not np.ndarray:
                 return FALLBACK
-            feeds.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
-        if (self.bound is None or not self._intact()) and not self._bind():
+            call.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
+        for v in self.others:
+            a = v.source.array if v.source is not None else v.initial_value
+            if type(a) is not np.ndarray or not a.flags.c_contiguous:
+                return FALLBACK
+            call.append(a)
+        layouts = self._layouts()
+        if layouts is None:
             return FALLBACK
         em, optimizer = self.opt_emitter, self.optimizer
-        tokens = []
-        for (index, members), h in zip(self.groups, self.hypers, strict=True):
-            token = em.hyper(optimizer, optimizer.param_groups[index],
-                             [self.params[j] for j in members], h)
+        tokens, states = [], []
+        for (index, _), layout, h in zip(self.groups, layouts, self.hypers, strict=True):
+            group = optimizer.param_groups[index]
+            update = layout.update
+            arrays = em.arrays(update, group)
+            token = None if arrays is None else em.hyper(update, group, h)
             if token is None:
                 return FALLBACK
             tokens.append(token)
+            states.append(arrays)
+            call += [update.param, update.grad, *arrays, h]
         for owner, set_to_none in self.before:
             owner.zero_grad(set_to_none)
         if self.fn is None:
-            self.fn = kernels.load_source("step", self.source).step
-        results = self.fn(*feeds, *self.bound)
-        for p, g in zip(self.params, self.grad_tensors, strict=True):
-            if p.grad is not g:
-                p.grad = g
-        for (index, members), token in zip(self.groups, tokens, strict=True):
-            em.after(optimizer, [self.params[j] for j in members],
-                     [self.states[j] for j in members], token)
+            kernel = kernels.load_source("step", self.source).step
+            results = kernel(*call)  # compiles, or loads the disk cache
+            self.fn = kernel.dispatcher  # then called without the wrapper's bookkeeping
+        else:
+            results = self.fn(*call)
+        for layout, arrays, token in zip(layouts, states, tokens, strict=True):
+            em.after(layout.update, arrays, token)
+            for p, g in zip(layout.params, layout.grad_tensors, strict=True):
+                if p.grad is not g:
+                    p.grad = g
         for owner, set_to_none in self.after:
             owner.zero_grad(set_to_none)
         values = []
@@ -286,8 +269,8 @@ class GeneratedStep:
                 values.append(leaf)
             else:
                 out = results[index + 1]
-                values.append(Tensor._make(np.asarray(out, dtype=self.dtype)
-                                           if np.ndim(out) == 0 else out, None))
+                values.append(Tensor._make(out if isinstance(out, np.ndarray)
+                                           else np.asarray(out, dtype=self.dtype), None))
         return self.rebuild(values)
 
 

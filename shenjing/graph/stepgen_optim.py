@@ -3,9 +3,10 @@
 Each supported optimizer gives the loop that updates one parameter in place from its
 gradient, written with the float operations of the optimizer's own kernel
 (``optim/_numba_kernels.py``), and the Python that, at every call, reads the group's
-hyperparameters (so a learning-rate scheduler takes effect), checks the state is the one
-the generated step was bound to, and turns them into the loop's scalars in the
-parameter's dtype, as the kernel tier does. An optimizer or option not handled here
+hyperparameters (so a learning-rate scheduler takes effect) and turns them into the
+loop's scalars in the parameter's dtype, as the kernel tier does. A group's parameters,
+gradients and state are laid out flat (``optim/fused.py``'s ``FusedParams``, which eager
+steps share), so the update is one loop per group. An optimizer or option not handled here
 (AMSGrad, lr = 0, an unknown subclass) leaves that call to the plan.
 """
 
@@ -28,27 +29,26 @@ class OptimizerEmitter:
 
     state_keys: tuple[str, ...] = ()
     scalars = 0
-    lazy_state = False  # whether a state array may be missing until the first step
 
     def loop(self, p: str, g: str, states: list[str], h: str) -> list[str]:
         """The update of flat arrays ``p`` (parameter), ``g`` (gradient) and ``states``,
         with the group's scalars ``h[0]``, ``h[1]``, ...."""
         raise NotImplementedError
 
-    def prepare(self, optimizer: Any, group: dict, params: list[Any],
-                arrays: list[Any]) -> list[list[Any]] | None:
-        """Each parameter's state arrays (made as ``step()`` would on a first step), or
-        None where this group cannot be generated now."""
+    def arrays(self, update: Any, group: dict) -> list[Any] | None:
+        """The flat state arrays of a group's layout (``optim.fused.FusedUpdate``) that
+        the loop takes, in ``state_keys`` order; None where the state is not this
+        optimizer's usual one."""
         raise NotImplementedError
 
-    def hyper(self, optimizer: Any, group: dict, params: list[Any], out: Any) -> Any:
+    def hyper(self, update: Any, group: dict, out: Any) -> Any:
         """Write the group's scalars into ``out`` and return what ``after`` needs; None:
         leave this call to the plan."""
         raise NotImplementedError
 
-    def after(self, optimizer: Any, params: list[Any], states: list[list[Any]],
-              token: Any) -> None:
-        """Record the step in each parameter's state (Adam's step count, SGD's buffer)."""
+    def after(self, update: Any, arrays: list[Any], token: Any) -> None:
+        """Record the step in the layout's state (Adam's step count, SGD's buffer) and
+        share it with each parameter's state."""
 
 
 class AdamEmitter(OptimizerEmitter):
@@ -74,30 +74,19 @@ class AdamEmitter(OptimizerEmitter):
                 f"    {v}[k] = vk",
                 f"    {p}[k] = {p}[k] * decay - mk / (np.sqrt(vk) * inv + eps)"]
 
-    def prepare(self, optimizer: Any, group: dict, params: list[Any],
-                arrays: list[Any]) -> list[list[Any]] | None:
-        out = []
-        for p, a in zip(params, arrays, strict=True):
-            state = optimizer.state.get(p)
-            if state is None:
-                state = optimizer.state[p] = optimizer.init_state(a, group)
-            if set(state) != {"step", *self.state_keys}:
-                return None
-            out.append([state[key] for key in self.state_keys])
-        return out
+    def arrays(self, update: Any, group: dict) -> list[Any] | None:
+        state = update.state
+        if set(state) != {"step", *self.state_keys}:
+            return None
+        return [state[key] for key in self.state_keys]
 
-    def hyper(self, optimizer: Any, group: dict, params: list[Any], out: Any) -> Any:
+    def hyper(self, update: Any, group: dict, out: Any) -> Any:
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
         if lr == 0 or group["amsgrad"]:
             return None
-        state = optimizer.state
-        t = state[params[0]]["step"]
-        for p in params:
-            if state[p]["step"] != t:
-                return None
-        t += 1
+        t = update.state["step"] + 1
         decay = 1.0
-        if optimizer.decoupled_weight_decay:
+        if update.optimizer.decoupled_weight_decay:
             decay, weight_decay = 1 - lr * weight_decay, 0
         step_size = lr / (1 - beta1**t)
         root_correction = math.sqrt(1 - beta2**t)
@@ -107,11 +96,9 @@ class AdamEmitter(OptimizerEmitter):
                   weight_decay, group["eps"] / step_size)
         return t
 
-    def after(self, optimizer: Any, params: list[Any], states: list[list[Any]],
-              token: Any) -> None:
-        state, t = optimizer.state, token
-        for p in params:
-            state[p]["step"] = t
+    def after(self, update: Any, arrays: list[Any], token: Any) -> None:
+        update.state["step"] = token
+        update._share_state()
 
 
 class SGDEmitter(OptimizerEmitter):
@@ -120,7 +107,6 @@ class SGDEmitter(OptimizerEmitter):
 
     state_keys = ("momentum_buffer",)
     scalars = 8
-    lazy_state = True
 
     def loop(self, p: str, g: str, states: list[str], h: str) -> list[str]:
         (b,) = states
@@ -134,40 +120,27 @@ class SGDEmitter(OptimizerEmitter):
                 "        d = bk * mu + gk if nesterov else bk",
                 f"    {p}[k] -= d * lr"]
 
-    def prepare(self, optimizer: Any, group: dict, params: list[Any],
-                arrays: list[Any]) -> list[list[Any]] | None:
-        out = []
-        for p, a in zip(params, arrays, strict=True):
-            state = optimizer.state.get(p)
-            buf = None if state is None else state.get("momentum_buffer")
-            if state is not None and set(state) - {"momentum_buffer"}:
-                return None
-            # A first step makes the buffer (b = g); until then it is kept here.
-            out.append([np.zeros_like(a) if buf is None else buf])
-        return out
-
-    def hyper(self, optimizer: Any, group: dict, params: list[Any], out: Any) -> Any:
-        state = optimizer.state
-        firsts = {(state.get(p) or {}).get("momentum_buffer") is None for p in params}
-        if len(firsts) != 1:
+    def arrays(self, update: Any, group: dict) -> list[Any] | None:
+        if set(update.state) - {"momentum_buffer"}:
             return None
-        first = firsts.pop()
-        wd, maximize = group["weight_decay"], group["maximize"]
-        out[:] = (group["lr"], group["momentum"], 1 - group["dampening"], group["nesterov"],
-                  wd != 0 or maximize, -1.0 if maximize else 1.0, wd, first)
-        return group["momentum"] != 0
+        buf = update.state.get("momentum_buffer")
+        if buf is not None:
+            return [buf]
+        # Without momentum the loop never reads a buffer: the gradient stands in. Before
+        # the first step with momentum, a new buffer, which that step fills (b = g).
+        return [update.grad if group["momentum"] == 0 else update.param.copy()]
 
-    def after(self, optimizer: Any, params: list[Any], states: list[list[Any]],
-              token: Any) -> None:
-        if not token:  # without momentum, SGD keeps no state
-            return
-        state = optimizer.state
-        for p, (buf,) in zip(params, states, strict=True):
-            entry = state.get(p)
-            if entry is None:
-                entry = state[p] = {}
-            if entry.get("momentum_buffer") is not buf:
-                entry["momentum_buffer"] = buf
+    def hyper(self, update: Any, group: dict, out: Any) -> Any:
+        wd, maximize, momentum = group["weight_decay"], group["maximize"], group["momentum"]
+        first = update.state.get("momentum_buffer") is None
+        out[:] = (group["lr"], momentum, 1 - group["dampening"], group["nesterov"],
+                  wd != 0 or maximize, -1.0 if maximize else 1.0, wd, first)
+        return momentum != 0
+
+    def after(self, update: Any, arrays: list[Any], token: Any) -> None:
+        if token and update.state.get("momentum_buffer") is not arrays[0]:
+            update.state["momentum_buffer"] = arrays[0]  # without momentum, SGD keeps none
+            update._share_state()
 
 
 def _locals(h: str, names: list[str]) -> list[str]:
