@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from shenjing.optim import SGD, Adam, AdamW
 
 

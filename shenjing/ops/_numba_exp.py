@@ -45,12 +45,12 @@ _C0, _C1, _C2, _C3, _C4, _C5 = _C
 
 
 @intrinsic
-def _float32_from_bits(typingctx, bits):  # noqa: ANN001, ANN202 - Numba's signature
+def _float32_from_bits(typingctx, bits):
     """The float32 whose IEEE bits are the low 32 bits of the integer ``bits``."""
     if not isinstance(bits, types.Integer):
         return None
 
-    def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+    def codegen(context, builder, signature, args):
         value = args[0]
         if value.type.width != 32:
             value = builder.trunc(value, ir.IntType(32))
@@ -73,7 +73,7 @@ def exp32(x: float) -> float:
     return x if x != x else y  # NaN in, NaN out
 
 
-def _choose_exp(x):  # noqa: ANN001, ANN202 - Numba's overload protocol
+def _choose_exp(x):
     """``exp32`` for float32 arguments, the C library's ``exp`` for the others."""
     if getattr(x, "bitwidth", 64) == 32:
         fast = exp32.dispatcher
