@@ -7,7 +7,7 @@ alike in shenjing and PyTorch from the same weights and data:
 
 each step being forward, zero_grad, backward and an Adam step, plus the in-place NumPy
 Adam that the hand-written baselines use, and the same step in JAX (``jax.jit`` of the
-whole step, optax's Adam) when it is installed.
+whole step, optax's Adam, buffers donated, one wait per timed run) when it is installed.
 """
 
 from __future__ import annotations
@@ -140,27 +140,55 @@ def jax_mlp_problem(jax, sizes: tuple[int, ...], batch: int) -> tuple[Any, Calla
     return params, loss_fn, jnp.asarray(x_np), jnp.asarray(y_np)
 
 
-def jax_step(jax, sizes: tuple[int, ...], batch: int) -> Callable[[], None]:
+def jax_train_chunk(jax, optimizer: Any, loss_fn: Callable, params: Any, x: Any,
+                    y: Any) -> Callable[..., None]:
+    """``run(k)``: k training steps in JAX as its experts write them: the whole step
+    (loss, gradient, ``optimizer``'s update, an optax transformation) under one
+    ``jax.jit``, the parameters and optimizer state donated, and one wait at the end of
+    the k steps, not one per step (``run(k, block=False)`` does not wait; ``run(0)``
+    waits for the steps before)."""
+    import optax
+
+    def train_step(params, opt_state, x, y):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    step = jax.jit(train_step, donate_argnums=(0, 1))
+    state = [params, optimizer.init(params), None]
+
+    def run(k: int, block: bool = True) -> None:
+        params, opt_state, loss = state
+        for _ in range(k):
+            params, opt_state, loss = step(params, opt_state, x, y)
+        state[:] = [params, opt_state, loss]
+        if block and loss is not None:
+            jax.block_until_ready(loss)
+
+    return run
+
+
+class JaxStep:
+    """One JAX training step per call, without waiting for it; ``sync()`` waits for the
+    steps called so far (``common.rates`` calls it at the end of each timed run)."""
+
+    def __init__(self, run: Callable[..., None]) -> None:
+        self.run = run
+
+    def __call__(self) -> None:
+        self.run(1, block=False)
+
+    def sync(self) -> None:
+        self.run(0)
+
+
+def jax_step(jax, sizes: tuple[int, ...], batch: int) -> JaxStep:
     """The same training step in JAX (``jax`` is the module): forward, loss, gradient and
-    optax's Adam, compiled as one ``jax.jit`` function; each call waits for its result."""
+    optax's Adam, jitted whole with its buffers donated (``jax_train_chunk``)."""
     import optax
 
     params, loss_fn, x, y = jax_mlp_problem(jax, sizes, batch)
-    opt = optax.adam(1e-3)
-
-    @jax.jit
-    def train_step(params, opt_state, x, y):
-        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-        updates, opt_state = opt.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    state = [params, opt.init(params)]
-
-    def step() -> None:
-        state[0], state[1], loss = train_step(state[0], state[1], x, y)
-        loss.block_until_ready()
-
-    return step
+    return JaxStep(jax_train_chunk(jax, optax.adam(1e-3), loss_fn, params, x, y))
 
 
 class NumpyAdam:

@@ -103,6 +103,8 @@ def _jax_chunk(workload: str) -> Callable[[int], None]:
     import jax
     import optax
 
+    from benchmarks.networks import jax_train_chunk
+
     jnp = jax.numpy
     rng = np.random.default_rng(1)
     if workload == "lenet":
@@ -142,23 +144,7 @@ def _jax_chunk(workload: str) -> Callable[[int], None]:
         params, loss_fn, x, y = jax_mlp_problem(jax, sizes, batch)
         opt = optax.adam(1e-3)
 
-    def train_step(params, opt_state, x, y):
-        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-        updates, opt_state = opt.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    step = jax.jit(train_step, donate_argnums=(0, 1))
-    state = [params, opt.init(params)]
-
-    def run(k: int) -> None:
-        params, opt_state = state
-        loss = None
-        for _ in range(k):
-            params, opt_state, loss = step(params, opt_state, x, y)
-        state[:] = [params, opt_state]
-        jax.block_until_ready(loss)
-
-    return run
+    return jax_train_chunk(jax, opt, loss_fn, params, x, y)
 
 
 def _chunk(workload: str, variant: str) -> Callable[[int], None]:
