@@ -23,7 +23,10 @@ Speed: on top of the plan's bookkeeping-free replay, the small parameters that a
 optimizer steps are bound to its flat layout (``shenjing.optim.fused``): each
 ``Parameter.array`` becomes a view into one buffer per parameter group, the replay writes
 their gradients straight into the flat gradient, and the step that follows updates the
-group with one call of the optimizer's own update, copying nothing.
+group with one call of the optimizer's own update, copying nothing. With the kernel tier
+on, a step whose every op and optimizer has an emitter runs as one generated native
+function instead, forward, backward and update (``shenjing/graph/stepgen.py``; its
+source is ``CompiledFunction.source``); any other step, or call, runs the plan.
 
 Limits: Python runs only while tracing, so Python-level side effects (a counter in a
 layer, reading ``loss.item()``) happen once; values that should vary, such as a

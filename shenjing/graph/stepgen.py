@@ -26,6 +26,7 @@ switched on, parameter state made by hand), runs the plan as before.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -218,7 +219,7 @@ class GeneratedStep:
     # ------------------------------------------------------------------ running
     def run(self, args: tuple, kwargs: dict) -> Any:
         """One replay as one call; ``FALLBACK`` where this call must run the plan."""
-        if not kernels.enabled():
+        if self.fn is FALLBACK or not kernels.enabled():
             return FALLBACK
         call = []
         for position in self.arg_positions:
@@ -251,7 +252,14 @@ class GeneratedStep:
             owner.zero_grad(set_to_none)
         if self.fn is None:
             kernel = kernels.load_source("step", self.source).step
-            results = kernel(*call)  # compiles, or loads the disk cache
+            try:
+                results = kernel(*call)  # compiles, or loads the disk cache
+            except kernels.numba().core.errors.NumbaError as error:
+                # Nothing ran: Numba failed to type or compile the generated source.
+                warnings.warn(f"sj.compile: the generated step failed to compile, the "
+                              f"plan runs instead: {error}", RuntimeWarning, stacklevel=3)
+                self.fn = FALLBACK
+                return FALLBACK
             self.fn = kernel.dispatcher  # then called without the wrapper's bookkeeping
         else:
             results = self.fn(*call)

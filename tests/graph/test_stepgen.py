@@ -238,3 +238,17 @@ def _exp_loop(x: Any, out: Any) -> None:
         out[k] = exp(x[k])
 
 
+
+
+def test_a_step_that_fails_to_compile_warns_and_runs_the_plan(monkeypatch: pytest.MonkeyPatch):
+    from shenjing.graph import stepgen
+
+    real = stepgen._module
+
+    def broken(dtype: str, args: list[str], body: list[str]) -> str:
+        return real(dtype, args, ["unknown = not_defined_anywhere", *body])
+
+    monkeypatch.setattr(stepgen, "_module", broken)
+    with pytest.warns(RuntimeWarning, match="failed to compile"):
+        generated = _train("mse", "sgd", "generated")
+    _assert_same(generated, _train("mse", "sgd", "eager"), F32)
