@@ -221,9 +221,10 @@ class TypedHelper:
         return self.py_func(*args)
 
     def register(self) -> None:
-        """Tell Numba to compile calls of ``py_func`` as ``choose`` says (once)."""
+        """Tell Numba to compile calls of ``py_func`` as ``choose`` says (once), inlined
+        into the caller: a helper left as a call stops a loop of it from vectorising."""
         if not self.registered:
-            numba().extending.overload(self.py_func)(self.choose)
+            numba().extending.overload(self.py_func, inline="always")(self.choose)
             self.registered = True
 
 
