@@ -38,8 +38,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -294,6 +296,20 @@ def _generated_dir() -> str:
     raise OSError(f"kernels: no writable folder for generated kernels among {candidates}")
 
 
+_IMPORT = re.compile(r"^(?:from|import) (shenjing[\w.]*)", re.MULTILINE)
+
+
+@functools.cache
+def _module_source(name: str) -> bytes:
+    """The source file of an importable module, as bytes (b"" where it has none)."""
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None else None
+    if origin is None or not os.path.isfile(origin):
+        return b""
+    with open(origin, "rb") as f:
+        return f.read()
+
+
 def load_source(name: str, source: str) -> ModuleType:
     """Import generated kernel source as a module backed by a file on disk.
 
@@ -301,12 +317,17 @@ def load_source(name: str, source: str) -> ModuleType:
     fused chains) is written once to a file named after ``name`` and the source's hash,
     atomically, and imported from there; its ``@kernel`` functions then cache like any
     other. The same source always gives the same file, so a second process finds the
-    cached machine code.
+    cached machine code. The name's hash also covers the shenjing modules the source
+    imports (the kernels it calls): Numba checks only a cached function's own file, and
+    would otherwise keep machine code built from an older version of them.
     """
     import hashlib
     import tempfile
 
-    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    hashed = hashlib.sha256(source.encode())
+    for imported in sorted(set(_IMPORT.findall(source))):
+        hashed.update(_module_source(imported))
+    digest = hashed.hexdigest()[:20]
     module_name = f"shenjing_generated_{name}_{digest}"
     module = sys.modules.get(module_name)
     if module is not None:

@@ -38,7 +38,7 @@ _LOG2E = np.float32(1.44269504088896341)
 _LN2_HI = np.float32(0.693359375)  # ln 2 = _LN2_HI + _LN2_LO; _LN2_HI has 9 bits
 _LN2_LO = np.float32(-2.12194440e-4)
 _LOW, _HIGH = np.float32(-104.0), np.float32(89.0)
-_HALF, _ONE = np.float32(0.5), np.float32(1.0)
+_ZERO, _HALF, _ONE = np.float32(0.0), np.float32(0.5), np.float32(1.0)
 _C = [np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
                               4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1)]
 _C0, _C1, _C2, _C3, _C4, _C5 = _C
@@ -61,10 +61,13 @@ def _float32_from_bits(typingctx, bits):
 
 # Inlined by Numba, not left to LLVM, which stops inlining it in a large function (a
 # generated step): a loop that calls it does not vectorise (a sigmoid ran 6x slower).
+# Branch-free, with its argument not named like the caller's (``exp``'s ``x``): Numba's
+# inliner gets variable scopes wrong otherwise (numba issue 7802).
 @kernel(inline="always")
-def exp32(x: float) -> float:
-    """exp(x) for float32 x (see the module's docstring)."""
-    c = min(max(x, _LOW), _HIGH)
+def exp32(v: float) -> float:
+    """exp(v) for float32 v (see the module's docstring)."""
+    # max(LOW, NaN) is LOW: the integer conversion below never sees a NaN.
+    c = min(_HIGH, max(_LOW, v))
     n = np.floor(c * _LOG2E + _HALF)
     r = c - n * _LN2_HI - n * _LN2_LO
     z = r * r
@@ -72,7 +75,8 @@ def exp32(x: float) -> float:
     k = np.int32(n)
     half = k >> 1
     y = p * _float32_from_bits((half + 127) << 23) * _float32_from_bits((k - half + 127) << 23)
-    return x if x != x else y  # NaN in, NaN out
+    # NaN in, NaN out: max(NaN, LOW) is NaN, and otherwise the term is ±0 (y >= 0).
+    return y + min(max(v, _LOW), _HIGH) * _ZERO
 
 
 def _choose_exp(x):

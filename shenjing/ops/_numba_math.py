@@ -38,16 +38,18 @@ _Q3 = np.float32(2.5493029181028286e-04)
 
 
 # Inlined by Numba, not left to LLVM, which stops inlining it in a large function (a
-# generated step): a loop that calls it does not vectorise (a sigmoid ran 6x slower).
+# generated step): a loop that calls it does not vectorise. Branch-free, with its
+# argument not named like the caller's (``tanh``'s ``x``): Numba's inliner gets variable
+# scopes wrong otherwise (numba issue 7802).
 @kernel(inline="always")
-def tanh32(x: float) -> float:
-    """tanh(x) for float32 x (see the module's docstring); NaN stays NaN."""
-    c = min(max(x, -_CLAMP), _CLAMP)
+def tanh32(v: float) -> float:
+    """tanh(v) for float32 v (see the module's docstring); NaN stays NaN: min(max(NaN, a),
+    b) is NaN, as Python's is."""
+    c = min(max(v, -_CLAMP), _CLAMP)
     u = c * c
     p = ((((((_P6 * u + _P5) * u + _P4) * u + _P3) * u + _P2) * u + _P1) * u + _P0)
     q = ((_Q3 * u + _Q2) * u + _Q1) * u + _ONE
-    y = min(max(c * p / q, -_ONE), _ONE)
-    return x if x != x else y  # NaN in, NaN out
+    return min(max(c * p / q, -_ONE), _ONE)
 
 
 def _choose_tanh(x):
