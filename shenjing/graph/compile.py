@@ -136,7 +136,7 @@ def _signature(args: tuple, kwargs: dict) -> tuple:
 
 def _key(value: Any) -> tuple:
     data = value.array if isinstance(value, Tensor) else value
-    if is_array(data):
+    if type(data) is np.ndarray or is_array(data):  # NumPy first: this runs every call
         return ("array", data.shape, data.dtype)
     try:
         hash(value)

@@ -115,13 +115,18 @@ class GeneratedStep:
         self.arg_positions = trace.arg_positions
         self.graph_vars = graph_vars
         self.wrt = wrt
-        self.leaves, self.rebuild = trace.leaves, trace.rebuild
-        self.fetch_index = {id(t): i for i, t in enumerate(fetches)}
+        self.rebuild = trace.rebuild
+        # Each returned leaf, with where its value is in the results (None: a constant).
+        fetch_index = {id(t): 1 + i for i, t in enumerate(fetches)}
+        self.outputs = [(leaf, fetch_index.get(id(leaf))
+                         if isinstance(leaf, SymbolicTensor) else None)
+                        for leaf in trace.leaves]
         self.params = [v.source for v in wrt]
         self.layouts: list[Any] = [None] * len(self.groups)
         assert self.opt_emitter is not None
         self.hypers = [np.zeros(self.opt_emitter.scalars, self.dtype) for _ in self.groups]
         self.fn: Any = None
+        self.calls = 0  # calls that ran the generated function (tests ask)
 
     # ------------------------------------------------------------------ generating
     def _plan_source(self, ops: list, bp: BackwardPass, tensors: list, slot: dict,
@@ -206,6 +211,8 @@ class GeneratedStep:
         """Each group's flat layout, bound (``Parameter.array`` a view of its buffer),
         made again if something changed behind it; None where one cannot be made."""
         layouts = self.layouts
+        if all(layout is not None and layout.bound() for layout in layouts):
+            return layouts  # the usual case: one pass of identity checks
         for k, (index, members) in enumerate(self.groups):
             layout = layouts[k]
             if layout is None or not layout.intact():
@@ -216,70 +223,82 @@ class GeneratedStep:
             layout.bind()
         return layouts
 
+    def _feeds(self, args: tuple, kwargs: dict) -> list[Any] | None:
+        """The arrays fed to the call (arguments, then unstepped variables); None where
+        one is not a NumPy array."""
+        call = []
+        for position in self.arg_positions:
+            value = args[position] if type(position) is int else kwargs[position]
+            a = value.array if isinstance(value, Tensor) else value
+            if type(a) is not np.ndarray:
+                return None
+            call.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
+        for v in self.others:
+            a = v.source.array if v.source is not None else v.initial_value
+            if type(a) is not np.ndarray or not a.flags.c_contiguous:
+                return None
+            call.append(a)
+        return call
+
     # ------------------------------------------------------------------ running
     def run(self, args: tuple, kwargs: dict) -> Any:
         """One replay as one call; ``FALLBACK`` where this call must run the plan."""
         if self.fn is FALLBACK or not kernels.enabled():
             return FALLBACK
-        call = []
-        for position in self.arg_positions:
-            value = args[position] if isinstance(position, int) else kwargs[position]
-            a = value.array if isinstance(value, Tensor) else value
-            if type(a) is not np.ndarray:
-                return FALLBACK
-            call.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
-        for v in self.others:
-            a = v.source.array if v.source is not None else v.initial_value
-            if type(a) is not np.ndarray or not a.flags.c_contiguous:
-                return FALLBACK
-            call.append(a)
-        layouts = self._layouts()
+        call = self._feeds(args, kwargs)
+        layouts = self._layouts() if call is not None else None
         if layouts is None:
             return FALLBACK
-        em, optimizer = self.opt_emitter, self.optimizer
-        tokens, states = [], []
+        em, param_groups = self.opt_emitter, self.optimizer.param_groups
+        updates = []
         for (index, _), layout, h in zip(self.groups, layouts, self.hypers, strict=True):
-            group = optimizer.param_groups[index]
-            update = layout.update
+            group, update = param_groups[index], layout.update
             arrays = em.arrays(update, group)
             token = None if arrays is None else em.hyper(update, group, h)
             if token is None:
                 return FALLBACK
-            tokens.append(token)
-            states.append(arrays)
+            updates.append((update, arrays, token))
             call += [update.param, update.grad, *arrays, h]
         for owner, set_to_none in self.before:
             owner.zero_grad(set_to_none)
-        if self.fn is None:
-            kernel = kernels.load_source("step", self.source).step
-            try:
-                results = kernel(*call)  # compiles, or loads the disk cache
-            except kernels.numba().core.errors.NumbaError as error:
-                # Nothing ran: Numba failed to type or compile the generated source.
-                warnings.warn(f"sj.compile: the generated step failed to compile, the "
-                              f"plan runs instead: {error}", RuntimeWarning, stacklevel=3)
-                self.fn = FALLBACK
-                return FALLBACK
-            self.fn = kernel.dispatcher  # then called without the wrapper's bookkeeping
-        else:
-            results = self.fn(*call)
-        for layout, arrays, token in zip(layouts, states, tokens, strict=True):
-            em.after(layout.update, arrays, token)
+        results = self._call(call)
+        if results is FALLBACK:
+            return FALLBACK
+        self.calls += 1
+        for update, arrays, token in updates:
+            em.after(update, arrays, token)
+        for layout in layouts:
             for p, g in zip(layout.params, layout.grad_tensors, strict=True):
                 if p.grad is not g:
                     p.grad = g
         for owner, set_to_none in self.after:
             owner.zero_grad(set_to_none)
         values = []
-        for leaf in self.leaves:
-            index = self.fetch_index.get(id(leaf)) if isinstance(leaf, SymbolicTensor) else None
+        for leaf, index in self.outputs:
             if index is None:
                 values.append(leaf)
             else:
-                out = results[index + 1]
-                values.append(Tensor._make(out if isinstance(out, np.ndarray)
+                out = results[index]
+                values.append(Tensor._make(out if type(out) is np.ndarray
                                            else np.asarray(out, dtype=self.dtype), None))
         return self.rebuild(values)
+
+    def _call(self, call: list[Any]) -> Any:
+        """The generated function's results; its first call compiles it (or loads it
+        from the disk cache), or gives ``FALLBACK`` where Numba cannot compile it."""
+        if self.fn is not None:
+            return self.fn(*call)
+        kernel = kernels.load_source("step", self.source).step
+        try:
+            results = kernel(*call)  # timed into kernels.compile_seconds()
+        except kernels.numba().core.errors.NumbaError as error:
+            # Nothing ran: Numba failed to type or compile the generated source.
+            warnings.warn(f"sj.compile: the generated step failed to compile, the "
+                          f"plan runs instead: {error}", RuntimeWarning, stacklevel=4)
+            self.fn = FALLBACK
+            return FALLBACK
+        self.fn = kernel.dispatcher  # then called without the wrapper's bookkeeping
+        return results
 
 
 def _check_types(ops: list, loss: Any, wrt: list) -> str:

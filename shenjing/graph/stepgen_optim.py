@@ -95,8 +95,7 @@ class AdamEmitter(OptimizerEmitter):
         return t
 
     def after(self, update: Any, arrays: list[Any], token: Any) -> None:
-        update.state["step"] = token
-        update._share_state()
+        update.share_scalar("step", token)
 
 
 class SGDEmitter(OptimizerEmitter):

@@ -173,6 +173,13 @@ class FusedUpdate:
                     return False
         return True
 
+    def share_scalar(self, key: str, value: Any) -> None:
+        """Set a scalar of the flat state (Adam's step count) and of each parameter's
+        state: what ``_share_state`` does for it, without going over the arrays."""
+        self.state[key] = value
+        for state, expected in self._state_pairs:
+            state[key] = expected[key] = value
+
     def step(self) -> None:
         """Apply the optimizer's update to every parameter, from ``grads``."""
         group = self.optimizer.param_groups[self.group_index]
@@ -211,6 +218,16 @@ class FusedParams:
             data = p.array
             if data is not view and (data.shape != view.shape or data.dtype != view.dtype
                                      or type(data) is not type(view)):  # moved devices
+                return False
+        return self.update.state_intact()
+
+    def bound(self) -> bool:
+        """Whether the layout is intact and bound (each ``.array`` its flat view): the
+        check a compiled replay makes before each call, ``intact()`` and ``bind()`` in one
+        pass when nothing changed."""
+        state = self.optimizer.state
+        for p, view, _, _, param_state in self._slots:
+            if p.array is not view or state.get(p) is not param_state:
                 return False
         return self.update.state_intact()
 

@@ -91,7 +91,9 @@ def _train(kind: str, optimizer: str, mode: str, steps: int = 5, dtype: str = "f
                 for group in opt.param_groups:
                     group["lr"] = lrs[k]
             losses.append(step(x, y).item())
+        generated = None if mode == "eager" else list(step._traces.values())[0].generated
         return {"losses": np.array(losses), "step": step,
+                "generated_calls": 0 if generated is None else generated.calls,
                 "params": [p.numpy().copy() for p in model.parameters()],
                 "grads": [p.grad.numpy().copy() for p in model.parameters()],
                 "state": opt.state_dict()["state"]}
@@ -117,6 +119,7 @@ def _assert_same(a: dict[str, Any], b: dict[str, Any], tol: dict[str, float]) ->
 def test_generated_step_equals_plan_and_eager(kind: str, optimizer: str):
     generated = _train(kind, optimizer, "generated")
     assert generated["step"].source is not None  # the whole step was generated
+    assert generated["generated_calls"] == 5  # and ran every step
     assert "def step(" in generated["step"].source
     _assert_same(generated, _train(kind, optimizer, "eager"), F32)
     _assert_same(generated, _train(kind, optimizer, "plan"), F32)
@@ -128,6 +131,7 @@ def test_learning_rate_changes_take_effect_and_lr_zero_falls_back():
     eager = _train("bce", "adam", "eager", lrs=lrs)
     _assert_same(generated, eager, F32)
     assert generated["state"][0]["step"] == 5
+    assert generated["generated_calls"] == 4  # all but the lr = 0 step
     unchanged = _train("bce", "adam", "generated")
     assert not np.allclose(unchanged["params"][0], generated["params"][0])
 
@@ -238,8 +242,6 @@ def _exp_loop(x: Any, out: Any) -> None:
         out[k] = exp(x[k])
 
 
-
-
 def test_a_step_that_fails_to_compile_warns_and_runs_the_plan(monkeypatch: pytest.MonkeyPatch):
     from shenjing.graph import stepgen
 
@@ -252,3 +254,34 @@ def test_a_step_that_fails_to_compile_warns_and_runs_the_plan(monkeypatch: pytes
     with pytest.warns(RuntimeWarning, match="failed to compile"):
         generated = _train("mse", "sgd", "generated")
     _assert_same(generated, _train("mse", "sgd", "eager"), F32)
+
+
+def test_a_parameter_or_state_replaced_between_calls_is_rebound():
+    def run(generated: bool) -> tuple[list[np.ndarray], int]:
+        with kernels.use(generated):
+            model = _model("bce", "float32")
+            opt = sj.optim.Adam(model.parameters(), lr=1e-2)
+            x, y, loss_fn = _data("bce", "float32")
+
+            def train_step(x, y):
+                loss = loss_fn(model(x), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                return loss
+
+            step = sj.compile(train_step) if generated else train_step
+            first = list(model.parameters())[0]
+            for k in range(6):
+                if k == 2:
+                    first.array = first.array * 0.5  # a new array behind the layout
+                if k == 4:
+                    opt.load_state_dict(opt.state_dict())  # new state dicts
+                step(x, y)
+            calls = list(step._traces.values())[0].generated.calls if generated else 0
+            return [p.numpy().copy() for p in model.parameters()], calls
+
+    (generated, calls), (eager, _) = run(True), run(False)
+    assert calls == 6
+    for u, v in zip(generated, eager, strict=True):
+        np.testing.assert_allclose(u, v, **F32)
