@@ -12,8 +12,10 @@ donated, blocking once per timed chunk, as JAX users write it), and ``floor`` (t
 step's GEMMs alone in NumPy, preallocated nothing: ``a @ b`` back to back).
 
 Each round runs every variant once, in turn, as ``taskset -c 0`` child processes with
-one BLAS/XLA/Numba thread; a child warms up, then reports the median CPU time per step
-(``time.process_time``, every thread of the process) over its chunks. The table gives
+one BLAS/XLA/Numba thread; a child times its first 3 steps (tracing and compiling; the
+part that shenjing's kernels spent compiling, or loading from Numba's disk cache, is
+reported apart), then reports the median CPU time per step (``time.process_time``,
+every thread of the process) over its chunks. The table gives
 the median over rounds, and each ratio is the median of the per-round ratios.
 """
 
@@ -194,7 +196,11 @@ def child(workload: str, variant: str, seconds: float) -> None:
         t0 = clock()
         run(k)
         times.append((clock() - t0) / k)
-    print(f"{statistics.median(times) * 1e6:.1f} {warm:.2f}")
+    # Seconds of the first steps spent compiling kernels (or loading them from Numba's
+    # disk cache: a second run of the bench pays only that), for shenjing's variants.
+    kernels = sys.modules.get("shenjing.kernels")
+    compiled = kernels.compile_seconds() if kernels is not None else 0.0
+    print(f"{statistics.median(times) * 1e6:.1f} {warm:.2f} {compiled:.2f}")
 
 
 def main() -> None:
@@ -214,6 +220,7 @@ def main() -> None:
     for workload in args.workloads.split(","):
         results: dict[str, list[float]] = {v: [] for v in VARIANTS}
         warmups: dict[str, float] = {}
+        compiles: dict[str, float] = {}
         for _ in range(args.rounds):
             for variant in VARIANTS:
                 child_env = dict(env)
@@ -226,14 +233,16 @@ def main() -> None:
                 if out.returncode:
                     print(f"{workload} {variant}: failed: {out.stderr.strip()[-300:]}")
                     continue
-                micros, warm = out.stdout.split()[-2:]
+                micros, warm, compiled = out.stdout.split()[-3:]
                 results[variant].append(float(micros))
                 warmups[variant] = max(warmups.get(variant, 0.0), float(warm))
-        _report(workload, results, warmups)
+                compiles[variant] = max(compiles.get(variant, 0.0), float(compiled))
+        _report(workload, results, warmups, compiles)
     print(f"load after: {os.getloadavg()}")
 
 
-def _report(workload: str, results: dict[str, list[float]], warmups: dict[str, float]) -> None:
+def _report(workload: str, results: dict[str, list[float]], warmups: dict[str, float],
+            compiles: dict[str, float]) -> None:
     def ratio(a: str, b: str) -> str:  # how many times faster ``a`` is than ``b``
         pairs = list(zip(results[a], results[b], strict=False))
         return f"{statistics.median(y / x for x, y in pairs):.2f}x" if pairs else "-"
@@ -241,8 +250,9 @@ def _report(workload: str, results: dict[str, list[float]], warmups: dict[str, f
     cells = []
     for v in VARIANTS:
         if results[v]:
+            compiled = f", compiling {compiles[v]:.2f} s" if compiles.get(v) else ""
             cells.append(f"{v} {statistics.median(results[v]):.0f} us "
-                         f"(first 3 steps {warmups[v]:.2f} s)")
+                         f"(first 3 steps {warmups[v]:.2f} s{compiled})")
     print(f"{workload}: " + "; ".join(cells))
     print(f"  sj-on vs sj-off {ratio('sj-on', 'sj-off')}, vs torch {ratio('sj-on', 'torch')}, "
           f"vs jax {ratio('sj-on', 'jax')}; sj-off vs torch {ratio('sj-off', 'torch')}; "
