@@ -28,6 +28,7 @@ from typing import Any
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops import _numba_col2im as numba_col2im
 from shenjing.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d"]
@@ -168,6 +169,8 @@ def col2im(
     slice-add per kernel offset (p, q): overlapping windows make ``np.add.at``-free
     scattering safe, because within one offset no two (i, j) hit the same pixel.
     """
+    if numba_col2im.wanted(gcols):  # the kernel tier: the same sums, one compiled loop
+        return numba_col2im.col2im(gcols, padded_shape, kernel, stride, dilation, out_size)
     xp = get_array_module(gcols)
     gx = xp.zeros(padded_shape, gcols.dtype)
     c, n = padded_shape[0], padded_shape[3]

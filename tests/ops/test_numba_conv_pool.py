@@ -1,0 +1,101 @@
+"""The kernel tier's col2im (ops/_numba_col2im.py) and max pooling (ops/_numba_pool.py)
+against their NumPy ops, forward and backward, over strides, padding, dilation, odd sizes
+and a batch of one (the op table runs conv2d and max_pool2d both ways too)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shenjing import kernels
+from shenjing.ops.conv import Convolution
+from shenjing.ops.pool import MaxPool
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="the kernel tier needs Numba")
+
+CONVS = [  # x shape, w shape, stride, padding, dilation, groups
+    ((4, 6, 14, 14), (16, 6, 5, 5), (1, 1), 0, (1, 1), 1),
+    ((1, 3, 9, 7), (4, 3, 3, 3), (2, 1), 1, (1, 1), 1),
+    ((3, 4, 11, 10), (6, 2, 3, 2), (1, 2), 2, (2, 1), 2),
+    ((2, 2, 8, 9), (3, 2, 4, 3), (3, 3), 1, (1, 2), 1),
+]
+
+
+def _batch_inner(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def _conv(dtype: type, case: tuple, on: bool) -> list[np.ndarray]:
+    xs, ws, stride, pad, dilation, groups = case
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    with kernels.use(on):
+        op = Convolution()
+        op.needs_input_grad = (True, True, True)
+        y = op.forward(x, w, b, stride=stride, padding=((pad, pad), (pad, pad)),
+                       dilation=dilation, groups=groups)
+        gy = _batch_inner(rng.standard_normal(y.shape).astype(dtype))
+        return [y, *op.backward(gy)]
+
+
+@pytest.mark.parametrize("case", CONVS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convolution_with_col2im_kernel_equals_numpy(case: tuple, dtype: type) -> None:
+    before = kernels.calls()
+    on = _conv(dtype, case, True)
+    assert kernels.calls() > before, "the col2im kernel did not run"
+    off = _conv(dtype, case, False)
+    for got, want in zip(on, off, strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)  # the same sums in the same order
+
+
+POOLS = [  # x shape, kernel, stride, padding, dilation
+    ((64, 6, 28, 28), (2, 2), (2, 2), (0, 0), (1, 1)),
+    ((1, 3, 7, 9), (3, 3), (2, 2), (1, 1), (1, 1)),
+    ((3, 2, 11, 10), (3, 2), (1, 2), (1, 0), (1, 2)),
+    ((2, 4, 9, 9), (2, 3), (3, 4), (0, 1), (2, 1)),
+]
+
+
+def _pool(x: np.ndarray, case: tuple, gy: np.ndarray | None, on: bool) -> list[np.ndarray]:
+    _, kernel, stride, pad, dilation = case
+    with kernels.use(on):
+        op = MaxPool()
+        op.needs_input_grad = (True,)
+        y = op.forward(x, kernel=kernel, stride=stride,
+                       padding=((pad[0], pad[0]), (pad[1], pad[1])), dilation=dilation)
+        if gy is None:
+            return [y]
+        return [y, op.backward(gy)]
+
+
+@pytest.mark.parametrize("case", POOLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_kernel_equals_numpy(case: tuple, dtype: type) -> None:
+    rng = np.random.default_rng(1)
+    # Ties (values rounded to halves) test the first-maximum rule.
+    x = _batch_inner(np.round(2 * rng.standard_normal(case[0])).astype(dtype) / 2)
+    (y,) = _pool(x, case, None, False)
+    gy = _batch_inner(rng.standard_normal(y.shape).astype(dtype))
+    before = kernels.calls()
+    on = _pool(x, case, gy, True)
+    assert kernels.calls() > before, "the pooling kernels did not run"
+    off = _pool(x, case, gy, False)
+    for got, want in zip(on, off, strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_max_pool_kernel_passes_nan_like_numpy() -> None:
+    x = np.arange(2 * 1 * 4 * 4, dtype=np.float32).reshape(2, 1, 4, 4)
+    x[0, 0, 1, 1] = np.nan
+    x[1, 0, 2, 3] = -np.inf
+    case = (x.shape, (2, 2), (2, 2), (0, 0), (1, 1))
+    gy = np.ones((2, 1, 2, 2), np.float32)
+    on, off = _pool(x, case, gy, True), _pool(x, case, gy, False)
+    for got, want in zip(on, off, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert np.isnan(on[0][0, 0, 0, 0]) and on[1][0, 0, :2, :2].sum() == 0
