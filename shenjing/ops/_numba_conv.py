@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.kernels import kernel
+from shenjing.kernels import SAFE_FASTMATH, kernel
 from shenjing.ops.conv import Convolution
 
 
@@ -30,37 +30,80 @@ from shenjing.ops.conv import Convolution
 def _forward(x_pad: Any, w: Any, y: Any) -> None:  # pragma: no cover - compiled
     out_channels, channels, kh, kw = w.shape
     _, height, width, batch = y.shape
+    # Rows of W·N contiguous floats: a kernel row's taps are shifts of one input row by
+    # q·N, so an output row gains up to four taps per pass (one load and store of it).
+    x3 = x_pad.reshape(channels, x_pad.shape[1], x_pad.shape[2] * batch)
+    y3 = y.reshape(out_channels, height, width * batch)
+    run = width * batch
     for k in range(out_channels):
         for i in range(height):
-            for j in range(width):
-                acc = y[k, i, j]
-                acc[:] = 0.0
-                for c in range(channels):
-                    for p in range(kh):
-                        for q in range(kw):
-                            weight = w[k, c, p, q]
-                            row = x_pad[c, i + p, j + q]
-                            for n in range(batch):
-                                acc[n] += weight * row[n]
+            out = y3[k, i]
+            out[:] = 0.0
+            for c in range(channels):
+                for p in range(kh):
+                    src = x3[c, i + p]
+                    q = 0
+                    while q + 4 <= kw:
+                        w0, w1 = w[k, c, p, q], w[k, c, p, q + 1]
+                        w2, w3 = w[k, c, p, q + 2], w[k, c, p, q + 3]
+                        s0 = src[q * batch:]
+                        s1 = src[(q + 1) * batch:]
+                        s2 = src[(q + 2) * batch:]
+                        s3 = src[(q + 3) * batch:]
+                        for t in range(run):
+                            out[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t] + w3 * s3[t]
+                        q += 4
+                    while q < kw:
+                        w0 = w[k, c, p, q]
+                        s0 = src[q * batch:]
+                        for t in range(run):
+                            out[t] += w0 * s0[t]
+                        q += 1
 
 
-@kernel
+@kernel(fastmath=SAFE_FASTMATH | {"reassoc"})  # the dot products vectorise (reassociated)
 def _weight_grad(x_pad: Any, gy: Any, gw: Any) -> None:  # pragma: no cover - compiled
     out_channels, channels, kh, kw = gw.shape
     _, height, width, batch = gy.shape
-    lanes = np.zeros(batch, gy.dtype)  # one partial sum per batch lane: vectorises
+    x3 = x_pad.reshape(channels, x_pad.shape[1], x_pad.shape[2] * batch)
+    g3 = gy.reshape(out_channels, height, width * batch)
+    run = width * batch
+    totals = np.zeros(kw, np.float64)  # each tap's sum over rows, in float64
+    zero = gy.dtype.type(0)
     for k in range(out_channels):
         for c in range(channels):
             for p in range(kh):
+                totals[:] = 0.0
+                for i in range(height):
+                    g = g3[k, i]
+                    src = x3[c, i + p]
+                    q = 0
+                    while q + 4 <= kw:  # four dot products per pass over the row of gy
+                        s0 = src[q * batch:]
+                        s1 = src[(q + 1) * batch:]
+                        s2 = src[(q + 2) * batch:]
+                        s3 = src[(q + 3) * batch:]
+                        a0 = a1 = a2 = a3 = zero
+                        for t in range(run):
+                            gt = g[t]
+                            a0 += gt * s0[t]
+                            a1 += gt * s1[t]
+                            a2 += gt * s2[t]
+                            a3 += gt * s3[t]
+                        totals[q] += a0
+                        totals[q + 1] += a1
+                        totals[q + 2] += a2
+                        totals[q + 3] += a3
+                        q += 4
+                    while q < kw:
+                        s0 = src[q * batch:]
+                        a0 = zero
+                        for t in range(run):
+                            a0 += g[t] * s0[t]
+                        totals[q] += a0
+                        q += 1
                 for q in range(kw):
-                    lanes[:] = 0.0
-                    for i in range(height):
-                        for j in range(width):
-                            g = gy[k, i, j]
-                            row = x_pad[c, i + p, j + q]
-                            for n in range(batch):
-                                lanes[n] += g[n] * row[n]
-                    gw[k, c, p, q] = lanes.sum()
+                    gw[k, c, p, q] = totals[q]
 
 
 def direct_fits(x_shape: tuple[int, ...], w_shape: tuple[int, ...], params: dict) -> bool:

@@ -55,7 +55,8 @@ def _max_forward(x: Any, y: Any, arg: Any, kh: int, kw: int, sh: int, sw: int, d
                             v = row[n]
                             m = best[n]
                             # NumPy's maximum: a NaN wins and stays; ties keep the first.
-                            take = m == m and (v > m or v != v)
+                            # (Bitwise, not ``and``/``or``: no branches, so it vectorises.)
+                            take = (m == m) & ((v > m) | (v != v))
                             best[n] = v if take else m
                             where[n] = k if take else where[n]
                 for n in range(batch):
