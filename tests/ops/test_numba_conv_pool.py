@@ -27,6 +27,7 @@ def _batch_inner(a: np.ndarray) -> np.ndarray:
 
 def _conv(dtype: type, case: tuple, on: bool) -> list[np.ndarray]:
     xs, ws, stride, pad, dilation, groups = case
+    ph, pw = (pad, pad) if isinstance(pad, int) else pad
     rng = np.random.default_rng(0)
     x = rng.standard_normal(xs).astype(dtype)
     w = rng.standard_normal(ws).astype(dtype)
@@ -34,7 +35,7 @@ def _conv(dtype: type, case: tuple, on: bool) -> list[np.ndarray]:
     with kernels.use(on):
         op = Convolution()
         op.needs_input_grad = (True, True, True)
-        y = op.forward(x, w, b, stride=stride, padding=((pad, pad), (pad, pad)),
+        y = op.forward(x, w, b, stride=stride, padding=((ph, ph), (pw, pw)),
                        dilation=dilation, groups=groups)
         gy = _batch_inner(rng.standard_normal(y.shape).astype(dtype))
         return [y, *op.backward(gy)]
@@ -99,3 +100,46 @@ def test_max_pool_kernel_passes_nan_like_numpy() -> None:
     for got, want in zip(on, off, strict=True):
         np.testing.assert_array_equal(got, want)
     assert np.isnan(on[0][0, 0, 0, 0]) and on[1][0, 0, :2, :2].sum() == 0
+
+
+DIRECT = [  # x shape, w shape, padding: stride 1, batch >= MIN_BATCH
+    ((16, 6, 14, 14), (16, 6, 5, 5), 0),
+    ((17, 1, 9, 11), (6, 1, 5, 5), 2),
+    ((16, 3, 7, 6), (5, 3, 3, 4), 1),  # an odd number of output channels, kW % 4 != 0
+    ((16, 2, 1, 13), (3, 2, 1, 7), (0, 3)),  # a conv1d's image of height 1
+]
+
+
+@pytest.mark.parametrize("case", DIRECT)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_convolution_equals_im2col(case: tuple, dtype: type) -> None:
+    xs, ws, pad = case
+    full = (xs, ws, (1, 1), pad, (1, 1), 1)
+    before = kernels.calls()
+    on = _conv(dtype, full, True)
+    assert kernels.calls() > before, "the direct kernels did not run"
+    off = _conv(dtype, full, False)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for got, want in zip(on, off, strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_direct_convolution_gradcheck_in_float64() -> None:
+    import shenjing as sj
+
+    rng = np.random.default_rng(3)
+    x = sj.tensor(rng.standard_normal((16, 2, 5, 6)), requires_grad=True)
+    w = sj.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    b = sj.tensor(rng.standard_normal(3), requires_grad=True)
+    before = kernels.calls()
+    with kernels.use(True):
+        assert sj.gradcheck(lambda x, w, b: sj.conv2d(x, w, b, padding=1), [x, w, b])
+    assert kernels.calls() > before, "the direct kernels did not run"
+
+
+def test_direct_convolution_is_deterministic() -> None:
+    case = (*DIRECT[0][:2], (1, 1), 0, (1, 1), 1)
+    first, second = _conv(np.float32, case, True), _conv(np.float32, case, True)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
