@@ -16,8 +16,9 @@ channel axes swapped. The weight gradient is the matching dot products,
 
     gw[k,c,p,q] = Σ_i  gy[k, i, :] · x[c, i + p, q·N : q·N + W_out·N]
 
-four taps per pass over a row of gy, reassociated so they vectorise, each row's dot
-product added into a float64 total.
+four taps of two output channels per pass over two rows of gy (eight dot products
+sharing their loads), reassociated so they vectorise, each row's dot product added into
+a float64 total.
 """
 
 from __future__ import annotations
@@ -108,42 +109,57 @@ def _weight_grad(x: Any, gy: Any, gw: Any) -> None:  # pragma: no cover - compil
     x3 = x.reshape(channels, x.shape[1], x.shape[2] * batch)
     g3 = gy.reshape(out_channels, height, width * batch)
     run = width * batch
-    totals = np.zeros(kw, np.float64)  # each tap's sum over rows, in float64
+    totals = np.zeros((2, kw), np.float64)  # each tap's sum over rows, in float64
     zero = gy.dtype.type(0)
-    for k in range(out_channels):
+    for k0 in range(0, out_channels, 2):
+        k1 = min(k0 + 1, out_channels - 1)  # an odd last channel is done twice
         for c in range(channels):
             for p in range(kh):
                 totals[:] = 0.0
                 for i in range(height):
-                    g = g3[k, i]
+                    g0 = g3[k0, i]
+                    g1 = g3[k1, i]
                     src = x3[c, i + p]
                     q = 0
-                    while q + 4 <= kw:  # four dot products per pass over the row of gy
+                    while q + 4 <= kw:  # eight dot products per pass over two rows of gy
                         s0 = src[q * batch:]
                         s1 = src[(q + 1) * batch:]
                         s2 = src[(q + 2) * batch:]
                         s3 = src[(q + 3) * batch:]
-                        a0 = a1 = a2 = a3 = zero
+                        a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
                         for t in range(run):
-                            gt = g[t]
-                            a0 += gt * s0[t]
-                            a1 += gt * s1[t]
-                            a2 += gt * s2[t]
-                            a3 += gt * s3[t]
-                        totals[q] += a0
-                        totals[q + 1] += a1
-                        totals[q + 2] += a2
-                        totals[q + 3] += a3
+                            v0, v1, v2, v3 = s0[t], s1[t], s2[t], s3[t]
+                            h0, h1 = g0[t], g1[t]
+                            a0 += h0 * v0
+                            a1 += h0 * v1
+                            a2 += h0 * v2
+                            a3 += h0 * v3
+                            b0 += h1 * v0
+                            b1 += h1 * v1
+                            b2 += h1 * v2
+                            b3 += h1 * v3
+                        totals[0, q] += a0
+                        totals[0, q + 1] += a1
+                        totals[0, q + 2] += a2
+                        totals[0, q + 3] += a3
+                        totals[1, q] += b0
+                        totals[1, q + 1] += b1
+                        totals[1, q + 2] += b2
+                        totals[1, q + 3] += b3
                         q += 4
                     while q < kw:
                         s0 = src[q * batch:]
-                        a0 = zero
+                        a0 = b0 = zero
                         for t in range(run):
-                            a0 += g[t] * s0[t]
-                        totals[q] += a0
+                            v0 = s0[t]
+                            a0 += g0[t] * v0
+                            b0 += g1[t] * v0
+                        totals[0, q] += a0
+                        totals[1, q] += b0
                         q += 1
                 for q in range(kw):
-                    gw[k, c, p, q] = totals[q]
+                    gw[k0, c, p, q] = totals[0, q]
+                    gw[k1, c, p, q] = totals[1, q]
 
 
 def correlate(xt: Any, weight: Any, out_size: tuple[int, int]) -> Any:
