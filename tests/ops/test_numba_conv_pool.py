@@ -143,3 +143,40 @@ def test_direct_convolution_is_deterministic() -> None:
     first, second = _conv(np.float32, case, True), _conv(np.float32, case, True)
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_lenet5_trains_the_same_with_the_conv_and_pool_kernels() -> None:
+    import shenjing as sj
+    import shenjing.nn.functional as F
+    from shenjing.models import lenet5
+    from shenjing.ops import _numba_direct, _numba_pool
+
+    rng = np.random.default_rng(7)
+    data = [(rng.standard_normal((16, 1, 28, 28)).astype(np.float32),
+             rng.integers(0, 10, 16))] * 5  # one batch, five steps
+
+    def train(on: bool) -> list[float]:
+        with kernels.use(on):
+            sj.manual_seed(0)
+            model = lenet5()
+            opt = sj.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+            @sj.compile
+            def step(x: sj.Tensor, y: sj.Tensor) -> sj.Tensor:
+                loss = F.cross_entropy(model(x), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                return loss
+
+            return [step(sj.tensor(x), sj.tensor(y)).item() for x, y in data]
+
+    counts = (_numba_direct._correlate.calls, _numba_direct._weight_grad.calls,
+              _numba_pool._max_forward.calls, _numba_pool._max_backward.calls)
+    on = train(True)
+    after = (_numba_direct._correlate.calls, _numba_direct._weight_grad.calls,
+             _numba_pool._max_forward.calls, _numba_pool._max_backward.calls)
+    assert all(b > a for a, b in zip(counts, after, strict=True)), "a kernel did not run"
+    off = train(False)
+    np.testing.assert_allclose(on, off, rtol=1e-5)
+    assert on[-1] < on[0]  # it fits the batch, slowly at first
