@@ -7,12 +7,13 @@ stride-1, undilated convolution is a sum of shifted row products with no im2col 
     y[k, i, :] = Σ_c Σ_p Σ_q w[k,c,p,q] · x[c, i + p − shift, q·N : q·N + W_out·N]
 
 (``correlate``; rows outside x count as zero). Each pass over an output row takes four
-taps for two output channels at once: the four shifted input rows are loaded once for
-both, and each output row is loaded and stored once per four taps, so the loop is held
-by the FMA units rather than by loads and stores. The same loop gives the input gradient
-as the correlation of the output gradient, padded by kW − 1 on both sides of its rows
-and by kH − 1 rows above and below (``shift``), with the kernel flipped and its two
-channel axes swapped. The weight gradient is the matching dot products,
+taps, from anywhere in (c, p, q), for two output channels at once: the four shifted
+input rows are loaded once for both, and each output row is loaded and stored once per
+four taps, so the loop is held by the FMA units rather than by loads and stores. The
+same loop gives the input gradient as the correlation of the output gradient, padded by
+kW − 1 on both sides of its rows and by kH − 1 rows above and below (``shift``), with
+the kernel flipped and its two channel axes swapped. The weight gradient is the
+matching dot products,
 
     gw[k,c,p,q] = Σ_i  gy[k, i, :] · x[c, i + p, q·N : q·N + W_out·N]
 
@@ -51,55 +52,56 @@ def _correlate(x: Any, w: Any, y: Any, shift: int) -> None:  # pragma: no cover 
     out_channels, channels, kh, kw = w.shape
     _, height, width, batch = y.shape
     rows = x.shape[1]
-    x3 = x.reshape(channels, rows, x.shape[2] * batch)
+    row_size = x.shape[2] * batch
+    xf = x.reshape(-1)
+    wf = w.reshape(out_channels, channels * kh * kw)
     y3 = y.reshape(out_channels, height, width * batch)
     run = width * batch
-    for k0 in range(0, out_channels, 2):
-        pair = k0 + 1 < out_channels
-        k1 = k0 + 1 if pair else k0
-        for i in range(height):
+    # Per output row, its taps (c, p, q) whose input row exists: where each starts in x
+    # and which weight it takes. Taps are taken four at a time across (c, p, q), so a
+    # kernel row of five taps does not leave a one-tap pass per row.
+    starts = np.empty(channels * kh * kw, np.int64)
+    taps = np.empty(channels * kh * kw, np.int64)
+    for i in range(height):
+        count = 0
+        for c in range(channels):
+            for p in range(kh):
+                r = i + p - shift
+                if r < 0 or r >= rows:
+                    continue  # a row of zeros (the input gradient's padding)
+                for q in range(kw):
+                    starts[count] = (c * rows + r) * row_size + q * batch
+                    taps[count] = (c * kh + p) * kw + q
+                    count += 1
+        for k0 in range(0, out_channels, 2):
+            k1 = min(k0 + 1, out_channels - 1)  # an odd last channel is done twice
             out0 = y3[k0, i]
             out1 = y3[k1, i]
             out0[:] = 0.0
             out1[:] = 0.0
-            for c in range(channels):
-                for p in range(kh):
-                    r = i + p - shift
-                    if r < 0 or r >= rows:
-                        continue
-                    src = x3[c, r]
-                    q = 0
-                    while q + 4 <= kw:
-                        s0 = src[q * batch:]
-                        s1 = src[(q + 1) * batch:]
-                        s2 = src[(q + 2) * batch:]
-                        s3 = src[(q + 3) * batch:]
-                        a0, a1 = w[k0, c, p, q], w[k0, c, p, q + 1]
-                        a2, a3 = w[k0, c, p, q + 2], w[k0, c, p, q + 3]
-                        if pair:
-                            b0, b1 = w[k1, c, p, q], w[k1, c, p, q + 1]
-                            b2, b3 = w[k1, c, p, q + 2], w[k1, c, p, q + 3]
-                            for t in range(run):
-                                v0, v1, v2, v3 = s0[t], s1[t], s2[t], s3[t]
-                                out0[t] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3
-                                out1[t] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3
-                        else:
-                            for t in range(run):
-                                out0[t] += a0 * s0[t] + a1 * s1[t] + a2 * s2[t] + a3 * s3[t]
-                        q += 4
-                    while q < kw:
-                        s0 = src[q * batch:]
-                        a0 = w[k0, c, p, q]
-                        if pair:
-                            b0 = w[k1, c, p, q]
-                            for t in range(run):
-                                v0 = s0[t]
-                                out0[t] += a0 * v0
-                                out1[t] += b0 * v0
-                        else:
-                            for t in range(run):
-                                out0[t] += a0 * s0[t]
-                        q += 1
+            m = 0
+            while m + 4 <= count:
+                s0 = xf[starts[m]:]
+                s1 = xf[starts[m + 1]:]
+                s2 = xf[starts[m + 2]:]
+                s3 = xf[starts[m + 3]:]
+                a0, a1 = wf[k0, taps[m]], wf[k0, taps[m + 1]]
+                a2, a3 = wf[k0, taps[m + 2]], wf[k0, taps[m + 3]]
+                b0, b1 = wf[k1, taps[m]], wf[k1, taps[m + 1]]
+                b2, b3 = wf[k1, taps[m + 2]], wf[k1, taps[m + 3]]
+                for t in range(run):
+                    v0, v1, v2, v3 = s0[t], s1[t], s2[t], s3[t]
+                    out0[t] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3
+                    out1[t] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3
+                m += 4
+            while m < count:
+                s0 = xf[starts[m]:]
+                a0, b0 = wf[k0, taps[m]], wf[k1, taps[m]]
+                for t in range(run):
+                    v0 = s0[t]
+                    out0[t] += a0 * v0
+                    out1[t] += b0 * v0
+                m += 1
 
 
 @kernel(fastmath=SAFE_FASTMATH | {"reassoc"})  # the dot products vectorise (reassociated)
