@@ -62,6 +62,7 @@ def _correlate(x: Any, w: Any, y: Any, shift: int) -> None:  # pragma: no cover 
     # kernel row of five taps does not leave a one-tap pass per row.
     starts = np.empty(channels * kh * kw, np.int64)
     taps = np.empty(channels * kh * kw, np.int64)
+    spare = np.empty(run, y.dtype)
     for i in range(height):
         count = 0
         for c in range(channels):
@@ -74,9 +75,9 @@ def _correlate(x: Any, w: Any, y: Any, shift: int) -> None:  # pragma: no cover 
                     taps[count] = (c * kh + p) * kw + q
                     count += 1
         for k0 in range(0, out_channels, 2):
-            k1 = min(k0 + 1, out_channels - 1)  # an odd last channel is done twice
+            k1 = min(k0 + 1, out_channels - 1)
             out0 = y3[k0, i]
-            out1 = y3[k1, i]
+            out1 = y3[k1, i] if k1 > k0 else spare  # an odd last channel: a spare row
             out0[:] = 0.0
             out1[:] = 0.0
             m = 0
