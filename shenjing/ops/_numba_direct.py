@@ -109,60 +109,65 @@ def _correlate(x: Any, w: Any, y: Any, shift: int) -> None:  # pragma: no cover 
 def _weight_grad(x: Any, gy: Any, gw: Any) -> None:  # pragma: no cover - compiled
     out_channels, channels, kh, kw = gw.shape
     _, height, width, batch = gy.shape
-    x3 = x.reshape(channels, x.shape[1], x.shape[2] * batch)
+    rows = x.shape[1]
+    row_size = x.shape[2] * batch
+    xf = x.reshape(-1)
     g3 = gy.reshape(out_channels, height, width * batch)
     run = width * batch
-    totals = np.zeros((2, kw), np.float64)  # each tap's sum over rows, in float64
+    size = channels * kh * kw
+    totals = np.zeros((out_channels, size), np.float64)  # each row's dot products, summed
+    starts = np.empty(size, np.int64)
     zero = gy.dtype.type(0)
-    for k0 in range(0, out_channels, 2):
-        k1 = min(k0 + 1, out_channels - 1)  # an odd last channel is done twice
-        for c in range(channels):
+    for i in range(height):
+        for c in range(channels):  # where each tap (c, p, q) of output row i starts in x
             for p in range(kh):
-                totals[:] = 0.0
-                for i in range(height):
-                    g0 = g3[k0, i]
-                    g1 = g3[k1, i]
-                    src = x3[c, i + p]
-                    q = 0
-                    while q + 4 <= kw:  # eight dot products per pass over two rows of gy
-                        s0 = src[q * batch:]
-                        s1 = src[(q + 1) * batch:]
-                        s2 = src[(q + 2) * batch:]
-                        s3 = src[(q + 3) * batch:]
-                        a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
-                        for t in range(run):
-                            v0, v1, v2, v3 = s0[t], s1[t], s2[t], s3[t]
-                            h0, h1 = g0[t], g1[t]
-                            a0 += h0 * v0
-                            a1 += h0 * v1
-                            a2 += h0 * v2
-                            a3 += h0 * v3
-                            b0 += h1 * v0
-                            b1 += h1 * v1
-                            b2 += h1 * v2
-                            b3 += h1 * v3
-                        totals[0, q] += a0
-                        totals[0, q + 1] += a1
-                        totals[0, q + 2] += a2
-                        totals[0, q + 3] += a3
-                        totals[1, q] += b0
-                        totals[1, q + 1] += b1
-                        totals[1, q + 2] += b2
-                        totals[1, q + 3] += b3
-                        q += 4
-                    while q < kw:
-                        s0 = src[q * batch:]
-                        a0 = b0 = zero
-                        for t in range(run):
-                            v0 = s0[t]
-                            a0 += g0[t] * v0
-                            b0 += g1[t] * v0
-                        totals[0, q] += a0
-                        totals[1, q] += b0
-                        q += 1
                 for q in range(kw):
-                    gw[k0, c, p, q] = totals[0, q]
-                    gw[k1, c, p, q] = totals[1, q]
+                    starts[(c * kh + p) * kw + q] = (c * rows + i + p) * row_size + q * batch
+        for k0 in range(0, out_channels, 2):
+            k1 = min(k0 + 1, out_channels - 1)  # an odd last channel is done twice
+            g0 = g3[k0, i]
+            g1 = g3[k1, i]
+            m = 0
+            while m + 4 <= size:  # eight dot products per pass over two rows of gy
+                s0 = xf[starts[m]:]
+                s1 = xf[starts[m + 1]:]
+                s2 = xf[starts[m + 2]:]
+                s3 = xf[starts[m + 3]:]
+                a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
+                for t in range(run):
+                    v0, v1, v2, v3 = s0[t], s1[t], s2[t], s3[t]
+                    h0, h1 = g0[t], g1[t]
+                    a0 += h0 * v0
+                    a1 += h0 * v1
+                    a2 += h0 * v2
+                    a3 += h0 * v3
+                    b0 += h1 * v0
+                    b1 += h1 * v1
+                    b2 += h1 * v2
+                    b3 += h1 * v3
+                totals[k0, m] += a0
+                totals[k0, m + 1] += a1
+                totals[k0, m + 2] += a2
+                totals[k0, m + 3] += a3
+                totals[k1, m] += b0
+                totals[k1, m + 1] += b1
+                totals[k1, m + 2] += b2
+                totals[k1, m + 3] += b3
+                m += 4
+            while m < size:
+                s0 = xf[starts[m]:]
+                a0 = b0 = zero
+                for t in range(run):
+                    v0 = s0[t]
+                    a0 += g0[t] * v0
+                    b0 += g1[t] * v0
+                totals[k0, m] += a0
+                totals[k1, m] += b0
+                m += 1
+    gf = gw.reshape(out_channels, size)
+    for k in range(out_channels):
+        for m in range(size):
+            gf[k, m] = totals[k, m]
 
 
 def correlate(xt: Any, weight: Any, out_size: tuple[int, int]) -> Any:
