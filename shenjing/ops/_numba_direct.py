@@ -115,7 +115,8 @@ def _weight_grad(x: Any, gy: Any, gw: Any) -> None:  # pragma: no cover - compil
     g3 = gy.reshape(out_channels, height, width * batch)
     run = width * batch
     size = channels * kh * kw
-    totals = np.zeros((out_channels, size), np.float64)  # each row's dot products, summed
+    # Each row's dot products, summed; an odd last channel's partner sums into a spare row.
+    totals = np.zeros((out_channels + 1, size), np.float64)
     starts = np.empty(size, np.int64)
     zero = gy.dtype.type(0)
     for i in range(height):
@@ -124,9 +125,9 @@ def _weight_grad(x: Any, gy: Any, gw: Any) -> None:  # pragma: no cover - compil
                 for q in range(kw):
                     starts[(c * kh + p) * kw + q] = (c * rows + i + p) * row_size + q * batch
         for k0 in range(0, out_channels, 2):
-            k1 = min(k0 + 1, out_channels - 1)  # an odd last channel is done twice
+            k1 = k0 + 1  # out_channels (the spare row) after an odd last channel
             g0 = g3[k0, i]
-            g1 = g3[k1, i]
+            g1 = g3[min(k1, out_channels - 1), i]
             m = 0
             while m + 4 <= size:  # eight dot products per pass over two rows of gy
                 s0 = xf[starts[m]:]
