@@ -125,17 +125,67 @@ def test_direct_convolution_equals_im2col(case: tuple, dtype: type) -> None:
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
 
 
-def test_direct_convolution_gradcheck_in_float64() -> None:
+GRADCHECKS = [  # x shape, w shape, padding, with a bias: stride 1, batch >= MIN_BATCH
+    pytest.param((16, 2, 5, 6), (3, 2, 3, 3), 1, True, id="odd-channels-padded"),
+    pytest.param((16, 3, 4, 5), (4, 3, 2, 3), 0, False, id="even-channels-no-bias"),
+    pytest.param((17, 2, 7), (3, 2, 3), 2, True, id="conv1d"),
+]
+
+
+@pytest.mark.parametrize(("xs", "ws", "pad", "with_bias"), GRADCHECKS)
+def test_direct_convolution_gradcheck_in_float64(xs: tuple, ws: tuple, pad: int,
+                                                  with_bias: bool) -> None:
     import shenjing as sj
+    from shenjing.ops import _numba_direct
 
     rng = np.random.default_rng(3)
-    x = sj.tensor(rng.standard_normal((16, 2, 5, 6)), requires_grad=True)
-    w = sj.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
-    b = sj.tensor(rng.standard_normal(3), requires_grad=True)
-    before = kernels.calls()
+    conv = sj.conv1d if len(xs) == 3 else sj.conv2d
+    x = sj.tensor(rng.standard_normal(xs), requires_grad=True)
+    w = sj.tensor(rng.standard_normal(ws), requires_grad=True)
+    b = sj.tensor(rng.standard_normal(ws[0]), requires_grad=True) if with_bias else None
+    counts = _numba_direct._correlate.calls, _numba_direct._weight_grad.calls
     with kernels.use(True):
-        assert sj.gradcheck(lambda x, w, b: sj.conv2d(x, w, b, padding=1), [x, w, b])
-    assert kernels.calls() > before, "the direct kernels did not run"
+        assert sj.gradcheck(lambda x, w, b: conv(x, w, b, padding=pad), [x, w, b])
+    after = _numba_direct._correlate.calls, _numba_direct._weight_grad.calls
+    assert all(b > a for a, b in zip(counts, after, strict=True)), "a kernel did not run"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_conv1d_equals_im2col(dtype: type) -> None:
+    import shenjing as sj
+    from shenjing.ops import _numba_direct
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((20, 3, 30)).astype(dtype)
+    w = rng.standard_normal((5, 3, 4)).astype(dtype)
+    b = rng.standard_normal(5).astype(dtype)
+    gy = rng.standard_normal((20, 5, 29)).astype(dtype)
+
+    def run(on: bool) -> list[np.ndarray]:
+        with kernels.use(on):
+            xt, wt, bt = (sj.from_numpy(a.copy()).requires_grad_() for a in (x, w, b))
+            y = sj.conv1d(xt, wt, bt, padding=1)
+            y.backward(sj.from_numpy(gy))
+            return [np.array(t) for t in (y, xt.grad, wt.grad, bt.grad)]
+
+    before = _numba_direct._correlate.calls
+    on = run(True)
+    assert _numba_direct._correlate.calls > before, "the direct kernels did not run"
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for got, want in zip(on, run(False), strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_a_batch_under_min_batch_keeps_im2col() -> None:
+    from shenjing.ops import _numba_direct
+
+    case = ((_numba_direct.MIN_BATCH - 1, 3, 8, 8), (4, 3, 3, 3), (1, 1), 1, (1, 1), 1)
+    before = _numba_direct._correlate.calls, _numba_direct._weight_grad.calls
+    on = _conv(np.float32, case, True)
+    assert (_numba_direct._correlate.calls, _numba_direct._weight_grad.calls) == before
+    for got, want in zip(on, _conv(np.float32, case, False), strict=True):
+        np.testing.assert_array_equal(got, want)  # im2col both ways (col2im: same sums)
 
 
 def test_direct_convolution_is_deterministic() -> None:
