@@ -85,6 +85,92 @@ def _max_backward(gy: Any, arg: Any, gx: Any, kh: int, kw: int, sh: int, sw: int
                                 out[n] = g[n] if where[n] == k else zero
 
 
+@kernel
+def _bias_relu_max2_forward(z: Any, b: Any, y: Any,
+                            arg: Any) -> None:  # pragma: no cover - compiled
+    # ``_max_forward`` of z + b[c] over 2x2 windows at stride 2, then the ReLU of each
+    # maximum: relu(max(z + b)) = max(relu(z + b)), as the ReLU is monotone. The four
+    # rows of a window are read in one loop, so the maximum stays in a register.
+    channels, height, width, batch = y.shape
+    zero = y.dtype.type(0)
+    for c in range(channels):
+        bc = b[c]
+        for i in range(height):
+            for j in range(width):
+                best = y[c, i, j]
+                where = arg[c, i, j]
+                r0, r1 = z[c, 2 * i, 2 * j], z[c, 2 * i, 2 * j + 1]
+                r2, r3 = z[c, 2 * i + 1, 2 * j], z[c, 2 * i + 1, 2 * j + 1]
+                for n in range(batch):
+                    m = r0[n] + bc
+                    k = np.int32(0)
+                    v = r1[n] + bc
+                    take = (m == m) & ((v > m) | (v != v))  # as in ``_max_forward``
+                    m = v if take else m
+                    k = np.int32(1) if take else k
+                    v = r2[n] + bc
+                    take = (m == m) & ((v > m) | (v != v))
+                    m = v if take else m
+                    k = np.int32(2) if take else k
+                    v = r3[n] + bc
+                    take = (m == m) & ((v > m) | (v != v))
+                    m = v if take else m
+                    k = np.int32(3) if take else k
+                    where[n] = k if m == m else np.int32(-1)
+                    best[n] = zero if m < zero else m  # the ReLU's formula
+
+
+@kernel
+def _relu_max2_backward(gy: Any, y: Any, arg: Any, gz: Any,
+                        gb: Any) -> None:  # pragma: no cover - compiled
+    # Each pixel of a 2x2 window gets its output's gradient, through the ReLU (y > 0),
+    # where it held the first maximum, and 0 elsewhere; the bias gradient sums the
+    # gradients through the ReLU, one float64 lane per sample. Loops of one store and
+    # two loads each: with more arrays in one loop, LLVM's alias checks give up on SIMD
+    # (one loop writing the four pixels was ten times slower).
+    channels, height, width, batch = gy.shape
+    zero = gy.dtype.type(0)
+    sums = np.empty(batch, np.float64)
+    g = np.empty(batch, gy.dtype)
+    for c in range(channels):
+        sums[:] = 0.0
+        for i in range(height):
+            for j in range(width):
+                g_row, top, where = gy[c, i, j], y[c, i, j], arg[c, i, j]
+                for n in range(batch):
+                    g[n] = g_row[n] if top[n] > zero else zero
+                for n in range(batch):
+                    sums[n] += g[n]
+                for k in range(4):
+                    out = gz[c, 2 * i + k // 2, 2 * j + k % 2]
+                    for n in range(batch):
+                        out[n] = g[n] if where[n] == k else zero
+        gb[c] = sums.sum()
+
+
+def bias_relu_max2_forward(zt: Any, bias: Any) -> tuple[Any, Any]:
+    """(y, argmax offsets) of ``relu(max_pool(zt + bias))`` over 2x2 windows at stride 2
+    (no padding) of a (C, H, W, N) zt: y as (C, H // 2, W // 2, N)."""
+    zt = np.ascontiguousarray(zt)
+    shape = (zt.shape[0], zt.shape[1] // 2, zt.shape[2] // 2, zt.shape[3])
+    y = np.empty(shape, zt.dtype)
+    arg = np.empty(shape, np.int32)
+    _bias_relu_max2_forward(zt, np.ascontiguousarray(bias), y, arg)
+    return y, arg
+
+
+def relu_max2_backward(gyt: Any, y: Any, arg: Any,
+                       z_shape: tuple[int, ...]) -> tuple[Any, Any]:
+    """(gz, gb): the gradients of ``bias_relu_max2_forward``'s z (C, H, W, N) and bias
+    from its output's."""
+    gyt = np.ascontiguousarray(gyt)
+    odd = z_shape[1] % 2 or z_shape[2] % 2
+    gz = (np.zeros if odd else np.empty)(z_shape, gyt.dtype)  # a last odd row/column: 0
+    gb = np.empty(z_shape[0], gyt.dtype)
+    _relu_max2_backward(gyt, y, arg, gz, gb)
+    return gz, gb
+
+
 def max_forward(xt: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
                 dilation: tuple[int, int], out_size: tuple[int, int]) -> tuple[Any, Any]:
     """(y, argmax offsets) of a padded (C, H, W, N) array: y as (C, H_out, W_out, N)."""
