@@ -14,6 +14,11 @@ to that offset:
 on (C, H, W, N) arrays (the padding, −∞, already in x). The inner loop runs along the
 batch, as selects, which vectorise. The backward visits the offsets in NumPy's order, so
 where windows overlap a pixel's sum is added in the same order as NumPy's.
+
+``sj.compile`` runs a convolution's bias, ReLU and 2x2 max pooling as one step
+(``graph/fusion_pool.py``); its two kernels, ``_bias_relu_max2_forward`` and
+``_relu_max2_backward``, are here: the same select, on z + b, with the ReLU on the
+maximum, and the four pixels of a window read (or written) in one loop along the batch.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""The kernel tier's col2im (ops/_numba_col2im.py) and max pooling (ops/_numba_pool.py)
-against their NumPy ops, forward and backward, over strides, padding, dilation, odd sizes
-and a batch of one (the op table runs conv2d and max_pool2d both ways too)."""
+"""The kernel tier's col2im (ops/_numba_col2im.py), max pooling (ops/_numba_pool.py) and
+direct stride-1 convolution (ops/_numba_direct.py) against their NumPy ops, forward and
+backward, over strides, padding, dilation, odd sizes, float32 and float64, and batches
+on both sides of the direct path's MIN_BATCH (the op table runs conv2d and max_pool2d
+both ways too); the direct convolution is gradchecked in float64."""
 
 from __future__ import annotations
 
