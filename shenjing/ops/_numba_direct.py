@@ -6,7 +6,8 @@ stride-1, undilated convolution is a sum of shifted row products with no im2col 
 
     y[k, i, :] = Σ_c Σ_p Σ_q w[k,c,p,q] · x[c, i + p − shift, q·N : q·N + W_out·N]
 
-(``correlate``; rows outside x count as zero). Each pass over an output row takes four
+(``correlate``; rows outside x count as zero; each output row starts from the bias, so
+adding it costs no pass of its own). Each pass over an output row takes four
 taps, from anywhere in (c, p, q), for two output channels at once: the four shifted
 input rows are loaded once for both, and each output row is loaded and stored once per
 four taps, so the loop is held by the FMA units rather than by loads and stores. The
@@ -48,7 +49,8 @@ def wanted(x: Any, weight: Any, stride: tuple[int, int], dilation: tuple[int, in
 
 
 @kernel
-def _correlate(x: Any, w: Any, y: Any, shift: int) -> None:  # pragma: no cover - compiled
+def _correlate(x: Any, w: Any, b: Any, y: Any,
+               shift: int) -> None:  # pragma: no cover - compiled
     out_channels, channels, kh, kw = w.shape
     _, height, width, batch = y.shape
     rows = x.shape[1]
@@ -78,8 +80,8 @@ def _correlate(x: Any, w: Any, y: Any, shift: int) -> None:  # pragma: no cover 
             k1 = min(k0 + 1, out_channels - 1)
             out0 = y3[k0, i]
             out1 = y3[k1, i] if k1 > k0 else spare  # an odd last channel: a spare row
-            out0[:] = 0.0
-            out1[:] = 0.0
+            out0[:] = b[k0]  # the bias (or zero): no pass of its own after
+            out1[:] = b[k1]
             m = 0
             while m + 4 <= count:
                 s0 = xf[starts[m]:]
@@ -171,10 +173,13 @@ def _weight_grad(x: Any, gy: Any, gw: Any) -> None:  # pragma: no cover - compil
             gf[k, m] = totals[k, m]
 
 
-def correlate(xt: Any, weight: Any, out_size: tuple[int, int]) -> Any:
-    """y (C_out, H_out, W_out, N) = the stride-1 correlation of a padded (C, H, W, N) xt."""
+def correlate(xt: Any, weight: Any, out_size: tuple[int, int], bias: Any = None) -> Any:
+    """y (C_out, H_out, W_out, N) = the stride-1 correlation of a padded (C, H, W, N) xt,
+    plus ``bias`` (C_out,) if given."""
     y = np.empty((weight.shape[0], *out_size, xt.shape[3]), xt.dtype)
-    _correlate(np.ascontiguousarray(xt), np.ascontiguousarray(weight), y, 0)
+    start = np.zeros(weight.shape[0], xt.dtype) if bias is None else bias
+    _correlate(np.ascontiguousarray(xt), np.ascontiguousarray(weight),
+               np.ascontiguousarray(start), y, 0)
     return y
 
 
@@ -186,7 +191,7 @@ def input_grad(gyt: Any, weight: Any, padded_shape: tuple[int, ...]) -> Any:
     gy_wide[:, :, kw - 1:kw - 1 + wo] = gyt
     flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     gx = np.empty(padded_shape, gyt.dtype)
-    _correlate(gy_wide, flipped, gx, kh - 1)
+    _correlate(gy_wide, flipped, np.zeros(flipped.shape[0], gyt.dtype), gx, kh - 1)
     return gx
 
 

@@ -223,9 +223,7 @@ class Convolution(Function):
         self.weight_shape = weight.shape
         self.direct = numba_direct.wanted(x, weight, stride, dilation, groups)
         if self.direct:  # the kernel tier: no im2col copy (see ops/_numba_direct.py)
-            yt = numba_direct.correlate(xt, weight, out_size)
-            if bias is not None:
-                yt += bias[:, None, None, None]
+            yt = numba_direct.correlate(xt, weight, out_size, bias)  # the bias included
             self.xt = xt if needs[1] else None
             self.weight = weight if needs[0] else None
             y = yt.transpose(3, 0, 1, 2)
