@@ -17,7 +17,8 @@ maximum of z + b; where it is not, the gradient through the ReLU is zero either 
 and the backward is one pass that writes gz, which the convolution's own backward then
 reads. The forward output and gz equal the unfused ops' bit for bit; gb is the same sum
 in another order. ``fusion.fuse`` uses this for 2x2 windows at stride 2 (the common
-pooling) without padding or dilation; the kernels are ``ops/_numba_pool.py``'s.
+pooling) without padding or dilation, with or without a bias (b = 0); the kernels are
+``ops/_numba_pool.py``'s.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from shenjing.ops import _numba_pool as numba_pool
 
 
 def pool_after(chain: list[Any], readers: dict[int, list[Any]], keep: set[int]) -> Any:
-    """The max pooling that alone reads a ``[Convolution (with a bias), ReLU]`` chain's
-    output, when the pair fuses (see above); None otherwise."""
-    if [op.type for op in chain] != ["Convolution", "ReLU"] or len(chain[0].inputs) != 3:
+    """The max pooling that alone reads a ``[Convolution, ReLU]`` chain's output, when
+    the pair fuses (see above); None otherwise."""
+    if [op.type for op in chain] != ["Convolution", "ReLU"]:
         return None
     out = chain[-1].outputs[0]
     users = readers.get(id(out), [])
@@ -88,12 +89,14 @@ class ConvReluMaxPool:
         self.conv_params = conv_params
         self.needs_input_grad: tuple[bool, ...] = ()
 
-    def forward(self, x: Any, weight: Any, bias: Any) -> Any:
+    def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
         if self.needs_input_grad:
             self.producer.needs_input_grad = self.needs_input_grad[:2]
         z = self.producer.forward(x, weight, **self.conv_params)
         zt = z.transpose(1, 2, 3, 0)  # the producer's (C, H, W, N) memory: no copy
         self.z_shape = zt.shape
+        if bias is None:  # z + 0 is z (but for the sign of a zero, which == ignores)
+            bias = np.zeros(zt.shape[0], zt.dtype)
         self.yt, self.arg = numba_pool.bias_relu_max2_forward(zt, bias)
         return self.yt.transpose(3, 0, 1, 2)
 

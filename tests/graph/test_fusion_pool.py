@@ -30,7 +30,8 @@ def _fuse_small_chains(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fusion, "MIN_ELEMENTS", 0)
 
 
-def _step(x_shape: tuple[int, ...], dtype: str, pool: dict, padding: int = 1) -> Any:
+def _step(x_shape: tuple[int, ...], dtype: str, pool: dict, padding: int = 1,
+          bias: bool = True) -> Any:
     """A compiled step conv2d (3x3) -> ReLU -> max_pool2d -> a weighted sum, returning
     the pooled output; the input, weight and bias are captured for their gradients."""
     rng = np.random.default_rng(0)
@@ -39,7 +40,7 @@ def _step(x_shape: tuple[int, ...], dtype: str, pool: dict, padding: int = 1) ->
                   requires_grad=True)
     w = sj.tensor(np.round(4 * rng.standard_normal((5, x_shape[1], 3, 3))) / 4, dtype=dtype,
                   requires_grad=True)
-    b = sj.tensor(rng.standard_normal(5), dtype=dtype, requires_grad=True)
+    b = sj.tensor(rng.standard_normal(5), dtype=dtype, requires_grad=True) if bias else None
 
     @sj.compile
     def step() -> Any:
@@ -48,13 +49,13 @@ def _step(x_shape: tuple[int, ...], dtype: str, pool: dict, padding: int = 1) ->
         (h * weights).sum().backward()
         return h
 
-    return step, [x, w, b]
+    return step, [x, w, b] if bias else [x, w]
 
 
 def _run(x_shape: tuple[int, ...], dtype: str, pool: dict, tier: bool,
-         padding: int = 1) -> tuple[list[np.ndarray], list[str]]:
+         padding: int = 1, bias: bool = True) -> tuple[list[np.ndarray], list[str]]:
     with kernels.use(tier):
-        step, captured = _step(x_shape, dtype, pool, padding)
+        step, captured = _step(x_shape, dtype, pool, padding, bias)
         for _ in range(2):  # the second call replays the plan
             for t in captured:
                 t.grad = None
@@ -65,13 +66,16 @@ def _run(x_shape: tuple[int, ...], dtype: str, pool: dict, tier: bool,
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("x_shape", [(16, 2, 8, 6), (3, 1, 9, 7)], ids=["direct", "odd-im2col"])
-def test_conv_relu_pool_fuses_and_equals_the_numpy_ops(x_shape: tuple, dtype: str) -> None:
+@pytest.mark.parametrize(("x_shape", "bias"), [((16, 2, 8, 6), True), ((3, 1, 9, 7), True),
+                                               ((16, 2, 6, 6), False)],
+                         ids=["direct", "odd-im2col", "no-bias"])
+def test_conv_relu_pool_fuses_and_equals_the_numpy_ops(x_shape: tuple, bias: bool,
+                                                       dtype: str) -> None:
     pool = {"kernel_size": 2}
     before = _numba_pool._bias_relu_max2_forward.calls, _numba_pool._relu_max2_backward.calls
-    fused, types = _run(x_shape, dtype, pool, tier=True)
+    fused, types = _run(x_shape, dtype, pool, tier=True, bias=bias)
     after = _numba_pool._bias_relu_max2_forward.calls, _numba_pool._relu_max2_backward.calls
-    plain, plain_types = _run(x_shape, dtype, pool, tier=False)
+    plain, plain_types = _run(x_shape, dtype, pool, tier=False, bias=bias)
     assert types[0] == "FusedConvPool" and "MaxPool" not in types
     assert all(b > a for a, b in zip(before, after, strict=True)), "a kernel did not run"
     assert "MaxPool" in plain_types
