@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from shenjing import kernels
+from shenjing.ops import _numba_pool
 from shenjing.ops.conv import Convolution
 from shenjing.ops.pool import MaxPool
 
@@ -56,7 +57,8 @@ def test_convolution_with_col2im_kernel_equals_numpy(case: tuple, dtype: type) -
 
 
 POOLS = [  # x shape, kernel, stride, padding, dilation
-    ((64, 6, 28, 28), (2, 2), (2, 2), (0, 0), (1, 1)),
+    ((64, 6, 28, 28), (2, 2), (2, 2), (0, 0), (1, 1)),  # _max2_forward
+    ((3, 2, 7, 9), (2, 2), (2, 2), (1, 0), (1, 1)),  # _max2_forward, padded, odd sizes
     ((1, 3, 7, 9), (3, 3), (2, 2), (1, 1), (1, 1)),
     ((3, 2, 11, 10), (3, 2), (1, 2), (1, 0), (1, 2)),
     ((2, 4, 9, 9), (2, 3), (3, 4), (0, 1), (2, 1)),
@@ -83,9 +85,11 @@ def test_max_pool_kernel_equals_numpy(case: tuple, dtype: type) -> None:
     x = _batch_inner(np.round(2 * rng.standard_normal(case[0])).astype(dtype) / 2)
     (y,) = _pool(x, case, None, False)
     gy = _batch_inner(rng.standard_normal(y.shape).astype(dtype))
-    before = kernels.calls()
+    before, before_2x2 = kernels.calls(), _numba_pool._max2_forward.calls
     on = _pool(x, case, gy, True)
     assert kernels.calls() > before, "the pooling kernels did not run"
+    two_by_two = case[1] == case[2] == (2, 2) and case[4] == (1, 1)
+    assert (_numba_pool._max2_forward.calls > before_2x2) == two_by_two
     off = _pool(x, case, gy, False)
     for got, want in zip(on, off, strict=True):
         assert got.dtype == dtype
