@@ -13,7 +13,9 @@ convolution layer with one input channel runs ``ops/_numba_conv.py``'s direct ke
 generated kernel adds the bias and applies the whole chain in place; backward, one kernel
 applies the chain's derivatives to the incoming gradient and sums the bias gradient in the
 same pass, then the producer's own backward does its GEMMs. A chain with no producer
-(an activation of an input, say) fuses the same way around a copy.
+(an activation of an input, say) fuses the same way around a copy. A convolution's
+bias-and-ReLU chain read only by a 2x2 max pooling fuses with the pooling into one step
+(``fusion_pool.py``), so the ReLU runs on the pooled output.
 
 The NumPy ops stay the reference: a plan is fused only when the kernel tier is on
 (``shenjing.kernels.enabled()``), and only the ops of the table, on NumPy float32/float64
@@ -29,6 +31,7 @@ import numpy as np
 
 from shenjing.graph.dims import Dim
 from shenjing.graph.fusion_codegen import ChainSpec, kernels
+from shenjing.graph.fusion_pool import ConvPoolOperation, pool_after
 from shenjing.graph.fusion_table import FORMULAS
 from shenjing.graph.symbolic import Operation, SymbolicTensor, TensorRef
 from shenjing.kernels import Kernel
@@ -64,10 +67,7 @@ class FusedOperation:
         chain = members[1:] if producer else members
         values = tuple(op.params[name] for op in chain for name in FORMULAS[op.type].params)
         head = members[0] if producer else None
-        function = None if head is None else head.function
-        if head is not None and head.type == "Convolution" and direct_fits(
-                head.inputs[0].array.shape, head.inputs[1].array.shape, head.params):
-            function = DirectConvolution  # measured faster for such a first layer
+        function = None if head is None else producer_function(head)
         self.function = functools.partial(
             FusedChain, spec, values, function,
             None if head is None else head.params,
@@ -76,6 +76,15 @@ class FusedOperation:
 
     def __repr__(self) -> str:
         return f"<FusedOperation {self.name!r}>"
+
+
+def producer_function(head: Operation) -> Any:
+    """The ``Function`` a fused chain's producer runs: ``DirectConvolution`` for a first
+    layer it fits (measured faster there), the producer's own otherwise."""
+    if head.type == "Convolution" and direct_fits(
+            head.inputs[0].array.shape, head.inputs[1].array.shape, head.params):
+        return DirectConvolution
+    return head.function
 
 
 class FusedChain:
@@ -217,10 +226,11 @@ def fuse(ops: list[Any], keep: set[int]) -> list[Any]:
     """``ops`` (a plan's, in order) with each fusible chain replaced by one
     ``FusedOperation``. ``keep``: ids of tensors that must stay computed (fetches,
     losses, feeds, tensors gradients are taken with respect to)."""
-    uses: dict[int, int] = {}
+    readers: dict[int, list[Any]] = {}
     for op in ops:
         for t in op.inputs:
-            uses[id(t)] = uses.get(id(t), 0) + 1
+            readers.setdefault(id(t), []).append(op)
+    uses = {key: len(ops_reading) for key, ops_reading in readers.items()}
     maker = {id(op.outputs[0]): op for op in ops if op.outputs}
     chains: dict[int, list[Any]] = {}  # id(first member) -> members
     chain_of: dict[int, list[Any]] = {}  # id(an op) -> the chain it belongs to
@@ -245,9 +255,15 @@ def fuse(ops: list[Any], keep: set[int]) -> list[Any]:
         return ops
     fused = []
     members = {id(m) for chain in chains.values() for m in chain}
+    pooled: dict[int, ConvPoolOperation] = {}  # id(a pooling) -> it and its chain, fused
     for op in ops:
         chain = chains.get(id(op))
-        if chain is not None:
+        pool = None if chain is None else pool_after(chain, readers, keep)
+        if pool is not None:  # the chain runs where its pooling did (see fusion_pool.py)
+            pooled[id(pool)] = ConvPoolOperation(chain, pool, producer_function(chain[0]))
+        elif id(op) in pooled:
+            fused.append(pooled.pop(id(op)))
+        elif chain is not None:
             producer = chain[0].type in _PRODUCERS
             body = chain[1:] if producer else chain
             has_bias = producer and len(chain[0].inputs) == 3

@@ -1,19 +1,14 @@
 """A direct convolution for a network's first layer, beside ``conv.py``'s im2col one.
 
 With one input channel (C·kH·kW = 25 for LeNet-5's 5x5), im2col copies each input pixel
-25 times to feed a GEMM with only C_out (6) rows, which BLAS runs far from its peak. A
-direct loop over the batch-innermost layout (batch 64 in the contiguous inner loop, which
-vectorises) does the same multiply-adds without the copy. Measured (see the benchmarks
-documentation) it wins only there: for LeNet-5's second layer (C = 6) and for a batch of
-one, im2col + GEMM is faster, so ``DirectConvolution`` is used only for stride 1,
-dilation 1, one group, C·kH·kW <= 32, a batch of at least 16, and no input gradient
-(a first layer's); otherwise it runs ``Convolution`` itself.
-
-Forward, for the padded input x_pad in (C, H_pad, W_pad, N) layout:
-    y[k,i,j,n] = Σ_c Σ_p Σ_q W[k,c,p,q] · x_pad[c, i+p, j+q, n]      (no bias: the fused
-    chain's kernel adds it, with the activation, as the epilogue)
-Backward (weights only):
-    gW[k,c,p,q] = Σ_{i,j,n} gy[k,i,j,n] · x_pad[c, i+p, j+q, n]
+25 times to feed a GEMM with only C_out (6) rows, which BLAS runs far from its peak. The
+direct loops of ``_numba_direct.py`` do the same multiply-adds on the batch-innermost
+layout without the copy. ``sj.compile``'s fusion runs a first layer's convolution (stride
+1, dilation 1, one group, C·kH·kW <= 32, a batch of at least 16, no input gradient) as
+``DirectConvolution``, without its bias: the fused chain's kernel adds it, with the
+activation, as the epilogue. Otherwise it runs ``Convolution`` itself (which, on the
+kernel tier, takes the same direct loops for any stride-1 convolution of a batch of 16
+or more).
 """
 
 from __future__ import annotations
@@ -22,45 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from shenjing.kernels import kernel
+from shenjing.ops._numba_direct import _correlate, _weight_grad
 from shenjing.ops.conv import Convolution
-
-
-@kernel
-def _forward(x_pad: Any, w: Any, y: Any) -> None:  # pragma: no cover - compiled
-    out_channels, channels, kh, kw = w.shape
-    _, height, width, batch = y.shape
-    for k in range(out_channels):
-        for i in range(height):
-            for j in range(width):
-                acc = y[k, i, j]
-                acc[:] = 0.0
-                for c in range(channels):
-                    for p in range(kh):
-                        for q in range(kw):
-                            weight = w[k, c, p, q]
-                            row = x_pad[c, i + p, j + q]
-                            for n in range(batch):
-                                acc[n] += weight * row[n]
-
-
-@kernel
-def _weight_grad(x_pad: Any, gy: Any, gw: Any) -> None:  # pragma: no cover - compiled
-    out_channels, channels, kh, kw = gw.shape
-    _, height, width, batch = gy.shape
-    lanes = np.zeros(batch, gy.dtype)  # one partial sum per batch lane: vectorises
-    for k in range(out_channels):
-        for c in range(channels):
-            for p in range(kh):
-                for q in range(kw):
-                    lanes[:] = 0.0
-                    for i in range(height):
-                        for j in range(width):
-                            g = gy[k, i, j]
-                            row = x_pad[c, i + p, j + q]
-                            for n in range(batch):
-                                lanes[n] += g[n] * row[n]
-                    gw[k, c, p, q] = lanes.sum()
 
 
 def direct_fits(x_shape: tuple[int, ...], w_shape: tuple[int, ...], params: dict) -> bool:
@@ -95,7 +53,8 @@ class DirectConvolution:
         kh, kw = weight.shape[2:]
         out_h, out_w = x_pad.shape[1] - kh + 1, x_pad.shape[2] - kw + 1
         y = np.empty((weight.shape[0], out_h, out_w, n), x.dtype)
-        _forward(x_pad, np.ascontiguousarray(weight), y)
+        no_bias = np.zeros(weight.shape[0], x.dtype)  # the fused chain adds it
+        _correlate(x_pad, np.ascontiguousarray(weight), no_bias, y, 0)
         self.weight_shape = weight.shape
         return y.transpose(3, 0, 1, 2)
 

@@ -28,6 +28,8 @@ from typing import Any
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops import _numba_col2im as numba_col2im
+from shenjing.ops import _numba_direct as numba_direct
 from shenjing.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d"]
@@ -168,6 +170,8 @@ def col2im(
     slice-add per kernel offset (p, q): overlapping windows make ``np.add.at``-free
     scattering safe, because within one offset no two (i, j) hit the same pixel.
     """
+    if numba_col2im.wanted(gcols):  # the kernel tier: the same sums, one compiled loop
+        return numba_col2im.col2im(gcols, padded_shape, kernel, stride, dilation, out_size)
     xp = get_array_module(gcols)
     gx = xp.zeros(padded_shape, gcols.dtype)
     c, n = padded_shape[0], padded_shape[3]
@@ -214,6 +218,16 @@ class Convolution(Function):
         out_size = forward_output_size("conv", (h, w), (kh, kw), stride, padding, dilation)
 
         xt = to_batch_inner(x, padding)
+        needs = getattr(self, "needs_input_grad", (False, False))
+        self.geometry = (stride, padding, dilation, groups, (kh, kw), out_size, xt.shape)
+        self.weight_shape = weight.shape
+        self.direct = numba_direct.wanted(x, weight, stride, dilation, groups)
+        if self.direct:  # the kernel tier: no im2col copy (see ops/_numba_direct.py)
+            yt = numba_direct.correlate(xt, weight, out_size, bias)  # the bias included
+            self.xt = xt if needs[1] else None
+            self.weight = weight if needs[0] else None
+            y = yt.transpose(3, 0, 1, 2)
+            return y[:, :, 0, :] if self.is_1d else y
         cols = im2col(xt, (kh, kw), stride, dilation, out_size)
         cols = cols.reshape(groups, c_group * kh * kw, -1)
         w_groups = weight.reshape(groups, c_out // groups, c_group * kh * kw)
@@ -222,9 +236,6 @@ class Convolution(Function):
             yt += bias[:, None, None, None]
 
         # Keep only what backward will use (nothing when no graph is being recorded).
-        needs = getattr(self, "needs_input_grad", (False, False))
-        self.geometry = (stride, padding, dilation, groups, (kh, kw), out_size, xt.shape)
-        self.weight_shape = weight.shape
         self.cols = cols if needs[1] else None
         self.w_groups = w_groups if needs[0] else None
         y = yt.transpose(3, 0, 1, 2)
@@ -240,6 +251,8 @@ class Convolution(Function):
         gyt = xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(groups, c_out // groups, -1)
 
         gx = gw = gb = None
+        if self.direct:
+            return self._direct_backward(gyt.reshape(c_out, *out_size, -1))
         if self.needs_input_grad[0]:
             gcols = xp.matmul(self.w_groups.transpose(0, 2, 1), gyt)
             gxt = col2im(gcols, padded_shape, kernel, stride, dilation, out_size)
@@ -250,6 +263,21 @@ class Convolution(Function):
             gw = gw[:, :, 0, :] if self.is_1d else gw
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             gb = gyt.reshape(c_out, -1).sum(axis=1)
+        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+    def _direct_backward(self, gyt: Any) -> tuple[Any, ...]:
+        """``backward`` by the direct kernels, from the (C_out, H_out, W_out, N) gy."""
+        padding, padded_shape = self.geometry[1], self.geometry[6]
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gx = from_batch_inner(numba_direct.input_grad(gyt, self.weight, padded_shape),
+                                  padding)
+            gx = gx[:, :, 0, :] if self.is_1d else gx
+        if self.needs_input_grad[1]:
+            gw = numba_direct.weight_grad(self.xt, gyt, self.weight_shape)
+            gw = gw[:, :, 0, :] if self.is_1d else gw
+        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
+            gb = gyt.reshape(gyt.shape[0], -1).sum(axis=1)
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops import _numba_pool as numba_pool
 from shenjing.ops.conv import (
     Padding,
     Pair,
@@ -57,15 +58,21 @@ def pool_windows(
 class _Pool(Function):
     """What max and average pooling share: layout, windows, and the per-offset scatter."""
 
-    def _windows(self, x: Any, kernel: Pair, stride: Pair, padding: Padding, fill: float,
-                 dilation: Pair = (1, 1)) -> Any:
+    def _padded(self, x: Any, kernel: Pair, stride: Pair, padding: Padding, fill: float,
+                dilation: Pair = (1, 1)) -> Any:
+        """The input as a padded (C, H, W, N) array; records the geometry."""
         self.is_1d = x.ndim == 3
         if self.is_1d:  # a 1-D signal is an image of height 1
             x = x[:, :, None, :]
         out_size = forward_output_size("pool", x.shape[2:], kernel, stride, padding, dilation)
         xt = to_batch_inner(x, padding, fill)
         self.geometry = (kernel, stride, padding, out_size, xt.shape, dilation)
-        return pool_windows(xt, kernel, stride, out_size, dilation)
+        return xt
+
+    def _windows(self, x: Any, kernel: Pair, stride: Pair, padding: Padding, fill: float,
+                 dilation: Pair = (1, 1)) -> Any:
+        xt = self._padded(x, kernel, stride, padding, fill, dilation)
+        return pool_windows(xt, kernel, stride, self.geometry[3], dilation)
 
     def _output(self, yt: Any) -> Any:
         y = yt.transpose(3, 0, 1, 2)
@@ -147,6 +154,12 @@ class MaxPool(_Pool):
     def forward(self, x: Any, *, kernel: Pair, stride: Pair, padding: Padding,
                 dilation: Pair = (1, 1)) -> Any:
         xp = get_array_module(x)
+        self.argmax = None
+        if numba_pool.wanted(x):  # the kernel tier: one pass, the argmax kept
+            xt = self._padded(x, kernel, stride, padding, -float("inf"), dilation)
+            yt, self.argmax = numba_pool.max_forward(xt, kernel, stride, dilation,
+                                                     self.geometry[3])
+            return self._output(yt)
         windows = self._windows(x, kernel, stride, padding, -float("inf"), dilation)
         yt = reduce_windows(xp.maximum, windows)
         if hasattr(self, "needs_input_grad"):  # a graph is being recorded
@@ -154,7 +167,15 @@ class MaxPool(_Pool):
         return self._output(yt)
 
     def backward(self, gy: Any) -> Any:
-        return self._scatter(gy, self.masks)
+        if self.argmax is None:
+            return self._scatter(gy, self.masks)
+        kernel, stride, padding, _, padded_shape, dilation = self.geometry
+        if self.is_1d:
+            gy = gy[:, :, None, :]
+        gxt = numba_pool.max_backward(gy.transpose(1, 2, 3, 0), self.argmax, padded_shape,
+                                      kernel, stride, dilation)
+        gx = from_batch_inner(gxt, padding)
+        return gx[:, :, 0, :] if self.is_1d else gx
 
 
 class AvgPool(_Pool):
