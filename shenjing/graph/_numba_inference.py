@@ -189,7 +189,7 @@ def dense(x: Any, w: Any, bias: Any, y: Any, act: int) -> None:
     vectorise without reassociation, and ran at half BLAS's speed."""
     n, m = y.shape
     for b in range(n):
-        z = np.dot(w, x[b])
+        z = np.dot(np.ascontiguousarray(w), np.ascontiguousarray(x[b]))
         out = y[b]
         for o in range(m):
             v = z[o] + bias[o]
