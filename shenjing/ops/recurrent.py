@@ -267,11 +267,17 @@ class LSTMSequence(Recurrence):
         gh = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
         gc = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
         one = deltas.dtype.type(1)
-        if self.on_kernels:  # contiguous steps: the kernel's dispatch is then cheap
-            gy_h, gy_c = xp.ascontiguousarray(gy_h), xp.ascontiguousarray(gy_c)
+        if self.on_kernels:
+            # Contiguous blocks (the kernel's dispatch is then cheap), copied one step at a
+            # time and only where the gradient is nonzero: a classifier reads h_T alone,
+            # and copying the whole (mostly zero) gy cost more than finding its live steps.
+            zero = xp.zeros(gh.shape, dtype=gh.dtype)
+            live_h, live_c = (live_steps(xp, g) for g in (gy_h, gy_c))
         for t in range(deltas.shape[0] - 1, -1, -1):
             if self.on_kernels:
-                cpu_kernels.lstm_step_backward(gates[t], tanh_c[t], cs[t], gy_h[t], gy_c[t],
+                gy_ht = xp.ascontiguousarray(gy_h[t]) if live_h[t] else zero
+                gy_ct = xp.ascontiguousarray(gy_c[t]) if live_c[t] else zero
+                cpu_kernels.lstm_step_backward(gates[t], tanh_c[t], cs[t], gy_ht, gy_ct,
                                                gh, gc, deltas[t], t >= last, one)
             else:
                 cuda_kernels.lstm_step_backward(xp, gates[t], tanh_c[t], cs[t], gy_h[t],
