@@ -31,9 +31,12 @@ Where the time goes, and what is done about it (float32 throughout):
 - backward skips the steps whose output gradient is zero (a classifier reads only h_T);
 - without a gradient for the initial state, backward skips its last recurrent GEMM;
 - with the CPU kernel tier on (``shenjing.kernels``), the LSTM's and GRU's elementwise
-  work of a step is one compiled loop forward and one backward (``_numba_recurrent``),
-  and the LSTM projects x for all steps in one GEMM, as the GRU does; on a GPU, the
-  LSTM's step is one CuPy kernel each way (``_cuda_kernels``).
+  work of a step is one compiled loop forward and one backward (``_numba_recurrent``);
+  on a GPU, the LSTM's step is one CuPy kernel each way (``_cuda_kernels``). The LSTM
+  keeps its stacked GEMM there too: projecting x for all steps in one GEMM (K = I + 1)
+  and leaving K = H to the step's GEMM was measured (28×28→128, batch 64, one core):
+  BLAS ran both at about the stacked GEMM's rate, so the step GEMMs saved no more than
+  the projection cost, and the forward was no faster (``git log`` of this file).
 
 Shapes: x is (N, T, I) when ``batch_first`` (the default, as for the layers) else
 (T, N, I); h0 and c0 are (N, H); W_ih is (G·H, I), W_hh is (G·H, H) and the biases
