@@ -131,8 +131,34 @@ def numba() -> ModuleType:
     if _numba is None:
         import numba as module
 
+        _skip_blas_probe(module)
         _numba = module
     return _numba
+
+
+def _skip_blas_probe(nb: ModuleType) -> None:
+    """Keep Numba's start-up from importing SciPy when nothing needs BLAS yet.
+
+    Numba's first compilation (or cache load) imports ``numba.np.arraymath``, which asks
+    whether BLAS is there by importing ``scipy.linalg`` (about half a second, most of a
+    warm-cache process's Numba start-up). Where SciPy can be found the answer is yes
+    without importing it, so the probe is answered that way while arraymath loads; the
+    kernels that really call BLAS import SciPy when they are compiled, as before.
+    """
+    if importlib.util.find_spec("scipy") is None or "numba.np.arraymath" in sys.modules:
+        return  # without SciPy the probe is quick, and says no
+    try:
+        from numba.np import linalg
+    except ImportError:  # another layout of Numba: leave its start-up as it is
+        return
+    probe = getattr(linalg, "ensure_blas", None)
+    if probe is None:
+        return
+    linalg.ensure_blas = lambda: None
+    try:
+        import numba.np.arraymath  # noqa: F401 - binds the quick probe
+    finally:
+        linalg.ensure_blas = probe
 
 
 def compile_seconds() -> float:
@@ -227,6 +253,9 @@ class TypedHelper:
         into the caller: a helper left as a call stops a loop of it from vectorising."""
         if not self.registered:
             numba().extending.overload(self.py_func, inline="always")(self.choose)
+            # Kernels compiled later find the plain function in their globals: this
+            # leads back to the helper (see ``_dependency_files``).
+            self.py_func._shenjing_helper = self  # type: ignore[attr-defined]
             self.registered = True
 
 
@@ -262,13 +291,76 @@ def _jit(fn: Callable[..., Any], options: dict[str, Any]) -> Any:
     if isinstance(options.get("fastmath"), frozenset):
         options["fastmath"] = set(options["fastmath"])
     try:
-        return nb.njit(**options)(fn)
+        dispatcher = nb.njit(**options)(fn)
     except RuntimeError:  # "cannot cache function ...: no locator available"
         if not options.get("cache") or nb.config.CACHE_DIR:
             raise
         nb.config.CACHE_DIR = os.path.join(tempfile.gettempdir(),
                                            f"shenjing-numba-{_user()}")
-        return nb.njit(**options)(fn)
+        dispatcher = nb.njit(**options)(fn)
+    if options.get("cache"):
+        _stamp_dependencies(dispatcher, _dependency_files(fn))
+    return dispatcher
+
+
+def _dependency_files(fn: Callable[..., Any]) -> set[str]:
+    """The source files, other than ``fn``'s own, of the kernels and typed helpers that
+    ``fn`` calls, directly or through them."""
+    own = fn.__code__.co_filename
+    files: set[str] = set()
+    seen: set[int] = set()
+    stack = [fn]
+    while stack:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        for name in f.__code__.co_names:
+            callee = f.__globals__.get(name)
+            helper = getattr(callee, "_shenjing_helper", None)  # a registered TypedHelper
+            if isinstance(callee, TypedHelper) or helper is not None:
+                helper = callee if helper is None else helper
+                stack += [helper.py_func, helper.choose]
+            elif isinstance(callee, Kernel) or type(callee).__name__ == "CPUDispatcher":
+                stack.append(callee.py_func)  # a kernel (a dispatcher once compiled)
+        if f is not fn and hasattr(f, "__code__"):
+            files.add(f.__code__.co_filename)
+    files.discard(own)
+    return files
+
+
+def _stamp_dependencies(dispatcher: Any, files: set[str]) -> None:
+    """Make the disk cache of ``dispatcher`` depend on ``files`` too.
+
+    Numba checks a cached kernel against its own source file only, so a kernel that
+    inlines a helper from another file (``tanh`` from ``ops/_numba_math.py``) would load
+    stale machine code after that helper changed.
+    Here the index's stamp also holds a hash of each dependency: a change to any of them
+    makes Numba discard the entry and compile again. Where this Numba has another
+    layout, caching is turned off for the kernel rather than risk a stale entry.
+    """
+    if not files:
+        return
+    try:
+        from numba.core.caching import IndexDataCacheFile
+
+        cache = dispatcher._cache
+        impl = cache._impl
+        stamp = (impl.locator.get_source_stamp(),
+                 tuple((path, *_file_stamp(path)) for path in sorted(files)))
+        cache._cache_file = IndexDataCacheFile(cache_path=cache._cache_path,
+                                               filename_base=impl.filename_base,
+                                               source_stamp=stamp)
+    except (ImportError, AttributeError, TypeError, OSError):
+        dispatcher._cache = numba().core.caching.NullCache()
+
+
+def _file_stamp(path: str) -> tuple[str]:
+    """A file's content hash (as Numba stamps a kernel's own source)."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        return (hashlib.sha256(f.read()).hexdigest(),)
 
 
 def _user() -> str:

@@ -135,3 +135,56 @@ def test_without_numba_everything_runs_on_numpy() -> None:
         "print(kernels.available(), kernels.enabled(), kernels.calls(), np.isfinite(loss.item()))\n"
     )
     assert _python(code) == "False False 0 True"
+
+
+def test_a_kernel_recompiles_when_a_helper_in_another_file_changes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """Numba stamps a cached kernel with its own file only; the tier adds the files of the
+    kernels it calls, so an edited helper is never served from a stale cache entry, and
+    an unchanged one is loaded from the disk cache."""
+    pytest.importorskip("numba")
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    helper, user = "sj_cache_helper", "sj_cache_user"
+    (tmp_path / f"{user}.py").write_text(
+        "from shenjing.kernels import kernel\n"
+        f"from {helper} import bump\n"
+        "@kernel\n"
+        "def apply(x):\n"
+        "    return bump(x)\n")
+
+    def load(step: str) -> tuple[float, int]:
+        (tmp_path / f"{helper}.py").write_text(
+            f"from shenjing.kernels import kernel\n@kernel\ndef bump(x):\n    return x + {step}\n")
+        for name in (helper, user):
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        module = importlib.import_module(user)
+        value = module.apply(1.0)
+        return value, sum(module.apply.dispatcher.stats.cache_hits.values())
+
+    try:
+        assert load("1.0") == (2.0, 0)  # compiled, and saved
+        assert load("1.0") == (2.0, 1)  # a fresh kernel object loads it from disk
+        assert load("20.0")[0] == 21.0  # the helper changed: not the stale 2.0
+    finally:
+        for name in (helper, user):
+            sys.modules.pop(name, None)
+
+
+def test_a_kernels_first_call_does_not_import_scipy(tmp_path: Path) -> None:
+    """Numba's start-up asks whether BLAS exists by importing SciPy (about half a second);
+    the tier answers for it, so a kernel that needs no BLAS leaves SciPy unloaded."""
+    pytest.importorskip("numba")
+    script = tmp_path / "first_call.py"
+    script.write_text(
+        "import sys, numpy as np\n"
+        "from shenjing import kernels\n"
+        "@kernels.kernel\n"
+        "def double(x):\n"
+        "    return 2 * x\n"
+        "print(double(np.float32(2)), 'scipy.linalg' in sys.modules)\n")
+    code = f"import runpy; runpy.run_path({str(script)!r})"
+    assert _python(code, NUMBA_CACHE_DIR=str(tmp_path)) == "4.0 False"

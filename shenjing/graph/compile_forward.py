@@ -30,7 +30,13 @@ import numpy as np
 
 from shenjing.backend import is_array
 from shenjing.graph.graph import Graph
-from shenjing.graph.inference_kernels import BUILDERS
+from shenjing.graph.inference_kernels import (
+    ACTIVATIONS,
+    BUILDERS,
+    POOLS,
+    fused_convolution,
+    fused_linear,
+)
 from shenjing.graph.session import flatten_structure
 from shenjing.graph.symbolic import SymbolicTensor, TensorRef
 from shenjing.tensor import Tensor
@@ -92,7 +98,7 @@ class _Replay:
         for k, t in enumerate(placeholders):
             slot_of[id(t)] = k
             self.examples.append(t.array)
-        self.steps: list[Step] = []
+        ops = []  # (op, input slots, output slot): the ops to replay
         for op in graph.get_operations():
             out = op.outputs[0] if op.outputs else None
             if op.type == "Placeholder":  # only the inputs: the module made no others
@@ -112,25 +118,73 @@ class _Replay:
             if op.function is None:
                 raise ValueError(f"sj.compile(module): the forward built a {op.type} "
                                  "operation, which has no forward to replay")
-            in_slots = tuple(slot_of[id(t)] for t in op.inputs)
-            xs = [self.examples[s] for s in in_slots]
-            builder = BUILDERS.get(op.type)
-            kernel = None
-            if builder is not None and not _has_refs(op.params):
-                kernel = builder(xs, op.params)
-            if kernel is not None:
-                self.steps.append((kernel, in_slots, slot, None))
-            else:
-                self.steps.append((_function_forward(op.function), in_slots, slot,
-                                   _resolver(op.params, slot_of)))
+            ops.append((op, tuple(slot_of[id(t)] for t in op.inputs), slot))
             self.examples.append(out.array)
             slot_of[id(out)] = slot
+        output_slots = {slot_of[id(leaf)] for leaf in leaves
+                        if isinstance(leaf, SymbolicTensor)}
+        self.steps = self._steps(ops, output_slots, slot_of)
         self.size = len(self.examples)
         self.outputs = [(i, slot_of[id(leaf)]) for i, leaf in enumerate(leaves)
                         if isinstance(leaf, SymbolicTensor)]
         # Keep no symbolic tensor: a live graph turns on graph building's hook for every
         # eager op of the process.
         self.leaves = [None if isinstance(leaf, SymbolicTensor) else leaf for leaf in leaves]
+
+    def _steps(self, ops: list[tuple[Any, tuple[int, ...], int]], output_slots: set[int],
+               slot_of: dict[int, int]) -> list[Step]:
+        """The steps replaying ``ops``; with the kernel tier on, a convolution followed by
+        its activation and pooling, or a linear layer by its activation, is one step when
+        nothing else reads the values between them."""
+        readers: dict[int, int] = {}
+        for _, in_slots, _ in ops:
+            for s in in_slots:
+                readers[s] = readers.get(s, 0) + 1
+
+        def feeds_only(k: int, types: Any) -> bool:
+            """Whether ops[k]'s value goes only into ops[k + 1], of one of ``types``."""
+            if k + 1 >= len(ops) or ops[k + 1][0].type not in types:
+                return False
+            slot = ops[k][2]
+            return (slot not in output_slots and readers.get(slot) == 1
+                    and ops[k + 1][1][:1] == (slot,) and len(ops[k + 1][1]) == 1)
+
+        steps: list[Step] = []
+        k = 0
+        while k < len(ops):
+            op, in_slots, slot = ops[k]
+            xs = [self.examples[s] for s in in_slots]
+            kernel, taken = None, 1
+            if op.type in ("Convolution", "Linear") and not _has_refs(op.params):
+                activation = pool = None
+                if feeds_only(k, ACTIVATIONS):
+                    activation, taken = ops[k + 1][0].type, 2
+                if op.type == "Linear":
+                    kernel = fused_linear(xs, op.params, activation)
+                else:
+                    if feeds_only(k + taken - 1, POOLS):
+                        pooling = ops[k + taken][0]
+                        if not _has_refs(pooling.params):
+                            pool = (pooling.type, pooling.params)
+                    kernel = fused_convolution(xs, op.params, activation, pool)
+                    if kernel is None and pool is not None:  # the pooling may be the cause
+                        kernel = fused_convolution(xs, op.params, activation, None)
+                    elif pool is not None:
+                        taken += 1
+                if kernel is None:
+                    taken = 1
+            if kernel is None:
+                builder = BUILDERS.get(op.type)
+                if builder is not None and not _has_refs(op.params):
+                    kernel = builder(xs, op.params)
+            slot = ops[k + taken - 1][2]
+            if kernel is not None:
+                steps.append((kernel, in_slots, slot, None))
+            else:
+                steps.append((_function_forward(op.function), in_slots, slot,
+                              _resolver(op.params, slot_of)))
+            k += taken
+        return steps
 
     def run(self, arrays: list[Any]) -> Any:
         values: list[Any] = [None] * self.size

@@ -12,6 +12,11 @@ to leave the op to its ``Function.forward``. The math is the op's own forward, s
   in the divisor), then one reduction over the window axis;
 - linear, relu, tanh: one call each, into their buffers.
 
+With the CPU kernel tier on (``shenjing.kernels``), small batches of float32 or float64
+NumPy arrays take compiled kernels instead (``_numba_inference``): a convolution with the
+activation and pooling that follow it as one call (``fused_convolution``), and a linear
+layer with its activation (``fused_linear``); ``sj.compile`` finds those chains.
+
 Buffers are reused across calls: a result is only valid until the next call, so the
 compiled forward copies its outputs before handing them out.
 """
@@ -166,6 +171,96 @@ def reshape(xs: list[Any], params: dict[str, Any]) -> Kernel | None:
     if not all(isinstance(n, (int, np.integer)) for n in shape):
         return None
     return lambda x: x.reshape(shape)
+
+
+SMALL_BATCH = 4
+"""The largest batch that the compiled layer kernels take: beyond it the im2col and GEMM
+path keeps BLAS busy and wins."""
+
+ACTIVATIONS = {"ReLU": 1, "Tanh": 2}
+"""Op class name -> the activation code of the fused kernels."""
+
+POOLS = {"MaxPool": 1, "AvgPool": 2}
+"""Op class name -> the pooling code of the fused kernels."""
+
+
+def _tier_takes(*arrays: Any) -> bool:
+    """Whether the compiled kernels take these arrays: the tier is on and all are NumPy
+    arrays of one float dtype (float32 or float64)."""
+    from shenjing import kernels
+
+    dtype = arrays[0].dtype
+    return (all(type(a) is np.ndarray and a.dtype == dtype for a in arrays)
+            and dtype in (np.float32, np.float64) and kernels.enabled())
+
+
+def fused_convolution(xs: list[Any], params: dict[str, Any], activation: str | None,
+                      pool: tuple[str, dict[str, Any]] | None) -> Kernel | None:
+    """conv → activation (``"ReLU"``, ``"Tanh"`` or None) → pooling (``(op type, params)``
+    of a ``MaxPool``/``AvgPool``, or None) as one compiled call; None where the kernel does
+    not apply (tier off, batch above ``SMALL_BATCH``, stride ≠ 1, groups, a padded or
+    dilated pooling window, a divisor, or not 2-D)."""
+    if len(xs) < 2 or xs[0].ndim != 4 or params["groups"] != 1 or tuple(params["stride"]) != (1, 1):
+        return None
+    x, weight = xs[0], xs[1]
+    if x.shape[0] > SMALL_BATCH or not _tier_takes(*xs):
+        return None
+    from shenjing.graph import _numba_inference as nk
+
+    n, c, h, w = x.shape
+    c_out, _, kh, kw = weight.shape
+    (top, bottom), (left, right) = params["padding"]
+    dh, dw = params["dilation"]
+    hp, wp = h + top + bottom, w + left + right
+    oh, ow = hp - dh * (kh - 1), wp - dw * (kw - 1)
+    if oh < 1 or ow < 1:
+        return None
+    geom = np.zeros(nk.GEOMETRY_SIZE, dtype=np.int64)
+    geom[[nk.TOP, nk.LEFT, nk.KH, nk.KW, nk.DH, nk.DW, nk.OH, nk.HP, nk.WP]] = (
+        top, left, kh, kw, dh, dw, oh, hp, wp)
+    geom[nk.ACT] = ACTIVATIONS[activation] if activation else 0
+    out_size = (oh, ow)
+    if pool is not None:
+        kind, pool_params = pool
+        (pt, pb), (pl, pr) = pool_params["padding"]
+        (pkh, pkw), (psh, psw) = pool_params["kernel"], pool_params["stride"]
+        if (pt or pb or pl or pr or tuple(pool_params.get("dilation", (1, 1))) != (1, 1)
+                or pool_params.get("divisor") is not None or pkh > oh or pkw > ow):
+            return None
+        geom[[nk.POOL, nk.PKH, nk.PKW, nk.PSH, nk.PSW]] = (POOLS[kind], pkh, pkw, psh, psw)
+        out_size = ((oh - pkh) // psh + 1, (ow - pkw) // psw + 1)
+    padded = np.zeros(c * hp * wp + (kw - 1) * dw, dtype=x.dtype)  # border, tail: zero
+    acc = np.empty((2, oh * wp), dtype=x.dtype)
+    y = np.empty((n, c_out, *out_size), dtype=x.dtype)
+    zeros = np.zeros(c_out, dtype=x.dtype)
+    block = nk.conv_block
+
+    def run(x: Any, weight: Any, bias: Any = zeros) -> Any:
+        block(x, weight, bias, padded, acc, y, geom)
+        return y
+
+    return run
+
+
+def fused_linear(xs: list[Any], params: dict[str, Any], activation: str | None
+                 ) -> Kernel | None:
+    """linear → activation (``"ReLU"``, ``"Tanh"`` or None) as one compiled call; None
+    where it does not apply (tier off, batch above ``SMALL_BATCH``, not 2-D)."""
+    x, weight = xs[0], xs[1]
+    if x.ndim != 2 or x.shape[0] > SMALL_BATCH or not _tier_takes(*xs):
+        return None
+    from shenjing.graph import _numba_inference as nk
+
+    y = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
+    zeros = np.zeros(weight.shape[0], dtype=x.dtype)
+    code = ACTIVATIONS[activation] if activation else 0
+    dense = nk.dense
+
+    def run(x: Any, weight: Any, bias: Any = zeros) -> Any:
+        dense(x, weight, bias, y, code)
+        return y
+
+    return run
 
 
 BUILDERS: dict[str, Callable[[list[Any], dict[str, Any]], Kernel | None]] = {

@@ -31,9 +31,12 @@ Where the time goes, and what is done about it (float32 throughout):
 - backward skips the steps whose output gradient is zero (a classifier reads only h_T);
 - without a gradient for the initial state, backward skips its last recurrent GEMM;
 - with the CPU kernel tier on (``shenjing.kernels``), the LSTM's and GRU's elementwise
-  work of a step is one compiled loop forward and one backward (``_numba_recurrent``),
-  and the LSTM projects x for all steps in one GEMM, as the GRU does; on a GPU, the
-  LSTM's step is one CuPy kernel each way (``_cuda_kernels``).
+  work of a step is one compiled loop forward and one backward (``_numba_recurrent``);
+  on a GPU, the LSTM's step is one CuPy kernel each way (``_cuda_kernels``). The LSTM
+  keeps its stacked GEMM there too: projecting x for all steps in one GEMM (K = I + 1)
+  and leaving K = H to the step's GEMM was measured (28×28→128, batch 64, one core):
+  BLAS ran both at about the stacked GEMM's rate, so the step GEMMs saved no more than
+  the projection cost, and the forward was no faster (``git log`` of this file).
 
 Shapes: x is (N, T, I) when ``batch_first`` (the default, as for the layers) else
 (T, N, I); h0 and c0 are (N, H); W_ih is (G·H, I), W_hh is (G·H, H) and the biases
@@ -267,11 +270,17 @@ class LSTMSequence(Recurrence):
         gh = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
         gc = xp.zeros(gy_h.shape[1:], dtype=deltas.dtype)
         one = deltas.dtype.type(1)
-        if self.on_kernels:  # contiguous steps: the kernel's dispatch is then cheap
-            gy_h, gy_c = xp.ascontiguousarray(gy_h), xp.ascontiguousarray(gy_c)
+        if self.on_kernels:
+            # Contiguous blocks (the kernel's dispatch is then cheap), copied one step at a
+            # time and only where the gradient is nonzero: a classifier reads h_T alone,
+            # and copying the whole (mostly zero) gy cost more than finding its live steps.
+            zero = xp.zeros(gh.shape, dtype=gh.dtype)
+            live_h, live_c = (live_steps(xp, g) for g in (gy_h, gy_c))
         for t in range(deltas.shape[0] - 1, -1, -1):
             if self.on_kernels:
-                cpu_kernels.lstm_step_backward(gates[t], tanh_c[t], cs[t], gy_h[t], gy_c[t],
+                gy_ht = xp.ascontiguousarray(gy_h[t]) if live_h[t] else zero
+                gy_ct = xp.ascontiguousarray(gy_c[t]) if live_c[t] else zero
+                cpu_kernels.lstm_step_backward(gates[t], tanh_c[t], cs[t], gy_ht, gy_ct,
                                                gh, gc, deltas[t], t >= last, one)
             else:
                 cuda_kernels.lstm_step_backward(xp, gates[t], tanh_c[t], cs[t], gy_h[t],
