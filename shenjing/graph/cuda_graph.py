@@ -258,7 +258,11 @@ class CapturedStep:
         for optimizer in optimizers:
             _check_optimizer(optimizer)
         self.xp, self.backend = xp, backend
+        # Filled now too: the stand-in's capture computes on them (and CUDA's must not
+        # meet garbage either, should a kernel ever run while capturing).
         self.inputs = [xp.empty(t.shape, t.dtype) for t in trace.placeholders]
+        for static, value in zip(self.inputs, feeds, strict=True):
+            static[...] = value
         self.outputs = [xp.empty(t.shape, t.dtype) for t in self.fetches]
         self.grad_buffers: dict[int, Tensor] = {}
         self.grad_owners: list[Any] = []
@@ -374,7 +378,9 @@ class _Update:
                  state: dict, after: Callable[[], None] | None, xp: Any) -> None:
         self.kind, self.optimizer, self.group = kind, optimizer, group
         self.param, self.grad_of, self.state, self.after = param, grad, state, after
-        self.scalars = xp.zeros(_SCALARS, param.dtype)
+        # Filled before every launch; ones until then, so that the stand-in's capture,
+        # which runs the update on them, divides by no zero.
+        self.scalars = xp.ones(_SCALARS, param.dtype)
         self.structure = self._structure()
         if kind == "sgd" and group["momentum"] != 0 and state.get("momentum_buffer") is None:
             raise NotCapturable("SGD's momentum buffer is made by its first step")
