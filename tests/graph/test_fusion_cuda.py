@@ -1,0 +1,120 @@
+"""The CUDA source emitted for sj.compile's fused chains (shenjing/graph/fusion_cuda.py).
+
+No GPU here: the emitted expressions are also Python expressions, so these tests execute
+the emitted kernel bodies themselves, statement by statement, with NumPy standing in for
+CUDA's macros and math functions, over the flat index ``i`` as an ElementwiseKernel runs,
+and compare with the ops' own NumPy forward and autograd backward. What they cannot show
+is that CuPy compiles and runs the source: ``scripts/gpu_check.sh`` does that.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+import shenjing.nn.functional as F
+from shenjing.graph.fusion_codegen import ChainSpec
+from shenjing.graph.fusion_cuda import PREAMBLE, sources, to_cuda
+from shenjing.graph.fusion_table import FORMULAS
+
+ACTIVATIONS = {
+    "ReLU": (F.relu, ()), "Sigmoid": (F.sigmoid, ()), "Tanh": (F.tanh, ()),
+    "LeakyReLU": (lambda h, s: F.leaky_relu(h, s), (0.2,)),
+    "ELU": (lambda h, a: F.elu(h, a), (0.7,)), "GELU": (F.gelu, ()),
+}
+TOLERANCE = {"float32": {"rtol": 2e-5, "atol": 2e-6}, "float64": {"rtol": 1e-12, "atol": 1e-13}}
+CHAINS = [(op,) for op in FORMULAS] + [("LeakyReLU", "Tanh"), ("ELU", "Sigmoid", "ReLU"),
+                                       ("GELU", "LeakyReLU")]
+
+
+def test_every_formula_has_a_reference():
+    assert set(ACTIVATIONS) == set(FORMULAS)
+
+
+def test_a_formula_becomes_typed_parenthesised_cuda():
+    assert to_cuda(FORMULAS["ReLU"].forward, {"x": "v0"}) == \
+        "SJ_SELECT((v0 < T(0.0)), T(0.0), v0)"
+    assert to_cuda("x * (1.0 - y)", {"x": "s0", "y": "y"}) == "(s0 * (T(1.0) - y))"
+    assert to_cuda("erf(x * SQRT_HALF)", {"x": "v1"}) == \
+        f"erf((v1 * T({math.sqrt(0.5)!r})))"
+    with pytest.raises(ValueError, match="cannot translate"):
+        to_cuda("x ** 2", {"x": "v0"})
+    for name in ("SJ_SELECT", "SJ_COL", "SJ_ROW"):
+        assert f"#define {name}(" in PREAMBLE
+
+
+def _namespace(dtype: np.dtype) -> dict[str, Any]:
+    """What the emitted text means, in NumPy: CUDA's macros and overloaded functions."""
+    kind = np.dtype(dtype).type
+    erf = np.vectorize(math.erf, otypes=[dtype])
+    return {"SJ_SELECT": np.where, "SJ_COL": lambda i, n: i % n,
+            "SJ_ROW": lambda i, n: i // n, "T": kind, "exp": np.exp, "tanh": np.tanh,
+            "erf": lambda a: erf(a).astype(dtype), "expm1": np.expm1, "fmin": np.minimum,
+            "fmax": np.maximum}
+
+
+def _execute(operation: str, names: dict[str, Any]) -> dict[str, Any]:
+    """Run a kernel body, one element per index, as ElementwiseKernel would."""
+    for line in operation.splitlines():
+        statement = re.fullmatch(r"(?:T )?(\w+) = (.*);", line.strip())
+        assert statement, f"not a simple assignment: {line!r}"
+        target, expr = statement.groups()
+        names[target] = np.asarray(eval(expr, {"__builtins__": {}}, names))  # the emitted text itself
+    return names
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bias", [None, "col", "row"])
+@pytest.mark.parametrize("ops", CHAINS, ids="+".join)
+def test_emitted_kernels_compute_the_ops(ops, bias, dtype):
+    rng = np.random.default_rng(3)
+    rows, cols = 5, 7
+    spec = ChainSpec(ops, bias, dtype)
+    forward, backward = sources(spec)
+    z = rng.standard_normal((rows, cols)).astype(dtype)
+    b = rng.standard_normal(cols if bias == "col" else rows).astype(dtype)
+    g = rng.standard_normal((rows, cols)).astype(dtype)
+    values = [v for op in ops for v in ACTIVATIONS[op][1]]
+    kind = np.dtype(dtype).type
+    params = dict(zip(spec.params(), (kind(v) for v in values), strict=True))
+
+    # The kernels' signatures are the ones CudaChain calls them with.
+    p_in = "".join(f", T {p}" for p in spec.params())
+    assert forward.in_params == "T z" + (", raw T b, int32 cols" if bias else "") + p_in
+    saved = spec.saved()
+    assert forward.out_params == "T y" + "".join(f", T s{m}" for m in saved)
+    assert backward.in_params == "T g_out, T y" + "".join(f", T s{m}" for m in saved) + p_in
+    assert backward.out_params == "T gz"
+
+    # The emitted source, executed over the flat index.
+    flat = {"z": z.reshape(-1), "b": b, "cols": cols, "i": np.arange(z.size), **params,
+            **_namespace(np.dtype(dtype))}
+    out = _execute(forward.operation, flat)
+    y = out["y"].reshape(rows, cols)
+    names = {"g_out": g.reshape(-1), "y": out["y"], **params, **_namespace(np.dtype(dtype)),
+             **{f"s{m}": out[f"s{m}"] for m in saved}}
+    gz = _execute(backward.operation, names)["gz"].reshape(rows, cols)
+
+    # The ops themselves: bias, then each activation, and autograd's gradient.
+    v0_np = z + (b[None, :] if bias == "col" else b[:, None] if bias == "row" else 0)
+    v0 = sj.tensor(v0_np.astype(dtype), dtype=dtype, requires_grad=True)
+    v = v0
+    for op in ops:
+        fn, args = ACTIVATIONS[op]
+        v = fn(v, *args)
+    v.backward(sj.tensor(g, dtype=dtype))
+    np.testing.assert_allclose(y, v.detach().numpy(), **TOLERANCE[dtype])
+    np.testing.assert_allclose(gz, v0.grad.numpy(), **TOLERANCE[dtype])
+    assert y.dtype == np.dtype(dtype) and gz.dtype == np.dtype(dtype)
+
+
+def test_kernel_names_differ_by_chain_and_are_stable():
+    a = sources(ChainSpec(("ReLU",), "col", "float32"))
+    b = sources(ChainSpec(("ReLU",), "row", "float32"))
+    assert a[0].name != b[0].name and a[0].name != a[1].name
+    assert sources(ChainSpec(("ReLU",), "col", "float32")) == a
