@@ -44,7 +44,7 @@ def test_a_formula_becomes_typed_parenthesised_cuda():
         f"erf((v1 * T({math.sqrt(0.5)!r})))"
     with pytest.raises(ValueError, match="cannot translate"):
         to_cuda("x ** 2", {"x": "v0"})
-    for name in ("SJ_SELECT", "SJ_COL", "SJ_ROW"):
+    for name in ("SJ_SELECT", "SJ_BIAS"):
         assert f"#define {name}(" in PREAMBLE
 
 
@@ -52,8 +52,7 @@ def _namespace(dtype: np.dtype) -> dict[str, Any]:
     """What the emitted text means, in NumPy: CUDA's macros and overloaded functions."""
     kind = np.dtype(dtype).type
     erf = np.vectorize(math.erf, otypes=[dtype])
-    return {"SJ_SELECT": np.where, "SJ_COL": lambda i, n: i % n,
-            "SJ_ROW": lambda i, n: i // n, "T": kind, "exp": np.exp, "tanh": np.tanh,
+    return {"SJ_SELECT": np.where, "SJ_BIAS": lambda i, inner, n: (i // inner) % n, "T": kind, "exp": np.exp, "tanh": np.tanh,
             "erf": lambda a: erf(a).astype(dtype), "expm1": np.expm1, "fmin": np.minimum,
             "fmax": np.maximum}
 
@@ -85,14 +84,17 @@ def test_emitted_kernels_compute_the_ops(ops, bias, dtype):
 
     # The kernels' signatures are the ones CudaChain calls them with.
     p_in = "".join(f", T {p}" for p in spec.params())
-    assert forward.in_params == "T z" + (", raw T b, int32 cols" if bias else "") + p_in
+    assert forward.in_params == "T z" + (", raw T b, int32 inner, int32 channels"
+                                         if bias else "") + p_in
     saved = spec.saved()
     assert forward.out_params == "T y" + "".join(f", T s{m}" for m in saved)
     assert backward.in_params == "T g_out, T y" + "".join(f", T s{m}" for m in saved) + p_in
     assert backward.out_params == "T gz"
 
     # The emitted source, executed over the flat index.
-    flat = {"z": z.reshape(-1), "b": b, "cols": cols, "i": np.arange(z.size), **params,
+    inner, channels = (1, cols) if bias == "col" else (cols, rows)  # rows: N=1, C, H·W
+    flat = {"z": z.reshape(-1), "b": b, "inner": inner, "channels": channels,
+            "i": np.arange(z.size), **params,
             **_namespace(np.dtype(dtype))}
     out = _execute(forward.operation, flat)
     y = out["y"].reshape(rows, cols)
@@ -118,3 +120,68 @@ def test_kernel_names_differ_by_chain_and_are_stable():
     b = sources(ChainSpec(("ReLU",), "row", "float32"))
     assert a[0].name != b[0].name and a[0].name != a[1].name
     assert sources(ChainSpec(("ReLU",), "col", "float32")) == a
+
+
+@pytest.fixture
+def _stand_in_chains():
+    """Fused chains on the strict stand-in, its kernels executed from their text."""
+    from shenjing.graph import fusion_cuda
+    from shenjing.testing import strict
+
+    strict.install()
+    fusion_cuda.interpret_on("strict_numpy")
+    yield
+    fusion_cuda.interpret_on("strict_numpy", False)
+    strict.uninstall()
+
+
+def _device_training(kernel_tier: bool, conv: bool, mode: str | None
+                     ) -> tuple[list, list, list]:
+    import shenjing.nn as nn
+    from shenjing import kernels
+
+    sj.manual_seed(0)
+    if conv:
+        model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Flatten(),
+                              nn.Linear(4 * 4 * 4, 3), nn.Tanh())
+        shape = (6, 2, 6, 6)
+    else:
+        model = nn.Sequential(nn.Linear(5, 8), nn.LeakyReLU(0.1), nn.Tanh(),
+                              nn.Linear(8, 8), nn.GELU(), nn.Linear(8, 3), nn.Sigmoid())
+        shape = (6, 5)
+    model = model.to("strict")
+    opt = sj.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(2)
+
+    def train_step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    with kernels.use(kernel_tier):
+        step = sj.compile(train_step, mode=mode)
+        losses = [step(sj.tensor(rng.standard_normal(shape).astype(np.float32),
+                                 device="strict"),
+                       sj.tensor(rng.integers(0, 3, 6), device="strict")).item()
+                  for _ in range(4)]
+    (trace,) = step._traces.values()
+    return losses, [op.type for op in trace.plan.ops], [p.cpu().numpy()
+                                                        for p in model.parameters()]
+
+
+@pytest.mark.usefixtures("_stand_in_chains")
+@pytest.mark.parametrize("conv", [False, True], ids=["mlp", "conv"])
+def test_compiled_device_steps_run_the_generated_chains(conv):
+    from shenjing import kernels
+
+    if not kernels.available():
+        pytest.skip("the plan fuses only with the kernel tier on (Numba)")
+    fused_losses, types, fused_params = _device_training(True, conv, None)
+    losses, plain_types, params = _device_training(False, conv, None)
+    assert "FusedChain" in types and "FusedChain" not in plain_types
+    assert len(types) < len(plain_types)
+    np.testing.assert_allclose(fused_losses, losses, rtol=1e-5)
+    for a, b in zip(fused_params, params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
