@@ -185,3 +185,54 @@ def test_compiled_device_steps_run_the_generated_chains(conv):
     np.testing.assert_allclose(fused_losses, losses, rtol=1e-5)
     for a, b in zip(fused_params, params, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _declarations(params: str, out: bool) -> list[str]:
+    """ElementwiseKernel parameters as the C++ it generates for them: inputs are
+    constants, outputs references, ``raw`` arrays indexable pointers."""
+    parts = []
+    for param in params.split(", "):
+        words = param.split()
+        raw = words[0] == "raw"
+        kind, name = words[-2:]
+        parts.append(f"{kind}* {name}" if raw else f"{kind}& {name}" if out
+                     else f"const {kind} {name}")
+    return parts
+
+
+def test_emitted_kernels_compile_as_cpp():
+    """CUDA C++ is C++: every kernel body, the chains' and the captured updates', is
+    compiled by the host's C++ compiler with CUDA's names given their <cmath> meaning, in
+    float and double (a syntax or type error here would fail on the GPU)."""
+    import shutil
+    import subprocess
+
+    from shenjing.graph import cuda_graph
+
+    compiler = shutil.which("g++") or shutil.which("clang++")
+    if compiler is None:
+        pytest.skip("no C++ compiler")
+    code = ["#include <cmath>",
+            "using std::exp; using std::tanh; using std::erf; using std::expm1;",
+            "using std::fmin; using std::fmax; using std::sqrt;",
+            "typedef int int32; typedef double float64;", PREAMBLE]
+    specs = [ChainSpec((op,), bias, dtype) for op in FORMULAS for bias in (None, "col")
+             for dtype in ("float32", "float64")]
+    specs.append(ChainSpec(("ELU", "Sigmoid", "ReLU", "GELU", "LeakyReLU", "Tanh"), "row",
+                           "float32"))
+    for spec in specs:
+        kind = "float" if spec.dtype == "float32" else "double"
+        for s in sources(spec):
+            args = _declarations(s.in_params, False) + _declarations(s.out_params, True)
+            code.append(f"namespace {s.name} {{ typedef {kind} T; "
+                        f"void f({', '.join(args)}, long i) {{\n{s.operation}\n}} }}")
+    for kind in ("float", "double"):
+        code.append(
+            f"namespace graph_{kind} {{ typedef {kind} T;\n"
+            f"void adam(const T g0, T* s, T& p, T& m, T& v) {{ {cuda_graph._ADAM} }}\n"
+            f"void sgd(const T g0, T* s, int32 nesterov, T& p, T& b) {{ {cuda_graph._SGD} }}"
+            "\n}")
+    done = subprocess.run([compiler, "-std=c++14", "-fsyntax-only", "-Werror", "-x", "c++",
+                           "-"], input="\n".join(code), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[:3000]
