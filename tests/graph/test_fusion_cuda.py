@@ -124,13 +124,17 @@ def test_kernel_names_differ_by_chain_and_are_stable():
 
 @pytest.fixture
 def _stand_in_chains():
-    """Fused chains on the strict stand-in, its kernels executed from their text."""
-    from shenjing.graph import fusion_cuda
+    """Fused chains on the strict stand-in, its kernels executed from their text (and
+    its CUDA-graph stand-in, for mode="reduce-overhead")."""
+    from shenjing.graph import cuda_graph, fusion_cuda
     from shenjing.testing import strict
 
     strict.install()
     fusion_cuda.interpret_on("strict_numpy")
+    cuda_graph.register_backend("strict_numpy",
+                                cuda_graph.HostReplay(lambda: strict.host_syncs))
     yield
+    cuda_graph.register_backend("strict_numpy", None)
     fusion_cuda.interpret_on("strict_numpy", False)
     strict.uninstall()
 
@@ -167,18 +171,21 @@ def _device_training(kernel_tier: bool, conv: bool, mode: str | None
                        sj.tensor(rng.integers(0, 3, 6), device="strict")).item()
                   for _ in range(4)]
     (trace,) = step._traces.values()
+    if mode is not None:
+        assert (trace.cuda_graph.reason, trace.cuda_graph.replays) == (None, 3)
     return losses, [op.type for op in trace.plan.ops], [p.cpu().numpy()
                                                         for p in model.parameters()]
 
 
 @pytest.mark.usefixtures("_stand_in_chains")
+@pytest.mark.parametrize("mode", [None, "reduce-overhead"])
 @pytest.mark.parametrize("conv", [False, True], ids=["mlp", "conv"])
-def test_compiled_device_steps_run_the_generated_chains(conv):
+def test_compiled_device_steps_run_the_generated_chains(conv, mode):
     from shenjing import kernels
 
     if not kernels.available():
         pytest.skip("the plan fuses only with the kernel tier on (Numba)")
-    fused_losses, types, fused_params = _device_training(True, conv, None)
+    fused_losses, types, fused_params = _device_training(True, conv, mode)
     losses, plain_types, params = _device_training(False, conv, None)
     assert "FusedChain" in types and "FusedChain" not in plain_types
     assert len(types) < len(plain_types)
