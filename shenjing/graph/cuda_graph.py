@@ -278,6 +278,20 @@ class CapturedStep:
                         xp.zeros_like(p.array), None)
                     self.grad_owners.append(p)
         grads_before = [(p, p.grad) for p in self.grad_owners]
+        # A gradient that accumulates (no zero_grad in the step) moves into its flat
+        # layout, values kept, so the graph adds into an address it owns.
+        for effect in trace.effects:
+            for v in effect[3] if effect[0] == "backward" else ():
+                p = v.source
+                entry = fused.get(id(p))
+                if entry is None or p.grad is None:
+                    continue
+                layout, k = entry
+                flat = layout.grad_tensors[k]
+                if p.grad is not flat and p.grad.array.shape == p.array.shape:
+                    grads_before.append((p, p.grad))
+                    layout.update.grads[k][...] = p.grad.array
+                    p.grad = flat
         self.targets = {}
         buffers = self._device_buffers(arrays, optimizers)
 

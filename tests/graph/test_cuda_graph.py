@@ -203,3 +203,36 @@ def test_mode_is_pytorchs():
     with pytest.raises(ValueError, match="mode"):
         sj.compile(lambda x: x, mode="max-autotune-no-cudagraphs")
     assert sj.compile(mode="default")(lambda x: x * 2)(sj.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_gradients_that_accumulate_keep_accumulating_in_the_graph():
+    """No zero_grad in the step: each call adds to .grad, in the static buffers too."""
+    results = []
+    for mode in (None, "reduce-overhead"):
+        model = make_model()
+        opt = sj.optim.SGD(model.parameters(), lr=0.01)
+        model(batches()[0][0]).sum().backward()  # .grad is set before tracing: "add"
+
+        def train_step(x, y, model=model, opt=opt):
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        step = sj.compile(train_step, mode=mode)
+        losses = [host(step(x, y)) for x, y in batches()[:5]]
+        results.append((losses, [host(p.grad) for p in model.parameters()], step))
+    (plain_losses, plain_grads, _), (losses, grads, step) = results
+    np.testing.assert_allclose(losses, plain_losses, rtol=1e-6)
+    for a, b in zip(grads, plain_grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert (step.captures[0].reason, step.captures[0].replays) == (None, 4)
+
+
+def test_a_function_without_an_optimizer_is_captured_too():
+    model = make_model()
+    forward = sj.compile(lambda x: F.softmax(model(x), dim=1), mode="reduce-overhead")
+    for x, _ in batches()[:3]:
+        np.testing.assert_allclose(host(forward(x)), host(F.softmax(model(x), dim=1)),
+                                   rtol=1e-6)
+    assert (forward.captures[0].reason, forward.captures[0].replays) == (None, 2)
