@@ -214,7 +214,7 @@ def test_emitted_kernels_compile_as_cpp():
     import shutil
     import subprocess
 
-    from shenjing.graph import cuda_graph
+    from shenjing.graph import cuda_graph_updates as updates
 
     compiler = shutil.which("g++") or shutil.which("clang++")
     if compiler is None:
@@ -236,8 +236,8 @@ def test_emitted_kernels_compile_as_cpp():
     for kind in ("float", "double"):
         code.append(
             f"namespace graph_{kind} {{ typedef {kind} T;\n"
-            f"void adam(const T g0, T* s, T& p, T& m, T& v) {{ {cuda_graph._ADAM} }}\n"
-            f"void sgd(const T g0, T* s, int32 nesterov, T& p, T& b) {{ {cuda_graph._SGD} }}"
+            f"void adam(const T g0, T* s, T& p, T& m, T& v) {{ {updates._ADAM} }}\n"
+            f"void sgd(const T g0, T* s, int32 nesterov, T& p, T& b) {{ {updates._SGD} }}"
             "\n}")
     done = subprocess.run([compiler, "-std=c++14", "-fsyntax-only", "-Werror", "-x", "c++",
                            "-"], input="\n".join(code), capture_output=True, text=True,
