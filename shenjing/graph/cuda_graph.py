@@ -49,8 +49,8 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from shenjing._cuda import available as _is_cupy
 from shenjing._cuda import elementwise_kernel
+from shenjing._cuda import is_cupy as _is_cupy
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph.cuda_graph_updates import (
     SCALARS,

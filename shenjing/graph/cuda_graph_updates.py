@@ -20,8 +20,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from shenjing._cuda import available as _is_cupy
 from shenjing._cuda import elementwise_kernel
+from shenjing._cuda import is_cupy as _is_cupy
 from shenjing.backend import is_array
 
 SCALARS = 12

@@ -39,7 +39,7 @@ import math
 import re
 from typing import Any, NamedTuple
 
-from shenjing._cuda import available as _is_cupy
+from shenjing._cuda import is_cupy as _is_cupy
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph.fusion_codegen import ChainSpec
 from shenjing.graph.fusion_table import CONSTANTS, FORMULAS

@@ -1,12 +1,16 @@
-"""The LSTM cell's elementwise work as one CuPy kernel per step, forward and backward.
+"""The LSTM and GRU cells' elementwise work as one CuPy kernel per step, each way.
 
 On NumPy a step's gates take a dozen array calls (see ``LSTMSequence``); on a GPU each
 is a kernel launch that costs more than its arithmetic at these sizes, so the step's
 gates, cell and output (forward) and its deltas (backward) are one kernel each here.
-Same float operations as the NumPy code, with the same layouts: a step's gate-major
-(4, N, H) block holds the pre-activations (halved for i, f, o, so σ(z) = ½·tanh(z/2) + ½)
-and is overwritten with the gates; deltas are written as rows (N, 4H). Used only when
-the array module is CuPy.
+On a GPU every step's input projection, [x_t 1] [W_ih b]ᵀ, is computed before the loop
+as one GEMM, (T·N, I+1) × (I+1, G·H), into row-major (T, N, G·H); a step is then its
+recurrent GEMM into a gate-major (G, N, H) block, and one kernel that adds the step's
+projection row by row and applies the gates. The σ gates' weight rows are pre-halved,
+so σ(z) = ½·tanh(z/2) + ½. Same float operations as the NumPy code (the sums of the
+two GEMMs aside: on the CPU the LSTM's step is one GEMM over [h x 1]); deltas are written
+as rows (N, G'·H). Used when the array module is CuPy (and, in tests, on the strict
+stand-in with the kernels compiled for the host: ``shenjing.testing.host_kernels``).
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from shenjing._cuda import elementwise_kernel as _kernel
 # ``available`` is part of this module's interface: callers ask it before a kernel.
 __all__ = ["available"]
 
-_FORWARD = """
+_FORWARD_PROJECTED = """
 int nh = NH;
-T ig = tanh(gates[i]) * (T)0.5 + (T)0.5;
-T fg = tanh(gates[i + nh]) * (T)0.5 + (T)0.5;
-T gg = tanh(gates[i + 2 * nh]);
-T og = tanh(gates[i + 3 * nh]) * (T)0.5 + (T)0.5;
+int row = (i / H) * 4 * H + i % H;
+T ig = tanh(gates[i] + proj[row]) * (T)0.5 + (T)0.5;
+T fg = tanh(gates[i + nh] + proj[row + H]) * (T)0.5 + (T)0.5;
+T gg = tanh(gates[i + 2 * nh] + proj[row + 2 * H]);
+T og = tanh(gates[i + 3 * nh] + proj[row + 3 * H]) * (T)0.5 + (T)0.5;
 gates[i] = ig; gates[i + nh] = fg; gates[i + 2 * nh] = gg; gates[i + 3 * nh] = og;
 c = fg * c_prev + ig * gg;
 tc = tanh(c);
@@ -48,16 +53,6 @@ gc = carry ? gcv * fg : gcv;
 """
 
 
-def lstm_step_forward(xp: ModuleType, gates: Any, c_prev: Any, c: Any, tanh_c: Any,
-                      h: Any) -> None:
-    """i, f, g, o from the pre-activations in ``gates`` (in place); c = f⊙c_prev + i⊙g;
-    tanh(c); h = o⊙tanh(c)."""
-    _kernel(
-        xp, "shenjing_lstm_forward_tanh",
-        "T c_prev, int32 NH", "raw T gates, T c, T tc, T h", _FORWARD,
-    )(c_prev, xp.int32(c.size), gates, c, tanh_c, h)
-
-
 def lstm_step_backward(xp: ModuleType, gates: Any, tanh_c: Any, c_prev: Any, gy_h: Any,
                        gy_c: Any, gh: Any, gc: Any, delta: Any, carry: bool) -> None:
     """gh += gy_h; gc += gy_c + gh⊙o⊙(1 − tanh²c); the step's four deltas into ``delta``;
@@ -69,3 +64,71 @@ def lstm_step_backward(xp: ModuleType, gates: Any, tanh_c: Any, c_prev: Any, gy_
         "T gh, T gc, raw T delta", _BACKWARD,
     )(gates, tanh_c, c_prev, gy_h, gy_c, xp.int32(hidden), xp.int32(batch),
       xp.int32(carry), gh, gc, delta)
+
+
+def lstm_step_forward_projected(xp: ModuleType, gates: Any, projected: Any, c_prev: Any,
+                                c: Any, tanh_c: Any, h: Any) -> None:
+    """One LSTM step: the pre-activations are h_{t-1} W_hhᵀ in ``gates`` (4, N, H),
+    gate-major, plus the step's input projection ``projected`` (N, 4H), row-major;
+    ``gates`` is overwritten with i, f, g, o; c = f⊙c_prev + i⊙g; tanh(c);
+    h = o⊙tanh(c)."""
+    batch, hidden = c.shape
+    _kernel(
+        xp, "shenjing_lstm_forward_projected",
+        "raw T proj, T c_prev, int32 NH, int32 H", "raw T gates, T c, T tc, T h",
+        _FORWARD_PROJECTED,
+    )(projected, c_prev, xp.int32(c.size), xp.int32(hidden), gates, c, tanh_c, h)
+
+
+_GRU_FORWARD = """
+int nh = NH, j = i % H;
+int row = (i / H) * 3 * H + j;
+T r = tanh(proj[row] + gates[i]) * (T)0.5 + (T)0.5;
+T z = tanh(proj[row + H] + gates[i + nh]) * (T)0.5 + (T)0.5;
+T hn_t = gates[i + 2 * nh] + b_hn[j];
+T n = tanh(r * hn_t + proj[row + 2 * H]);
+gates[i] = r; gates[i + nh] = z; gates[i + 2 * nh] = n;
+hn = hn_t;
+h = (h_prev - n) * z + n;
+"""
+
+_GRU_BACKWARD = """
+int nh = NH;
+int row = (i / H) * 4 * H + i % H;
+T r = gates[i], z = gates[i + nh], n = gates[i + 2 * nh];
+T g = gh + carry + gy;
+T d_n = ((T)1 - n * n) * ((T)1 - z) * g;
+delta[row] = d_n;
+delta[row + H] = (r - r * r) * hn * d_n;
+delta[row + 2 * H] = (h_prev - n) * (((T)1 - z) * z) * g;
+delta[row + 3 * H] = r * d_n;
+gh = g;
+carry = g * z;
+"""
+
+
+def gru_step_forward(xp: ModuleType, gates: Any, projected: Any, b_hn: Any, h_prev: Any,
+                     hn: Any, h: Any) -> None:
+    """One GRU step: ``gates`` (3, N, H) holds h_{t-1} W_hhᵀ gate-major (r, z rows
+    halved) and is overwritten with r, z, n; ``projected`` (N, 3H) is the step's
+    [x_t 1] [W_ih b]ᵀ (with b_hr, b_hz in it); hn = h_{t-1} W_hnᵀ + b_hn;
+    h = (h_{t-1} − n) ⊙ z + n."""
+    hidden = h.shape[1]
+    _kernel(
+        xp, "shenjing_gru_forward",
+        "raw T proj, raw T b_hn, T h_prev, int32 NH, int32 H", "raw T gates, T hn, T h",
+        _GRU_FORWARD,
+    )(projected, b_hn, h_prev, xp.int32(h.size), xp.int32(hidden), gates, hn, h)
+
+
+def gru_step_backward(xp: ModuleType, gates: Any, hn: Any, h_prev: Any, gy: Any, gh: Any,
+                      carry: Any, delta: Any) -> None:
+    """One GRU step back: g = gh + carry + gy (gh: δʰ_{t+1} W_hh, carry: gh_{t+1} ⊙
+    z_{t+1}); the deltas (δ_n, δ_r, δ_z, δ_hn) into ``delta`` (N, 4H), rows; then
+    gh = g and carry = g ⊙ z, for the caller's GEMM gh = δʰ W_hh."""
+    hidden = gh.shape[1]
+    _kernel(
+        xp, "shenjing_gru_backward",
+        "raw T gates, T hn, T h_prev, T gy, int32 NH, int32 H", "T gh, T carry, raw T delta",
+        _GRU_BACKWARD,
+    )(gates, hn, h_prev, gy, xp.int32(gh.size), xp.int32(hidden), gh, carry, delta)

@@ -32,8 +32,11 @@ Where the time goes, and what is done about it (float32 throughout):
 - without a gradient for the initial state, backward skips its last recurrent GEMM;
 - with the CPU kernel tier on (``shenjing.kernels``), the LSTM's and GRU's elementwise
   work of a step is one compiled loop forward and one backward (``_numba_recurrent``),
-  and the LSTM projects x for all steps in one GEMM, as the GRU does; on a GPU, the
-  LSTM's step is one CuPy kernel each way (``_cuda_kernels``).
+  and the LSTM projects x for all steps in one GEMM, as the GRU does;
+- on a GPU (CuPy) both the LSTM and the GRU project x for all steps in one GEMM,
+  [x_t 1] [W_ih b]ᵀ for every t at once, and a step is its recurrent GEMM plus one
+  CuPy kernel forward and one backward (``_cuda_kernels``): launches, not arithmetic,
+  set a GPU step's time at these sizes.
 
 Shapes: x is (N, T, I) when ``batch_first`` (the default, as for the layers) else
 (T, N, I); h0 and c0 are (N, H); W_ih is (G·H, I), W_hh is (G·H, H) and the biases
@@ -167,6 +170,8 @@ class LSTMSequence(Recurrence):
         # blocks hold z/2 and σ(z) = ½·tanh(z/2) + ½ (see ``sigmoid_of_halved_``).
         scale = xp.asarray(_LSTM_GATE_SCALE, dtype=x.dtype).repeat(hidden)
         stacked = self._stack_inputs(x, h0, batch_first, reverse)
+        if cuda_kernels.available(xp):  # on a GPU: input projections as one GEMM
+            return self._forward_on_gpu(stacked, h0, c0, w_ih, w_hh, b_ih + b_hh, scale)
         steps = stacked.shape[0] - 1
         hs = stacked[:, :, :hidden]  # hs[0] = h0 and hs[t] = h_t
         # The weights gate-major, (4, H+I+1, H): one matmul call then writes a step's
@@ -180,14 +185,10 @@ class LSTMSequence(Recurrence):
         gates = xp.empty((steps, 4, batch, hidden), dtype=x.dtype)  # gate-major steps
         tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)
         i_times_g = xp.empty((batch, hidden), dtype=x.dtype)
-        fused = cuda_kernels.available(xp)  # on a GPU: one kernel per step's gates
-        self.on_kernels = cpu_kernels.wanted(x)  # on the CPU kernel tier: likewise
+        self.on_kernels = cpu_kernels.wanted(x)  # on the CPU kernel tier: one loop per step
         for t in range(steps):
             z = gates[t]
             xp.matmul(stacked[t], weights_gm, out=z)
-            if fused:
-                cuda_kernels.lstm_step_forward(xp, z, cs[t], cs[t + 1], tanh_c[t], hs[t + 1])
-                continue
             if self.on_kernels:  # h_t goes to hc[0] (contiguous), then into S
                 cpu_kernels.lstm_step_forward(z, cs[t], cs[t + 1], tanh_c[t], hc[0, t + 1],
                                               scale.dtype.type(0.5))
@@ -210,6 +211,32 @@ class LSTMSequence(Recurrence):
             hc[0, 0] = h0
         self.gates, self.hc, self.tanh_c = gates, hc, tanh_c
         return caller_layout(hc[:, 1:], batch_first, reverse)
+
+    def _forward_on_gpu(self, stacked: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any,
+                        bias: Any, scale: Any) -> Any:
+        """The forward with CuPy kernels (``_cuda_kernels``): every step's input
+        projection [x_t 1] [W_ih b]ᵀ first, as one GEMM; then per step the recurrent
+        GEMM h_{t-1} W_hhᵀ, gate-major, and one kernel for the gates, c_t and h_t."""
+        xp = get_array_module(stacked)
+        self.on_kernels = False
+        steps = stacked.shape[0] - 1
+        batch, hidden = h0.shape
+        w_in = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]  # (4H, I+1)
+        inputs = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]  # [x_t 1], all t
+        projected = xp.matmul(inputs, w_in.T).reshape(steps, batch, 4 * hidden)
+        w_hh_gm = gate_major(w_hh * scale[:, None], 4)  # (4, H, H)
+        hc = xp.empty((2, steps + 1, batch, hidden), dtype=stacked.dtype)
+        hc[0, 0], hc[1, 0] = h0, c0
+        hs, cs = hc
+        gates = xp.empty((steps, 4, batch, hidden), dtype=stacked.dtype)
+        tanh_c = xp.empty((steps, batch, hidden), dtype=stacked.dtype)
+        for t in range(steps):
+            xp.matmul(hs[t], w_hh_gm, out=gates[t])
+            cuda_kernels.lstm_step_forward_projected(xp, gates[t], projected[t], cs[t],
+                                                     cs[t + 1], tanh_c[t], hs[t + 1])
+        stacked[1:, :, :hidden] = hs[1:]  # S's h_{t-1}, for the weight gradients' GEMM
+        self.gates, self.hc, self.tanh_c = gates, hc, tanh_c
+        return caller_layout(hc[:, 1:], self.batch_first, self.reverse)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = get_array_module(gy)
@@ -338,6 +365,9 @@ class GRUSequence(Recurrence):
         # gates gate-major, as the LSTM's step does.
         input_side = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]
         w_ih_aug = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]
+        if cuda_kernels.available(xp):  # on a GPU: one kernel per step, each way
+            return self._forward_on_gpu(xp.matmul(input_side, w_ih_aug.T), w_hh * scale[:, None],
+                                        b_hn, hs)
         projected = xp.matmul(input_side, gate_major(w_ih_aug, 3))
         projected = projected.reshape(3, steps, batch, hidden)
         gates = xp.empty((steps, 3, batch, hidden), dtype=x.dtype)  # gate-major steps
@@ -366,6 +396,25 @@ class GRUSequence(Recurrence):
         self.gates, self.hs, self.hn = gates, hs, hn
         return caller_layout(hs[1:], batch_first, reverse)
 
+    def _forward_on_gpu(self, projected: Any, w_hh_scaled: Any, b_hn: Any, hs: Any) -> Any:
+        """The forward with CuPy kernels (``_cuda_kernels``): ``projected`` holds every
+        step's [x_t 1] [W_ih b]ᵀ, (T·N, 3H) from one GEMM; per step the recurrent GEMM,
+        gate-major, then one kernel for r, z, n, hn and h_t."""
+        xp = get_array_module(projected)
+        self.on_kernels = False
+        steps = hs.shape[0] - 1
+        batch, hidden = hs.shape[1:]
+        projected = projected.reshape(steps, batch, 3 * hidden)
+        w_hh_gm = gate_major(w_hh_scaled, 3)
+        gates = xp.empty((steps, 3, batch, hidden), dtype=hs.dtype)
+        hn = xp.empty((steps, batch, hidden), dtype=hs.dtype)
+        for t in range(steps):
+            xp.matmul(hs[t], w_hh_gm, out=gates[t])
+            cuda_kernels.gru_step_forward(xp, gates[t], projected[t], b_hn, hs[t], hn[t],
+                                          hs[t + 1])
+        self.gates, self.hs, self.hn = gates, hs, hn
+        return caller_layout(hs[1:], self.batch_first, self.reverse)
+
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = get_array_module(gy)
         gys = time_major(gy, self.batch_first, self.reverse)
@@ -376,6 +425,8 @@ class GRUSequence(Recurrence):
         # weights' rows taken in the order n, r, z.
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)
         last = 0 if self._needs_state_grad() else 1
+        if cuda_kernels.available(xp):
+            return self._backward_on_gpu(gys, deltas, last)
         if self.on_kernels:  # the forward ran on the CPU kernel tier
             gh = cpu_kernels.gru_backward_loop(gys, self.w_hh, gates, self.hn, hs, deltas, last)
             return self._gru_grads(deltas, gh)
@@ -411,6 +462,22 @@ class GRUSequence(Recurrence):
                 xp.multiply(gh, z[t], out=through_z)
                 xp.matmul(delta[:, hidden:], self.w_hh, out=gh)
                 gh += through_z
+        return self._gru_grads(deltas, gh)
+
+    def _backward_on_gpu(self, gys: Any, deltas: Any, last: int) -> tuple[Any, ...]:
+        """The backward with one CuPy kernel per step for its deltas; what flows to
+        h_{t-1} through z is carried into the next step's kernel, not added apart."""
+        xp = get_array_module(deltas)
+        hidden = self.hs.shape[2]
+        gh = xp.zeros(self.hs.shape[1:], dtype=deltas.dtype)  # δʰ_{t+1} W_hh, then gh_t
+        carry = xp.zeros_like(gh)  # gh_{t+1} ⊙ z_{t+1}
+        for t in range(deltas.shape[0] - 1, -1, -1):
+            cuda_kernels.gru_step_backward(xp, self.gates[t], self.hn[t], self.hs[t], gys[t],
+                                           gh, carry, deltas[t])
+            if t >= last:
+                xp.matmul(deltas[t][:, hidden:], self.w_hh, out=gh)
+        if last == 0:
+            gh += carry
         return self._gru_grads(deltas, gh)
 
     def _gru_grads(self, deltas: Any, gh: Any) -> tuple[Any, ...]:
