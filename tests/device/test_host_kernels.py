@@ -131,3 +131,29 @@ def test_an_lstm_training_step_reads_nothing_back_to_the_host(host_compiled):
         opt.step()
     assert strict.host_syncs == before
     assert "shenjing_lstm_forward_projected" in host_compiled
+
+
+@pytest.mark.parametrize("kind", ["lstm", "mlp"])
+def test_captured_steps_with_the_kernels_match_the_cpu(host_compiled, kind):
+    """``sj.compile(mode="reduce-overhead")`` on the stand-in (its graph stand-in), with
+    the LSTM's step kernels and Adam's captured update as compiled kernel text, against
+    the same steps on the CPU."""
+    from benchmarks.bench_gpu import shenjing_step
+    from shenjing.graph import cuda_graph
+
+    cuda_graph.register_backend("strict_numpy",
+                                cuda_graph.HostReplay(lambda: strict.host_syncs))
+    try:
+        sj.manual_seed(0)
+        cpu = shenjing_step(kind, 8, "cpu")
+        sj.manual_seed(0)
+        captured = shenjing_step(kind, 8, "strict", compiled=True, mode="reduce-overhead")
+        for _ in range(4):
+            a, b = cpu(), captured()
+            np.testing.assert_allclose(b.cpu().numpy(), a.numpy(), rtol=2e-5)
+        (state,) = captured.compiled.captures
+        assert state.reason is None and state.replays == 3
+    finally:
+        cuda_graph.register_backend("strict_numpy", None)
+    if kind == "lstm":
+        assert "shenjing_lstm_forward_projected" in host_compiled
