@@ -15,7 +15,9 @@ backward and ``Adam(capturable=True).step()``, then per step a copy of the batch
 static inputs and ``replay()``. Both sides copy the batch in per step.
 
 Run: ``python -m benchmarks.bench_gpu [--out FILE.md]`` on a machine with CuPy and
-PyTorch CUDA; the markdown table (for docs/benchmarks.md's GPU section) goes to FILE.md.
+PyTorch CUDA; the markdown table (for docs/benchmarks.md's GPU section) goes to FILE.md,
+rewritten after each network. ``--dry-run`` runs the whole script without a GPU (the
+strict stand-in, PyTorch on the CPU) to catch its mistakes before GPU time is spent.
 """
 
 from __future__ import annotations
@@ -111,12 +113,13 @@ def _torch_model(torch, kind: str):
     return LSTMClassifier()
 
 
-def torch_step(torch, kind: str, batch: int) -> Callable:
-    """PyTorch CUDA eager: the same step on the same fixed batch."""
-    model = _torch_model(torch, kind).cuda()
+def torch_step(torch, kind: str, batch: int, device: str = "cuda") -> Callable:
+    """PyTorch eager (CUDA unless ``device`` says otherwise): the same step on the same
+    fixed batch."""
+    model = _torch_model(torch, kind).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x_np, y_np = _data(kind, batch)
-    x, y = torch.from_numpy(x_np).cuda(), torch.from_numpy(y_np).cuda()
+    x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
 
     def step() -> None:
         loss = torch.nn.functional.cross_entropy(model(x), y)
@@ -202,45 +205,75 @@ def table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _dry_run_setup(torch) -> tuple[str, str, str, Callable[[], None]]:
+    """For ``--dry-run`` (no GPU): shenjing on the strict CuPy stand-in, its fused kernels
+    compiled on the host and its CUDA-graph stand-in; PyTorch eager on the CPU."""
+    from shenjing.graph import cuda_graph
+    from shenjing.testing import host_kernels, strict
+
+    strict.install()
+    if host_kernels.compiler() is not None:
+        host_kernels.install()
+    cuda_graph.register_backend("strict_numpy", cuda_graph.HostReplay(lambda: 0))
+    return "dry run (strict stand-in, PyTorch on the CPU)", "strict", "cpu", lambda: None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="also write the markdown table here")
     parser.add_argument("--min-time", type=float, default=1.0,
                         help="seconds each measurement runs at least")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="no GPU: every step once through on the strict stand-in at "
+                             "batch 8 (PyTorch eager on the CPU; its CUDA graph skipped), "
+                             "to check the script, not to time it")
     args = parser.parse_args()
-    import cupy
     import torch
 
     import shenjing as sj
 
-    def sync() -> None:
-        cupy.cuda.Device().synchronize()
-        torch.cuda.synchronize()
+    if args.dry_run:
+        name, device, torch_device, sync = _dry_run_setup(torch)
+        versions = f"PyTorch {torch.__version__}"
+    else:
+        import cupy
 
-    name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
-    print(f"shenjing {sj.__version__}, CuPy {cupy.__version__}, torch {torch.__version__}, "
-          f"{name}", flush=True)
+        def sync() -> None:
+            cupy.cuda.Device().synchronize()
+            torch.cuda.synchronize()
+
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        device, torch_device = "cuda", "cuda"
+        versions = f"CuPy {cupy.__version__}, PyTorch {torch.__version__}"
+    print(f"shenjing {sj.__version__}, {versions}, {name}", flush=True)
     results: dict[str, dict[str, float]] = {}
     for kind, label, batch in NETWORKS:
+        batch = 8 if args.dry_run else batch
         r: dict[str, float] = {}
-        r["eager"] = rate(shenjing_step(kind, batch, "cuda"), sync, args.min_time)
-        r["compile"] = rate(shenjing_step(kind, batch, "cuda", compiled=True), sync,
+        r["eager"] = rate(shenjing_step(kind, batch, device), sync, args.min_time)
+        r["compile"] = rate(shenjing_step(kind, batch, device, compiled=True), sync,
                             args.min_time)
-        graph_step = shenjing_step(kind, batch, "cuda", compiled=True, mode="reduce-overhead")
+        graph_step = shenjing_step(kind, batch, device, compiled=True, mode="reduce-overhead")
         r["graph"] = rate(graph_step, sync, args.min_time)
         for state in graph_step.compiled.captures:
             print(f"{label}: sj CUDA graph captured {state.captures}x, replayed "
                   f"{state.replays}x, fallback: {state.reason}", flush=True)
-        r["torch"] = rate(torch_step(torch, kind, batch), sync, args.min_time)
-        r["torch_graph"] = rate(torch_graph_step(torch, kind, batch), sync, args.min_time)
+            if args.dry_run and state.reason is not None:
+                raise SystemExit(f"bench_gpu --dry-run: {label}'s step was not captured")
+        r["torch"] = rate(torch_step(torch, kind, batch, torch_device), sync, args.min_time)
+        r["torch_graph"] = (float("nan") if args.dry_run else
+                            rate(torch_graph_step(torch, kind, batch), sync, args.min_time))
         if kind == "lenet5":  # one-thread CPU: OPENBLAS_NUM_THREADS=1 (gpu_check.sh)
             r["cpu"] = rate(shenjing_step(kind, batch, "cpu"), lambda: None, 2 * args.min_time)
         results[f"{label}, batch {batch}"] = r
         print(f"{label}: " + ", ".join(f"{k} {v:.1f}" for k, v in r.items()), flush=True)
-    text = f"{name}, CuPy {cupy.__version__}, PyTorch {torch.__version__}\n\n" + table(results)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
+        _write(args.out, f"{name}, {versions}\n\n" + table(results))  # kept on a timeout
+    print(f"{name}, {versions}\n\n" + table(results))
+
+
+def _write(path: str | None, text: str) -> None:
+    if path:
+        with open(path, "w") as f:
             f.write(text)
 
 

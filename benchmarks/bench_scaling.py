@@ -60,11 +60,14 @@ def main() -> None:
             lines.append(f"| {label}, batch {batch}/rank | {n} | {ours[n]:.0f} | {mine:.2f} | "
                          f"{target} | {ddp} |")
             print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+            _write(args.out, lines)  # row by row: a timeout keeps the rows measured so far
+    print("\n".join(lines))
+
+
+def _write(path: str | None, lines: list[str]) -> None:
+    if path:
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
