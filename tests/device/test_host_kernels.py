@@ -96,8 +96,10 @@ def test_recurrent_steps_on_the_gpu_path_match_numpy(host_compiled, kind, layout
 
 @pytest.mark.parametrize("make", [
     lambda ps: sj.optim.Adam(ps, lr=0.01),
+    lambda ps: sj.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
     lambda ps: sj.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
-], ids=["adam", "sgd_nesterov"])
+    lambda ps: sj.optim.SGD(ps, lr=0.1, momentum=0.8, dampening=0.3, weight_decay=0.01),
+], ids=["adam", "adamw", "sgd_nesterov", "sgd_dampening"])
 def test_optimizer_kernels_match_numpy(host_compiled, make):
     rng = np.random.default_rng(3)
     start = rng.standard_normal((4, 5)).astype(np.float32)
@@ -155,5 +157,28 @@ def test_captured_steps_with_the_kernels_match_the_cpu(host_compiled, kind):
         assert state.reason is None and state.replays == 3
     finally:
         cuda_graph.register_backend("strict_numpy", None)
+    assert "shenjing_graph_adam" in host_compiled  # the captured update's own kernel
     if kind == "lstm":
         assert "shenjing_lstm_forward_projected" in host_compiled
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "adam-l2-maximize", "sgd", "sgd-nesterov",
+                                  "sgd-dampening"])
+def test_captured_updates_as_kernels_give_the_compiled_steps_numbers(host_compiled, name):
+    """tests/graph/test_cuda_graph.py's check of the captured optimizer updates, with
+    their kernel text (``cuda_graph_updates``) compiled and run, not the NumPy mirror;
+    the uncaptured steps use the optimizers' own kernels."""
+    from shenjing import kernels
+    from shenjing.graph import cuda_graph
+    from tests.graph import test_cuda_graph as graph_tests
+
+    cuda_graph.register_backend("strict_numpy",
+                                cuda_graph.HostReplay(lambda: strict.host_syncs))
+    try:
+        with kernels.use(False):
+            graph_tests.test_captured_step_gives_the_compiled_steps_numbers(name)
+    finally:
+        cuda_graph.register_backend("strict_numpy", None)
+    expected = "shenjing_graph_adam" if "adam" in name else (
+        "shenjing_graph_sgd" if name == "sgd" else "shenjing_graph_sgd_momentum")
+    assert expected in host_compiled
