@@ -5,8 +5,9 @@ is a kernel launch that costs more than its arithmetic at these sizes, so the st
 gates, cell and output (forward) and its deltas (backward) are one kernel each here.
 On a GPU every step's input projection, [x_t 1] [W_ih b]ᵀ, is computed before the loop
 as one GEMM, (T·N, I+1) × (I+1, G·H), into row-major (T, N, G·H); a step is then its
-recurrent GEMM into a gate-major (G, N, H) block, and one kernel that adds the step's
-projection row by row and applies the gates. The σ gates' weight rows are pre-halved,
+recurrent GEMM, (N, H) × (H, G·H), a plain 2-D GEMM into a row-major (N, G·H) buffer,
+and one kernel that adds the two and applies the gates, storing them gate-major
+(G, N, H) for the backward kernel. The σ gates' weight rows are pre-halved,
 so σ(z) = ½·tanh(z/2) + ½. Same float operations as the NumPy code (the sums of the
 two GEMMs aside: on the CPU the LSTM's step is one GEMM over [h x 1]); deltas are written
 as rows (N, G'·H). Used when the array module is CuPy (and, in tests, on the strict
@@ -27,10 +28,10 @@ __all__ = ["available"]
 _FORWARD_PROJECTED = """
 int nh = NH;
 int row = (i / H) * 4 * H + i % H;
-T ig = tanh(gates[i] + proj[row]) * (T)0.5 + (T)0.5;
-T fg = tanh(gates[i + nh] + proj[row + H]) * (T)0.5 + (T)0.5;
-T gg = tanh(gates[i + 2 * nh] + proj[row + 2 * H]);
-T og = tanh(gates[i + 3 * nh] + proj[row + 3 * H]) * (T)0.5 + (T)0.5;
+T ig = tanh(rec[row] + proj[row]) * (T)0.5 + (T)0.5;
+T fg = tanh(rec[row + H] + proj[row + H]) * (T)0.5 + (T)0.5;
+T gg = tanh(rec[row + 2 * H] + proj[row + 2 * H]);
+T og = tanh(rec[row + 3 * H] + proj[row + 3 * H]) * (T)0.5 + (T)0.5;
 gates[i] = ig; gates[i + nh] = fg; gates[i + 2 * nh] = gg; gates[i + 3 * nh] = og;
 c = fg * c_prev + ig * gg;
 tc = tanh(c);
@@ -66,26 +67,26 @@ def lstm_step_backward(xp: ModuleType, gates: Any, tanh_c: Any, c_prev: Any, gy_
       xp.int32(carry), gh, gc, delta)
 
 
-def lstm_step_forward_projected(xp: ModuleType, gates: Any, projected: Any, c_prev: Any,
-                                c: Any, tanh_c: Any, h: Any) -> None:
-    """One LSTM step: the pre-activations are h_{t-1} W_hhᵀ in ``gates`` (4, N, H),
-    gate-major, plus the step's input projection ``projected`` (N, 4H), row-major;
-    ``gates`` is overwritten with i, f, g, o; c = f⊙c_prev + i⊙g; tanh(c);
-    h = o⊙tanh(c)."""
-    batch, hidden = c.shape
+def lstm_step_forward_projected(xp: ModuleType, recurrent: Any, projected: Any,
+                                c_prev: Any, gates: Any, c: Any, tanh_c: Any, h: Any) -> None:
+    """One LSTM step: the pre-activations are ``recurrent`` (N, 4H) = h_{t-1} W_hhᵀ plus
+    the step's input projection ``projected`` (N, 4H), both row-major; i, f, g, o go to
+    ``gates`` (4, N, H), gate-major (as backward reads them); c = f⊙c_prev + i⊙g;
+    tanh(c); h = o⊙tanh(c)."""
+    hidden = c.shape[1]
     _kernel(
         xp, "shenjing_lstm_forward_projected",
-        "raw T proj, T c_prev, int32 NH, int32 H", "raw T gates, T c, T tc, T h",
+        "raw T rec, raw T proj, T c_prev, int32 NH, int32 H", "raw T gates, T c, T tc, T h",
         _FORWARD_PROJECTED,
-    )(projected, c_prev, xp.int32(c.size), xp.int32(hidden), gates, c, tanh_c, h)
+    )(recurrent, projected, c_prev, xp.int32(c.size), xp.int32(hidden), gates, c, tanh_c, h)
 
 
 _GRU_FORWARD = """
 int nh = NH, j = i % H;
 int row = (i / H) * 3 * H + j;
-T r = tanh(proj[row] + gates[i]) * (T)0.5 + (T)0.5;
-T z = tanh(proj[row + H] + gates[i + nh]) * (T)0.5 + (T)0.5;
-T hn_t = gates[i + 2 * nh] + b_hn[j];
+T r = tanh(proj[row] + rec[row]) * (T)0.5 + (T)0.5;
+T z = tanh(proj[row + H] + rec[row + H]) * (T)0.5 + (T)0.5;
+T hn_t = rec[row + 2 * H] + b_hn[j];
 T n = tanh(r * hn_t + proj[row + 2 * H]);
 gates[i] = r; gates[i + nh] = z; gates[i + 2 * nh] = n;
 hn = hn_t;
@@ -107,18 +108,18 @@ carry = g * z;
 """
 
 
-def gru_step_forward(xp: ModuleType, gates: Any, projected: Any, b_hn: Any, h_prev: Any,
-                     hn: Any, h: Any) -> None:
-    """One GRU step: ``gates`` (3, N, H) holds h_{t-1} W_hhᵀ gate-major (r, z rows
-    halved) and is overwritten with r, z, n; ``projected`` (N, 3H) is the step's
-    [x_t 1] [W_ih b]ᵀ (with b_hr, b_hz in it); hn = h_{t-1} W_hnᵀ + b_hn;
-    h = (h_{t-1} − n) ⊙ z + n."""
+def gru_step_forward(xp: ModuleType, recurrent: Any, projected: Any, b_hn: Any,
+                     h_prev: Any, gates: Any, hn: Any, h: Any) -> None:
+    """One GRU step: ``recurrent`` (N, 3H) is h_{t-1} W_hhᵀ (r, z rows halved) and
+    ``projected`` (N, 3H) the step's [x_t 1] [W_ih b]ᵀ (with b_hr, b_hz in it), both
+    row-major; r, z, n go to ``gates`` (3, N, H), gate-major;
+    hn = h_{t-1} W_hnᵀ + b_hn; h = (h_{t-1} − n) ⊙ z + n."""
     hidden = h.shape[1]
     _kernel(
         xp, "shenjing_gru_forward",
-        "raw T proj, raw T b_hn, T h_prev, int32 NH, int32 H", "raw T gates, T hn, T h",
-        _GRU_FORWARD,
-    )(projected, b_hn, h_prev, xp.int32(h.size), xp.int32(hidden), gates, hn, h)
+        "raw T rec, raw T proj, raw T b_hn, T h_prev, int32 NH, int32 H",
+        "raw T gates, T hn, T h", _GRU_FORWARD,
+    )(recurrent, projected, b_hn, h_prev, xp.int32(h.size), xp.int32(hidden), gates, hn, h)
 
 
 def gru_step_backward(xp: ModuleType, gates: Any, hn: Any, h_prev: Any, gy: Any, gh: Any,

@@ -216,7 +216,7 @@ class LSTMSequence(Recurrence):
                         bias: Any, scale: Any) -> Any:
         """The forward with CuPy kernels (``_cuda_kernels``): every step's input
         projection [x_t 1] [W_ih b]ᵀ first, as one GEMM; then per step the recurrent
-        GEMM h_{t-1} W_hhᵀ, gate-major, and one kernel for the gates, c_t and h_t."""
+        GEMM h_{t-1} W_hhᵀ (a plain 2-D GEMM) and one kernel for the gates, c_t and h_t."""
         xp = get_array_module(stacked)
         self.on_kernels = False
         steps = stacked.shape[0] - 1
@@ -224,16 +224,18 @@ class LSTMSequence(Recurrence):
         w_in = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]  # (4H, I+1)
         inputs = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]  # [x_t 1], all t
         projected = xp.matmul(inputs, w_in.T).reshape(steps, batch, 4 * hidden)
-        w_hh_gm = gate_major(w_hh * scale[:, None], 4)  # (4, H, H)
+        # (H, 4H), contiguous: the step's GEMM is one plain 2-D GEMM, no broadcast.
+        w_hh_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
         hc = xp.empty((2, steps + 1, batch, hidden), dtype=stacked.dtype)
         hc[0, 0], hc[1, 0] = h0, c0
         hs, cs = hc
         gates = xp.empty((steps, 4, batch, hidden), dtype=stacked.dtype)
         tanh_c = xp.empty((steps, batch, hidden), dtype=stacked.dtype)
+        recurrent = xp.empty((batch, 4 * hidden), dtype=stacked.dtype)
         for t in range(steps):
-            xp.matmul(hs[t], w_hh_gm, out=gates[t])
-            cuda_kernels.lstm_step_forward_projected(xp, gates[t], projected[t], cs[t],
-                                                     cs[t + 1], tanh_c[t], hs[t + 1])
+            xp.matmul(hs[t], w_hh_t, out=recurrent)
+            cuda_kernels.lstm_step_forward_projected(xp, recurrent, projected[t], cs[t],
+                                                     gates[t], cs[t + 1], tanh_c[t], hs[t + 1])
         stacked[1:, :, :hidden] = hs[1:]  # S's h_{t-1}, for the weight gradients' GEMM
         self.gates, self.hc, self.tanh_c = gates, hc, tanh_c
         return caller_layout(hc[:, 1:], self.batch_first, self.reverse)
@@ -398,20 +400,21 @@ class GRUSequence(Recurrence):
 
     def _forward_on_gpu(self, projected: Any, w_hh_scaled: Any, b_hn: Any, hs: Any) -> Any:
         """The forward with CuPy kernels (``_cuda_kernels``): ``projected`` holds every
-        step's [x_t 1] [W_ih b]ᵀ, (T·N, 3H) from one GEMM; per step the recurrent GEMM,
-        gate-major, then one kernel for r, z, n, hn and h_t."""
+        step's [x_t 1] [W_ih b]ᵀ, (T·N, 3H) from one GEMM; per step the recurrent GEMM
+        (a plain 2-D GEMM), then one kernel for r, z, n, hn and h_t."""
         xp = get_array_module(projected)
         self.on_kernels = False
         steps = hs.shape[0] - 1
         batch, hidden = hs.shape[1:]
         projected = projected.reshape(steps, batch, 3 * hidden)
-        w_hh_gm = gate_major(w_hh_scaled, 3)
+        w_hh_t = xp.ascontiguousarray(w_hh_scaled.T)  # (H, 3H): a plain 2-D GEMM per step
         gates = xp.empty((steps, 3, batch, hidden), dtype=hs.dtype)
         hn = xp.empty((steps, batch, hidden), dtype=hs.dtype)
+        recurrent = xp.empty((batch, 3 * hidden), dtype=hs.dtype)
         for t in range(steps):
-            xp.matmul(hs[t], w_hh_gm, out=gates[t])
-            cuda_kernels.gru_step_forward(xp, gates[t], projected[t], b_hn, hs[t], hn[t],
-                                          hs[t + 1])
+            xp.matmul(hs[t], w_hh_t, out=recurrent)
+            cuda_kernels.gru_step_forward(xp, recurrent, projected[t], b_hn, hs[t], gates[t],
+                                          hn[t], hs[t + 1])
         self.gates, self.hs, self.hn = gates, hs, hn
         return caller_layout(hs[1:], self.batch_first, self.reverse)
 
