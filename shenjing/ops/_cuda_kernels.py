@@ -133,3 +133,58 @@ def gru_step_backward(xp: ModuleType, gates: Any, hn: Any, h_prev: Any, gy: Any,
         "raw T gates, T hn, T h_prev, T gy, int32 NH, int32 H", "T gh, T carry, raw T delta",
         _GRU_BACKWARD,
     )(gates, hn, h_prev, gy, xp.int32(gh.size), xp.int32(hidden), gh, carry, delta)
+
+
+_MAX_POOL_FORWARD = """
+int wo = i % Wo;
+int ho = (i / Wo) % Ho;
+long long base = (long long)(i / (Wo * Ho)) * H * W;
+T best = neg_inf;
+int where = -1;
+for (int p = 0; p < kh; ++p) {
+  int row = ho * sh - ph + p * dh;
+  if (row < 0 || row >= H) continue;
+  for (int q = 0; q < kw; ++q) {
+    int col = wo * sw - pw + q * dw;
+    if (col < 0 || col >= W) continue;
+    T v = x[base + row * W + col];
+    if (where < 0 || v > best || (v != v && best == best)) { best = v; where = row * W + col; }
+  }
+}
+y = best;
+arg = where;
+"""
+
+_MAX_POOL_BACKWARD = """
+if (arg >= 0) atomicAdd(&gx[(long long)(i / HoWo) * HW + arg], gy);
+"""
+
+
+def max_pool_forward(xp: ModuleType, x: Any, out_size: tuple[int, int],
+                     kernel: tuple[int, int], stride: tuple[int, int],
+                     padding: tuple[tuple[int, int], tuple[int, int]],
+                     dilation: tuple[int, int]) -> tuple[Any, Any]:
+    """2-D max pooling of a C-ordered (N, C, H, W) ``x`` in one kernel over the outputs:
+    (y, the flat position row·W + column of each window's first maximum in its plane,
+    int32; a NaN wins, as in PyTorch). Padding is −∞ (never chosen)."""
+    n, c, h, w = x.shape
+    y = xp.empty((n, c, *out_size), dtype=x.dtype)
+    arg = xp.empty((n, c, *out_size), dtype=xp.int32)
+    _kernel(
+        xp, "shenjing_max_pool_forward",
+        "raw T x, T neg_inf, int32 H, int32 W, int32 Ho, int32 Wo, int32 kh, int32 kw, "
+        "int32 sh, int32 sw, int32 ph, int32 pw, int32 dh, int32 dw",
+        "T y, int32 arg", _MAX_POOL_FORWARD,
+    )(x, x.dtype.type(-float("inf")), *(xp.int32(v) for v in (
+        h, w, *out_size, *kernel, *stride, padding[0][0], padding[1][0], *dilation)), y, arg)
+    return y, arg
+
+
+def max_pool_backward(xp: ModuleType, gy: Any, arg: Any, x_shape: tuple[int, ...]) -> Any:
+    """gx: each output gradient added at its window's maximum (windows may overlap)."""
+    gx = xp.zeros(x_shape, dtype=gy.dtype)
+    _kernel(
+        xp, "shenjing_max_pool_backward", "T gy, int32 arg, int32 HoWo, int64 HW",
+        "raw T gx", _MAX_POOL_BACKWARD,
+    )(gy, arg, xp.int32(gy.shape[2] * gy.shape[3]), xp.int64(x_shape[2] * x_shape[3]), gx)
+    return gx

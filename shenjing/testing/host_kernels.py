@@ -10,6 +10,7 @@ stand-in's arrays through ``ctypes``:
 - a plain parameter ``T x`` is the element ``x[i]`` of its argument broadcast to the
   kernel's shape (``const`` for inputs, a reference for outputs), or a scalar;
 - a ``raw T x`` parameter is a pointer to the C-ordered array, indexed by the body;
+- ``atomicAdd`` is a plain add (the loop is sequential);
 - ``T`` is the dtype of the first array declared ``T``; ``int32``, ``int64``,
   ``float32``, ``float64`` and ``bool`` are themselves; ``size=`` sets the loop's
   length when no plain array does.
@@ -47,6 +48,7 @@ _HEADER = """#include <cmath>
 using std::exp; using std::tanh; using std::sqrt; using std::log; using std::erf;
 using std::expm1; using std::fmin; using std::fmax; using std::fabs; using std::abs;
 typedef int int32; typedef long long int64; typedef float float32; typedef double float64;
+template <class V> V atomicAdd(V* at, V v) { V old = *at; *at += v; return old; }
 """
 
 

@@ -136,11 +136,11 @@ def test_an_lstm_training_step_reads_nothing_back_to_the_host(host_compiled):
     assert "shenjing_lstm_forward_projected" in host_compiled
 
 
-@pytest.mark.parametrize("kind", ["lstm", "mlp"])
+@pytest.mark.parametrize("kind", ["lstm", "mlp", "lenet5"])
 def test_captured_steps_with_the_kernels_match_the_cpu(host_compiled, kind):
     """``sj.compile(mode="reduce-overhead")`` on the stand-in (its graph stand-in), with
-    the LSTM's step kernels and Adam's captured update as compiled kernel text, against
-    the same steps on the CPU."""
+    the LSTM's step kernels, max pooling's and Adam's captured update as compiled kernel
+    text, against the same steps on the CPU."""
     from benchmarks.bench_gpu import shenjing_step
     from shenjing.graph import cuda_graph
 
@@ -161,6 +161,8 @@ def test_captured_steps_with_the_kernels_match_the_cpu(host_compiled, kind):
     assert "shenjing_graph_adam" in host_compiled  # the captured update's own kernel
     if kind == "lstm":
         assert "shenjing_lstm_forward_projected" in host_compiled
+    if kind == "lenet5":
+        assert "shenjing_max_pool_backward" in host_compiled
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "adam-l2-maximize", "sgd", "sgd-nesterov",
@@ -183,3 +185,40 @@ def test_captured_updates_as_kernels_give_the_compiled_steps_numbers(host_compil
     expected = "shenjing_graph_adam" if "adam" in name else (
         "shenjing_graph_sgd" if name == "sgd" else "shenjing_graph_sgd_momentum")
     assert expected in host_compiled
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", [
+    ("2d", 2, 2, 0, 1, False), ("2d", 3, 2, 1, 1, False), ("2d", 2, 1, 0, 2, False),
+    ("2d", 3, 2, 1, 1, True), ("1d", 3, 2, 1, 1, False),
+], ids=["tiled", "overlap_padded", "dilated", "ceil_mode", "1d"])
+def test_max_pool_kernels_match_numpy(host_compiled, case, dtype):
+    """One kernel each way on the GPU path, against the NumPy op; ties (rounded values)
+    go to the window's first maximum, as in PyTorch."""
+    import shenjing.nn.functional as F
+
+    kind, k, s, p, d, ceil = case
+    rng = np.random.default_rng(5)
+    shape = (2, 3, 7, 8) if kind == "2d" else (2, 3, 9)
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # many ties
+    pool = F.max_pool2d if kind == "2d" else F.max_pool1d
+
+    def run(device: str):
+        xs = sj.tensor(x, dtype=dtype).to(device).requires_grad_()
+        y = pool(xs, k, s, p, dilation=d, ceil_mode=ceil)
+        g = sj.tensor(np.arange(y.numel(), dtype=dtype).reshape(y.shape)).to(device)
+        (y * g).sum().backward()
+        return y.cpu().numpy(), xs.grad.cpu().numpy()
+
+    for a, b in zip(run("strict"), run("cpu"), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert {"shenjing_max_pool_forward", "shenjing_max_pool_backward"} <= set(host_compiled)
+
+
+def test_max_pool_kernel_propagates_nan_as_pytorch(host_compiled):
+    import shenjing.nn.functional as F
+
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 1] = np.nan
+    y = F.max_pool2d(sj.tensor(x).to("strict"), 2).cpu().numpy()
+    np.testing.assert_array_equal(y, [[[[np.nan, 7.0], [13.0, 15.0]]]])
