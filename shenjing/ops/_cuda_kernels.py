@@ -22,8 +22,21 @@ from typing import Any
 from shenjing._cuda import available
 from shenjing._cuda import elementwise_kernel as _kernel
 
-# ``available`` is part of this module's interface: callers ask it before a kernel.
-__all__ = ["available"]
+# ``available`` and ``usable`` are this module's interface: callers ask before a kernel.
+__all__ = ["available", "usable"]
+
+
+def usable(a: Any) -> bool:
+    """Whether the kernels here run on array ``a``: a float32 or float64 array of a module
+    that takes them (float16 falls back to the ops' array code: CuPy's half type has
+    no ``atomicAdd`` and no overloads of the math the kernels call)."""
+    return a.dtype.char in "fd" and available(_module(a))
+
+
+def _module(a: Any) -> ModuleType:
+    from shenjing.backend import get_array_module
+
+    return get_array_module(a)
 
 _FORWARD_PROJECTED = """
 int nh = NH;

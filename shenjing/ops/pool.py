@@ -155,7 +155,7 @@ class MaxPool(_Pool):
     def forward(self, x: Any, *, kernel: Pair, stride: Pair, padding: Padding,
                 dilation: Pair = (1, 1)) -> Any:
         xp = get_array_module(x)
-        if cuda_kernels.available(xp):
+        if cuda_kernels.usable(x):
             return self._forward_on_gpu(xp, x, kernel, stride, padding, dilation)
         windows = self._windows(x, kernel, stride, padding, -float("inf"), dilation)
         yt = reduce_windows(xp.maximum, windows)

@@ -170,7 +170,7 @@ class LSTMSequence(Recurrence):
         # blocks hold z/2 and σ(z) = ½·tanh(z/2) + ½ (see ``sigmoid_of_halved_``).
         scale = xp.asarray(_LSTM_GATE_SCALE, dtype=x.dtype).repeat(hidden)
         stacked = self._stack_inputs(x, h0, batch_first, reverse)
-        if cuda_kernels.available(xp):  # on a GPU: input projections as one GEMM
+        if cuda_kernels.usable(x):  # on a GPU: input projections as one GEMM
             return self._forward_on_gpu(stacked, h0, c0, w_ih, w_hh, b_ih + b_hh, scale)
         steps = stacked.shape[0] - 1
         hs = stacked[:, :, :hidden]  # hs[0] = h0 and hs[t] = h_t
@@ -248,7 +248,7 @@ class LSTMSequence(Recurrence):
         steps, _, batch, hidden = gates.shape
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)  # Δ, row-major
         last = 0 if self._needs_state_grad() else 1
-        if cuda_kernels.available(xp) or self.on_kernels:
+        if cuda_kernels.usable(gy) or self.on_kernels:
             return self._backward_fused(deltas, gy_h, gy_c, last)
         # What multiplies gc_t (for i, f, g) or gh_t (for o) in δ_t depends on the forward
         # values alone, so it is computed for all steps at once, outside the loop: a few

@@ -47,6 +47,8 @@ class GRUSequence(Recurrence):
     gh_1 ⊙ z_1.
     """
 
+    on_gpu = False  # the forward ran its CuPy kernels (``_forward_on_gpu``)
+
     def forward(self, x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
                 b_hh: Any = None, *, batch_first: bool, reverse: bool) -> Any:
         xp = get_array_module(x)
@@ -70,7 +72,7 @@ class GRUSequence(Recurrence):
         # gates gate-major, as the LSTM's step does.
         input_side = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]
         w_ih_aug = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]
-        if cuda_kernels.available(xp):  # on a GPU: one kernel per step, each way
+        if cuda_kernels.usable(x):  # on a GPU: one kernel per step, each way
             return self._forward_on_gpu(xp.matmul(input_side, w_ih_aug.T), w_hh * scale[:, None],
                                         b_hn, hs)
         projected = xp.matmul(input_side, gate_major(w_ih_aug, 3))
@@ -106,7 +108,7 @@ class GRUSequence(Recurrence):
         step's [x_t 1] [W_ih b]ᵀ, (T·N, 3H) from one GEMM; per step the recurrent GEMM
         (a plain 2-D GEMM), then one kernel for r, z, n, hn and h_t."""
         xp = get_array_module(projected)
-        self.on_kernels = False
+        self.on_kernels, self.on_gpu = False, True
         steps = hs.shape[0] - 1
         batch, hidden = hs.shape[1:]
         projected = projected.reshape(steps, batch, 3 * hidden)
@@ -131,7 +133,7 @@ class GRUSequence(Recurrence):
         # weights' rows taken in the order n, r, z.
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)
         last = 0 if self._needs_state_grad() else 1
-        if cuda_kernels.available(xp):
+        if self.on_gpu:
             return self._backward_on_gpu(gys, deltas, last)
         if self.on_kernels:  # the forward ran on the CPU kernel tier
             gh = cpu_kernels.gru_backward_loop(gys, self.w_hh, gates, self.hn, hs, deltas, last)

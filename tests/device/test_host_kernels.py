@@ -222,3 +222,14 @@ def test_max_pool_kernel_propagates_nan_as_pytorch(host_compiled):
     x[0, 0, 0, 1] = np.nan
     y = F.max_pool2d(sj.tensor(x).to("strict"), 2).cpu().numpy()
     np.testing.assert_array_equal(y, [[[[np.nan, 7.0], [13.0, 15.0]]]])
+
+
+def test_float16_keeps_the_array_code(host_compiled):
+    """The kernels take float32 and float64; float16 runs the ops' array code."""
+    import shenjing.nn.functional as F
+
+    x = sj.tensor(np.arange(16.0).reshape(1, 1, 4, 4), dtype="float16").to("strict")
+    y = F.max_pool2d(x.requires_grad_(), 2)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.cpu().numpy(), [[[[5, 7], [13, 15]]]])
+    assert host_compiled == []
