@@ -45,6 +45,7 @@ import numpy as np
 from shenjing.autograd import tracing
 from shenjing.backend import get_array_module, is_array
 from shenjing.graph.compile_forward import CompiledForward
+from shenjing.graph.cuda_graph import CapturedStep
 from shenjing.graph.graph import Graph, Variable
 from shenjing.graph.plan import Plan
 from shenjing.graph.session import flatten_structure
@@ -55,11 +56,15 @@ from shenjing.optim.fused import FusedParams, fusable, fused_params, worth_fusin
 from shenjing.tensor import Tensor
 
 
-def compile(fn: Callable[..., Any]) -> CompiledFunction | CompiledForward:
+def compile(fn: Callable[..., Any] | None = None, *, mode: str | None = None) -> Any:
     """Compile ``fn`` (a training step, or any function of tensors) into a replayed graph.
 
     A ``Module`` compiles to its inference forward instead (``CompiledForward``: eval
     mode, preallocated buffers; see ``shenjing/graph/compile_forward.py``).
+
+    ``mode`` is PyTorch's: None or ``"default"``; ``"reduce-overhead"`` also captures each
+    traced step as one CUDA graph on a GPU and replays it (``shenjing/graph/cuda_graph.py``;
+    on the CPU it changes nothing). Without ``fn``, returns a decorator.
 
     Example:
         >>> import shenjing as sj
@@ -79,11 +84,19 @@ def compile(fn: Callable[..., Any]) -> CompiledFunction | CompiledForward:
         >>> train_step.trace_count, losses[2] < losses[0]
         (1, True)
     """
+    if mode not in _MODES:
+        raise ValueError(f"sj.compile: mode must be one of {sorted(map(str, _MODES))}. "
+                         f"Received: {mode!r}")
+    if fn is None:
+        return functools.partial(compile, mode=mode)
     if not callable(fn):
         raise TypeError(f"sj.compile expects a function. Received: {type(fn).__name__}")
     if _is_model(fn):
         return CompiledForward(fn)
-    return CompiledFunction(fn)
+    return CompiledFunction(fn, cuda_graphs=mode == "reduce-overhead")
+
+
+_MODES = (None, "default", "reduce-overhead")
 
 
 def _is_model(fn: Any) -> bool:
@@ -98,10 +111,12 @@ class CompiledFunction:
 
     Attributes:
         trace_count: how many times the function has been traced.
+        cuda_graphs: whether each trace is captured as a CUDA graph where it can be.
     """
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], cuda_graphs: bool = False) -> None:
         self.fn = fn
+        self.cuda_graphs = cuda_graphs
         self.trace_count = 0
         self._traces: dict[tuple, _Trace] = {}
         functools.update_wrapper(self, fn)
@@ -110,7 +125,7 @@ class CompiledFunction:
         key = _signature(args, kwargs)
         trace = self._traces.get(key)
         if trace is None:
-            trace = self._traces[key] = _Trace(self.fn, args, kwargs)
+            trace = self._traces[key] = _Trace(self.fn, args, kwargs, self.cuda_graphs)
             self.trace_count += 1
         return trace.run(args, kwargs)
 
@@ -126,6 +141,12 @@ class CompiledFunction:
     def graphs(self) -> list[Graph]:
         """The graph of each trace, oldest first (for inspection and drawing)."""
         return [trace.graph for trace in self._traces.values()]
+
+    @property
+    def captures(self) -> list[CapturedStep]:
+        """Each trace's CUDA-graph state (``mode="reduce-overhead"`` only), oldest first:
+        how often it was captured and replayed, and why it is not, if it is not."""
+        return [t.cuda_graph for t in self._traces.values() if t.cuda_graph is not None]
 
 
 def _signature(args: tuple, kwargs: dict) -> tuple:
@@ -151,7 +172,8 @@ def _key(value: Any) -> tuple:
 class _Trace:
     """One traced signature: its graph, plan and effects."""
 
-    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                 cuda_graphs: bool = False) -> None:
         self.graph = Graph()
         self.graph.trace = self
         # ("backward", loss, seed, variables, modes), ("step", optimizer) or
@@ -164,6 +186,7 @@ class _Trace:
             symbolic_kwargs = {k: self._input(v, k) for k, v in kwargs.items()}
             result = fn(*symbolic_args, **symbolic_kwargs)
         self._compile(result)
+        self.cuda_graph = CapturedStep(self) if cuda_graphs else None
 
     def _input(self, value: Any, position: Any) -> Any:
         data = value.array if isinstance(value, Tensor) else value
@@ -250,28 +273,54 @@ class _Trace:
             result = self.generated.run(args, kwargs)
             if result is not FALLBACK:
                 return result
-        fused: dict[int, tuple[FusedParams, int]] = {}  # id(param) -> (layout, position)
+        if self.cuda_graph is not None:  # captures and replays, or falls back to the below
+            return self.cuda_graph.run(args, kwargs)
+        fused = self.bind_layouts()
+        fetched = self.execute(self.feed_arrays(args, kwargs), fused)
+        return self.results(fetched)
+
+    def bind_layouts(self) -> dict[int, tuple[FusedParams, int]]:
+        """Bind each stepped group's flat layout: id(param) -> (layout, position)."""
+        fused: dict[int, tuple[FusedParams, int]] = {}
         for optimizer, index, params in self.groups:
             layout = fused_params(optimizer, index, params)
             if layout is not None:
                 layout.bind()
                 fused.update((id(p), (layout, k)) for k, p in enumerate(params))
+        return fused
+
+    def feed_arrays(self, args: tuple, kwargs: dict) -> list[Any]:
+        """The placeholders' arrays, taken from the call's arguments."""
         feeds = []
         for position in self.arg_positions:
             value = args[position] if isinstance(position, int) else kwargs[position]
             feeds.append(value.array if isinstance(value, Tensor) else value)
+        return feeds
+
+    def execute(self, feeds: list[Any], fused: dict[int, tuple[FusedParams, int]],
+                step: Callable[[Any, dict], None] | None = None,
+                grad_buffers: dict[int, Tensor] | None = None) -> list[Any]:
+        """Run the plan and apply the effects; the fetched arrays. ``step`` replaces each
+        optimizer step, ``grad_buffers`` receive the gradients they are keyed by (both for
+        a CUDA-graph capture, ``shenjing/graph/cuda_graph.py``)."""
         variables = [v.source.array if v.source is not None else v.initial_value
                      for v in self.variables]
         fetched, grads = self.plan.run(feeds, variables)
         pass_index = 0
         for effect in self.effects:
             if effect[0] == "backward":
-                _set_grads(effect[3], effect[4], grads[pass_index], fused)
+                _set_grads(effect[3], effect[4], grads[pass_index], fused, grad_buffers)
                 pass_index += 1
             elif effect[0] == "zero_grad":
                 effect[1].zero_grad(effect[2])
+            elif step is not None:
+                step(effect[1], fused)
             elif not _step_bound_layouts(effect[1], fused):
                 effect[1].step()  # finds the layouts bound above: nothing is copied
+        return fetched
+
+    def results(self, fetched: list[Any]) -> Any:
+        """The function's results, with the fetched arrays in place of its tensors."""
         values = []
         for leaf in self.leaves:
             index = self.fetch_index.get(id(leaf)) if isinstance(leaf, SymbolicTensor) else None
@@ -280,13 +329,23 @@ class _Trace:
 
 
 def _set_grads(variables: list[Variable], modes: list[str], grads: list[Any],
-               fused: dict[int, tuple[FusedParams, int]]) -> None:
-    """Put a backward pass's gradients in the parameters' ``.grad``, as eager does."""
+               fused: dict[int, tuple[FusedParams, int]],
+               buffers: dict[int, Tensor] | None = None) -> None:
+    """Put a backward pass's gradients in the parameters' ``.grad``, as eager does (into
+    ``buffers``' tensors where given: a CUDA graph's gradients stay at fixed addresses)."""
     handed_out: set[int] = set()
     for v, mode, g in zip(variables, modes, grads, strict=True):
         if g is None:
             continue
         p = v.source
+        buffer = None if buffers is None else buffers.get(id(p))
+        if buffer is not None and (mode == "set" or p.grad is None or p.grad is buffer):
+            if mode == "set" or p.grad is None:
+                buffer.array[...] = g
+                p.grad = buffer
+            else:
+                buffer.array += g
+            continue
         entry = fused.get(id(p))
         if entry is not None:
             layout, k = entry

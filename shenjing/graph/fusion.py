@@ -19,7 +19,8 @@ bias-and-ReLU chain read only by a 2x2 max pooling fuses with the pooling into o
 
 The NumPy ops stay the reference: a plan is fused only when the kernel tier is on
 (``shenjing.kernels.enabled()``), and only the ops of the table, on NumPy float32/float64
-arrays.
+arrays, or on GPU arrays, whose chains become generated CuPy kernels instead
+(``fusion_cuda.CudaFusedChain``, from the same ``ChainSpec``, at any size).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from shenjing.backend import get_array_module
+from shenjing.graph import fusion_cuda
 from shenjing.graph.dims import Dim
 from shenjing.graph.fusion_codegen import ChainSpec, kernels
 from shenjing.graph.fusion_pool import ConvPoolOperation, pool_after
@@ -67,6 +70,14 @@ class FusedOperation:
         chain = members[1:] if producer else members
         values = tuple(op.params[name] for op in chain for name in FORMULAS[op.type].params)
         head = members[0] if producer else None
+        if not isinstance(members[-1].outputs[0].array, np.ndarray):  # a GPU chain
+            self.function = functools.partial(
+                fusion_cuda.CudaFusedChain, spec, values,
+                None if head is None else head.function,
+                None if head is None else head.params,
+                "col" if head is None else _PRODUCERS[head.type],
+                [(op.function, op.params) for op in chain])
+            return
         function = None if head is None else producer_function(head)
         self.function = functools.partial(
             FusedChain, spec, values, function,
@@ -193,8 +204,11 @@ def _static(value: Any) -> bool:
 
 
 def _float_numpy(t: SymbolicTensor) -> bool:
+    """A float32/float64 array of NumPy, or of a device with generated chain kernels."""
     data = t.array
-    return isinstance(data, np.ndarray) and data.dtype in (np.float32, np.float64)
+    if data.dtype not in (np.float32, np.float64):
+        return False
+    return isinstance(data, np.ndarray) or fusion_cuda.supports(get_array_module(data))
 
 
 def _elementwise(op: Any) -> bool:
@@ -204,7 +218,8 @@ def _elementwise(op: Any) -> bool:
             and set(op.params) == set(formula.params)
             and all(isinstance(v, (int, float)) for v in op.params.values())
             and _float_numpy(op.inputs[0]) and _float_numpy(op.outputs[0])
-            and op.outputs[0].array.size >= MIN_ELEMENTS
+            and (op.outputs[0].array.size >= MIN_ELEMENTS  # Numba's dispatch; GPU: any
+                 or not isinstance(op.outputs[0].array, np.ndarray))
             and op.outputs[0].dtype == op.inputs[0].dtype)
 
 

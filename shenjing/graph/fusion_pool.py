@@ -37,6 +37,8 @@ def pool_after(chain: list[Any], readers: dict[int, list[Any]], keep: set[int]) 
     if [op.type for op in chain] != ["Convolution", "ReLU"]:
         return None
     out = chain[-1].outputs[0]
+    if not isinstance(out.array, np.ndarray):  # the kernels are Numba's: host arrays only
+        return None
     users = readers.get(id(out), [])
     if id(out) in keep or len(users) != 1:
         return None

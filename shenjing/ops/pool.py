@@ -8,6 +8,11 @@ pass over contiguous runs of N·W_out floats. Max pooling keeps, per offset, a b
 mask of the windows whose first maximum sits there; the backward pass writes the output
 gradient back through one strided slice per offset (p, q): assigned when windows do not
 overlap, added when they do.
+
+On a GPU, where each of those calls is a kernel launch, 2-D and 1-D max pooling is one
+CuPy kernel each way instead (``_cuda_kernels.max_pool_forward`` / ``_backward``): over
+the outputs in the input's own NCHW layout, keeping each window's first maximum (a NaN
+wins, as in PyTorch), and adding the gradients back at those positions.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 
 from shenjing.autograd.function import Function
 from shenjing.backend import get_array_module
+from shenjing.ops import _cuda_kernels as cuda_kernels
 from shenjing.ops import _numba_pool as numba_pool
 from shenjing.ops.conv import (
     Padding,
@@ -151,10 +157,14 @@ class MaxPool(_Pool):
     maximum of the window in row-major order (PyTorch's tie rule).
     """
 
+    arg = None  # on a GPU: each window's maximum, for the backward kernel
+    argmax = None  # on the CPU kernel tier: each window's maximum, batch innermost
+
     def forward(self, x: Any, *, kernel: Pair, stride: Pair, padding: Padding,
                 dilation: Pair = (1, 1)) -> Any:
         xp = get_array_module(x)
-        self.argmax = None
+        if cuda_kernels.usable(x):
+            return self._forward_on_gpu(xp, x, kernel, stride, padding, dilation)
         if numba_pool.wanted(x):  # the kernel tier: one pass, the argmax kept
             xt = self._padded(x, kernel, stride, padding, -float("inf"), dilation)
             yt, self.argmax = numba_pool.max_forward(xt, kernel, stride, dilation,
@@ -166,7 +176,25 @@ class MaxPool(_Pool):
             self.masks = first_max_masks(windows, yt)
         return self._output(yt)
 
+    def _forward_on_gpu(self, xp: Any, x: Any, kernel: Pair, stride: Pair, padding: Padding,
+                        dilation: Pair) -> Any:
+        """One CuPy kernel over the outputs in x's own NCHW layout (``_cuda_kernels``),
+        keeping each window's maximum; no batch-inner transposes, no per-offset masks:
+        on a GPU those are a dozen launches each way."""
+        self.is_1d = x.ndim == 3
+        x4 = x[:, :, None, :] if self.is_1d else x
+        out_size = forward_output_size("pool", x4.shape[2:], kernel, stride, padding, dilation)
+        y, self.arg = cuda_kernels.max_pool_forward(xp, xp.ascontiguousarray(x4), out_size,
+                                                    kernel, stride, padding, dilation)
+        self.x_shape = x4.shape
+        return y[:, :, 0, :] if self.is_1d else y
+
     def backward(self, gy: Any) -> Any:
+        if self.arg is not None:
+            xp = get_array_module(gy)
+            gx = cuda_kernels.max_pool_backward(xp, gy[:, :, None, :] if self.is_1d else gy,
+                                                self.arg, self.x_shape)
+            return gx[:, :, 0, :] if self.is_1d else gx
         if self.argmax is None:
             return self._scatter(gy, self.masks)
         kernel, stride, padding, _, padded_shape, dilation = self.geometry

@@ -31,12 +31,15 @@ Where the time goes, and what is done about it (float32 throughout):
 - backward skips the steps whose output gradient is zero (a classifier reads only h_T);
 - without a gradient for the initial state, backward skips its last recurrent GEMM;
 - with the CPU kernel tier on (``shenjing.kernels``), the LSTM's and GRU's elementwise
-  work of a step is one compiled loop forward and one backward (``_numba_recurrent``);
-  on a GPU, the LSTM's step is one CuPy kernel each way (``_cuda_kernels``). The LSTM
-  keeps its stacked GEMM there too: projecting x for all steps in one GEMM (K = I + 1)
+  work of a step is one compiled loop forward and one backward (``_numba_recurrent``).
+  The CPU LSTM keeps its stacked GEMM: projecting x for all steps in one GEMM (K = I + 1)
   and leaving K = H to the step's GEMM was measured (28×28→128, batch 64, one core):
   BLAS ran both at about the stacked GEMM's rate, so the step GEMMs saved no more than
-  the projection cost, and the forward was no faster (``git log`` of this file).
+  the projection cost, and the forward was no faster (``git log`` of this file);
+- on a GPU (CuPy) both the LSTM and the GRU project x for all steps in one GEMM,
+  [x_t 1] [W_ih b]ᵀ for every t at once, and a step is its recurrent GEMM plus one
+  CuPy kernel forward and one backward (``_cuda_kernels``): launches, not arithmetic,
+  set a GPU step's time at these sizes.
 
 Shapes: x is (N, T, I) when ``batch_first`` (the default, as for the layers) else
 (T, N, I); h0 and c0 are (N, H); W_ih is (G·H, I), W_hh is (G·H, H) and the biases
@@ -61,7 +64,7 @@ from shenjing.ops._recurrence import (
     stacked_weights,
     time_major,
 )
-from shenjing.ops._util import sigmoid_of_halved_
+from shenjing.ops.recurrent_gru import GRUSequence
 from shenjing.tensor import Tensor
 
 __all__ = ["gru", "lstm", "rnn"]
@@ -170,6 +173,8 @@ class LSTMSequence(Recurrence):
         # blocks hold z/2 and σ(z) = ½·tanh(z/2) + ½ (see ``sigmoid_of_halved_``).
         scale = xp.asarray(_LSTM_GATE_SCALE, dtype=x.dtype).repeat(hidden)
         stacked = self._stack_inputs(x, h0, batch_first, reverse)
+        if cuda_kernels.usable(x):  # on a GPU: input projections as one GEMM
+            return self._forward_on_gpu(stacked, h0, c0, w_ih, w_hh, b_ih + b_hh, scale)
         steps = stacked.shape[0] - 1
         hs = stacked[:, :, :hidden]  # hs[0] = h0 and hs[t] = h_t
         # The weights gate-major, (4, H+I+1, H): one matmul call then writes a step's
@@ -183,14 +188,10 @@ class LSTMSequence(Recurrence):
         gates = xp.empty((steps, 4, batch, hidden), dtype=x.dtype)  # gate-major steps
         tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)
         i_times_g = xp.empty((batch, hidden), dtype=x.dtype)
-        fused = cuda_kernels.available(xp)  # on a GPU: one kernel per step's gates
-        self.on_kernels = cpu_kernels.wanted(x)  # on the CPU kernel tier: likewise
+        self.on_kernels = cpu_kernels.wanted(x)  # on the CPU kernel tier: one loop per step
         for t in range(steps):
             z = gates[t]
             xp.matmul(stacked[t], weights_gm, out=z)
-            if fused:
-                cuda_kernels.lstm_step_forward(xp, z, cs[t], cs[t + 1], tanh_c[t], hs[t + 1])
-                continue
             if self.on_kernels:  # h_t goes to hc[0] (contiguous), then into S
                 cpu_kernels.lstm_step_forward(z, cs[t], cs[t + 1], tanh_c[t], hc[0, t + 1],
                                               scale.dtype.type(0.5))
@@ -214,6 +215,34 @@ class LSTMSequence(Recurrence):
         self.gates, self.hc, self.tanh_c = gates, hc, tanh_c
         return caller_layout(hc[:, 1:], batch_first, reverse)
 
+    def _forward_on_gpu(self, stacked: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any,
+                        bias: Any, scale: Any) -> Any:
+        """The forward with CuPy kernels (``_cuda_kernels``): every step's input
+        projection [x_t 1] [W_ih b]ᵀ first, as one GEMM; then per step the recurrent
+        GEMM h_{t-1} W_hhᵀ (a plain 2-D GEMM) and one kernel for the gates, c_t and h_t."""
+        xp = get_array_module(stacked)
+        self.on_kernels = False
+        steps = stacked.shape[0] - 1
+        batch, hidden = h0.shape
+        w_in = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]  # (4H, I+1)
+        inputs = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]  # [x_t 1], all t
+        projected = xp.matmul(inputs, w_in.T).reshape(steps, batch, 4 * hidden)
+        # (H, 4H), contiguous: the step's GEMM is one plain 2-D GEMM, no broadcast.
+        w_hh_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
+        hc = xp.empty((2, steps + 1, batch, hidden), dtype=stacked.dtype)
+        hc[0, 0], hc[1, 0] = h0, c0
+        hs, cs = hc
+        gates = xp.empty((steps, 4, batch, hidden), dtype=stacked.dtype)
+        tanh_c = xp.empty((steps, batch, hidden), dtype=stacked.dtype)
+        recurrent = xp.empty((batch, 4 * hidden), dtype=stacked.dtype)
+        for t in range(steps):
+            xp.matmul(hs[t], w_hh_t, out=recurrent)
+            cuda_kernels.lstm_step_forward_projected(xp, recurrent, projected[t], cs[t],
+                                                     gates[t], cs[t + 1], tanh_c[t], hs[t + 1])
+        stacked[1:, :, :hidden] = hs[1:]  # S's h_{t-1}, for the weight gradients' GEMM
+        self.gates, self.hc, self.tanh_c = gates, hc, tanh_c
+        return caller_layout(hc[:, 1:], self.batch_first, self.reverse)
+
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = get_array_module(gy)
         gy_h, gy_c = time_major(gy, self.batch_first, self.reverse)
@@ -222,7 +251,7 @@ class LSTMSequence(Recurrence):
         steps, _, batch, hidden = gates.shape
         deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)  # Δ, row-major
         last = 0 if self._needs_state_grad() else 1
-        if cuda_kernels.available(xp) or self.on_kernels:
+        if cuda_kernels.usable(gy) or self.on_kernels:
             return self._backward_fused(deltas, gy_h, gy_c, last)
         # What multiplies gc_t (for i, f, g) or gh_t (for o) in δ_t depends on the forward
         # values alone, so it is computed for all steps at once, outside the loop: a few
@@ -294,150 +323,6 @@ class LSTMSequence(Recurrence):
         delta_2d = deltas.reshape(-1, deltas.shape[-1])
         gx, gw_ih, gw_hh, *gb = self._gemm_grads(delta_2d, delta_2d, self.w_ih)
         return (gx, gh, gc, gw_ih, gw_hh, *gb)
-
-
-# --------------------------------------------------------------------------- GRU
-
-
-_GRU_GATE_SCALE = (0.5, 0.5, 1.0)
-
-
-class GRUSequence(Recurrence):
-    """The GRU over a sequence, with PyTorch's gate order r, z, n and its formula for n:
-    h_0 = h0 and for t = 1..T,
-
-        r = σ(x_t W_irᵀ + b_ir + h_{t-1} W_hrᵀ + b_hr),
-        z = σ(x_t W_izᵀ + b_iz + h_{t-1} W_hzᵀ + b_hz),
-        n = tanh(x_t W_inᵀ + b_in + r ⊙ (h_{t-1} W_hnᵀ + b_hn)),
-        h_t = (1 − z) ⊙ n + z ⊙ h_{t-1};
-
-    y = (h_1, ..., h_T).
-
-    Backward, from t = T down to 1, with gh_t = gy_t + δʰ_{t+1} W_hh + gh_{t+1} ⊙ z_{t+1}
-    and hn_t = h_{t-1} W_hnᵀ + b_hn:
-
-        δ_n = gh_t ⊙ (1 − z) ⊙ (1 − n²),   δ_z = gh_t ⊙ (h_{t-1} − n) ⊙ z(1 − z),
-        δ_r = δ_n ⊙ hn_t ⊙ r(1 − r),        δ_hn = δ_n ⊙ r;
-
-    the input side sees δˣ = (δ_r, δ_z, δ_n) and the hidden side δʰ = (δ_r, δ_z, δ_hn),
-    so gW_ih = Σ δˣᵀ x_t, gW_hh = Σ δʰᵀ h_{t-1}, gx_t = δˣ_t W_ih, gh0 = δʰ_1 W_hh +
-    gh_1 ⊙ z_1.
-    """
-
-    def forward(self, x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
-                b_hh: Any = None, *, batch_first: bool, reverse: bool) -> Any:
-        xp = get_array_module(x)
-        self.w_ih, self.w_hh = w_ih, w_hh
-        batch, hidden = h0.shape
-        b_ih, b_hh = gate_biases(xp, b_ih, b_hh, w_hh.shape[0], x.dtype)
-        # b_hr and b_hz add to the pre-activations like the input biases; b_hn sits
-        # inside r ⊙ (...), so it stays with the recurrent term. The rows of r and z are
-        # halved (exact), so their blocks hold z/2, ready for ``sigmoid_of_halved_``.
-        scale = xp.asarray(_GRU_GATE_SCALE, dtype=x.dtype).repeat(hidden)
-        bias = b_ih.copy()
-        bias[: 2 * hidden] += b_hh[: 2 * hidden]
-        b_hn = b_hh[2 * hidden :]
-        stacked = self._stack_inputs(x, h0, batch_first, reverse)
-        steps = stacked.shape[0] - 1
-        hs = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)  # hs[t] = h_t
-        hs[0] = h0
-        # n needs x's part and h's part apart, so x's side of all steps is one GEMM
-        # here, [x_t 1] [W_ih b]ᵀ, and only h's side is left to the loop. Both sides'
-        # weights are held gate-major, (3, K, H), so the broadcast matmuls write the
-        # gates gate-major, as the LSTM's step does.
-        input_side = stacked[:steps].reshape(steps * batch, -1)[:, hidden:]
-        w_ih_aug = xp.concatenate([w_ih, bias[:, None]], axis=1) * scale[:, None]
-        projected = xp.matmul(input_side, gate_major(w_ih_aug, 3))
-        projected = projected.reshape(3, steps, batch, hidden)
-        gates = xp.empty((steps, 3, batch, hidden), dtype=x.dtype)  # gate-major steps
-        hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # h_{t-1} W_hnᵀ + b_hn
-        w_hh_gm = gate_major(w_hh * scale[:, None], 3)
-        self.on_kernels = cpu_kernels.wanted(x)
-        if self.on_kernels:  # the CPU kernel tier: one compiled loop per step
-            cpu_kernels.gru_loop(projected, w_hh_gm, b_hn, gates, hn, hs)
-            self.gates, self.hs, self.hn = gates, hs, hn
-            return caller_layout(hs[1:], batch_first, reverse)
-        recurrent = xp.empty((3, batch, hidden), dtype=x.dtype)
-        for t in range(steps):
-            xp.matmul(hs[t], w_hh_gm, out=recurrent)
-            gate = gates[t]
-            xp.add(projected[:2, t], recurrent[:2], out=gate[:2])
-            sigmoid_of_halved_(gate[:2])
-            r, z, n = gate
-            xp.add(recurrent[2], b_hn, out=hn[t])
-            xp.multiply(r, hn[t], out=n)
-            n += projected[2, t]
-            xp.tanh(n, out=n)
-            h = hs[t + 1]  # n + z ⊙ (h_{t-1} − n)
-            xp.subtract(hs[t], n, out=h)
-            h *= z
-            h += n
-        self.gates, self.hs, self.hn = gates, hs, hn
-        return caller_layout(hs[1:], batch_first, reverse)
-
-    def backward(self, gy: Any) -> tuple[Any, ...]:
-        xp = get_array_module(gy)
-        gys = time_major(gy, self.batch_first, self.reverse)
-        gates, hs = self.gates, self.hs
-        steps, _, batch, hidden = gates.shape
-        # deltas[t] holds (δ_n, δ_r, δ_z, δ_hn): the input side's (δ_r, δ_z, δ_n) and the
-        # hidden side's (δ_r, δ_z, δ_hn) are then both contiguous column blocks, the input
-        # weights' rows taken in the order n, r, z.
-        deltas = xp.empty((steps, batch, 4 * hidden), dtype=gy.dtype)
-        last = 0 if self._needs_state_grad() else 1
-        if self.on_kernels:  # the forward ran on the CPU kernel tier
-            gh = cpu_kernels.gru_backward_loop(gys, self.w_hh, gates, self.hn, hs, deltas, last)
-            return self._gru_grads(deltas, gh)
-        r, z, n = gates[:, 0], gates[:, 1], gates[:, 2]
-        # As in the LSTM's backward, what multiplies gh_t (for δ_n, δ_z) and then δ_n
-        # (for δ_r, δ_hn) depends on the forward values alone: computed for all steps at
-        # once, in the order of δ's blocks, so that each step needs one call for each.
-        # NOTE: σ′ = σ(1 − σ) and tanh′ = 1 − tanh², from the saved gate outputs.
-        by_gh = xp.empty((steps, 2, batch, hidden), dtype=gy.dtype)  # δ_n, δ_z per gh
-        one_minus_z = xp.subtract(1.0, z)
-        xp.multiply(n, n, out=by_gh[:, 0])
-        xp.subtract(1.0, by_gh[:, 0], out=by_gh[:, 0])
-        by_gh[:, 0] *= one_minus_z  # (1 − z)(1 − n²)
-        xp.subtract(hs[:-1], n, out=by_gh[:, 1])
-        one_minus_z *= z
-        by_gh[:, 1] *= one_minus_z  # (h_{t-1} − n) ⊙ z(1 − z)
-        by_d_n = xp.empty((steps, 2, batch, hidden), dtype=gy.dtype)  # δ_r, δ_hn per δ_n
-        xp.multiply(r, r, out=by_d_n[:, 0])
-        xp.subtract(r, by_d_n[:, 0], out=by_d_n[:, 0])
-        by_d_n[:, 0] *= self.hn  # hn ⊙ r(1 − r)
-        by_d_n[:, 1] = r
-        through_z = xp.empty((batch, hidden), dtype=gy.dtype)
-        gh = xp.zeros((batch, hidden), dtype=gy.dtype)  # what reaches h_t from step t+1
-        live = live_steps(xp, gys)  # as in the LSTM's backward
-        for t in range(steps - 1, -1, -1):
-            if live[t]:
-                gh += gys[t]
-            delta = deltas[t]
-            d = delta.reshape(batch, 4, hidden).transpose(1, 0, 2)  # δ_n, δ_r, δ_z, δ_hn
-            xp.multiply(by_gh[t], gh, out=d[0::2])
-            xp.multiply(by_d_n[t], d[0], out=d[1::2])
-            if t >= last:
-                xp.multiply(gh, z[t], out=through_z)
-                xp.matmul(delta[:, hidden:], self.w_hh, out=gh)
-                gh += through_z
-        return self._gru_grads(deltas, gh)
-
-    def _gru_grads(self, deltas: Any, gh: Any) -> tuple[Any, ...]:
-        """All the gradients from the steps' deltas (δ_n, δ_r, δ_z, δ_hn) and gh0."""
-        xp = get_array_module(deltas)
-        steps, batch, width = deltas.shape
-        hidden, hs = width // 4, self.hs
-        delta_2d = deltas.reshape(steps * batch, 4 * hidden)
-        w_ih_nrz = xp.roll(self.w_ih, hidden, axis=0)
-        gx, gw_ih, gw_hh, *gb = self._gemm_grads(
-            delta_2d[:, : 3 * hidden], delta_2d[:, hidden:], w_ih_nrz,
-            previous=hs[:-1].reshape(steps * batch, hidden),
-        )
-        if gw_ih is not None:
-            gw_ih = xp.roll(gw_ih, -hidden, axis=0)  # rows back to r, z, n
-        if gb and gb[0] is not None:
-            gb[0] = xp.roll(gb[0], -hidden)
-        return (gx, gh, gw_ih, gw_hh, *gb)
 
 
 # ----------------------------------------------------------------- the functions

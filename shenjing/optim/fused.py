@@ -161,6 +161,11 @@ class FusedUpdate:
                 for state, expected in self._state_pairs:
                     state[key] = expected[key] = item
 
+    def sync_param_states(self) -> None:
+        """Copy the flat state's scalars (Adam's step count) to each parameter's state,
+        after something other than ``step()`` advanced them (a captured CUDA graph)."""
+        self._share_state()
+
     def state_intact(self) -> bool:
         """Whether each parameter's state still holds exactly what the last update put
         there: an update of one parameter on its own (when a step leaves the others

@@ -288,14 +288,26 @@ def _to_device(array: np.ndarray, index: int) -> StrictArray:
     return StrictArray(np.array(array))  # a copy, as an upload makes
 
 
+_installs = 0  # install() calls not yet undone: nested fixtures share one registration
+
+
 def install() -> None:
-    """Register the ``"strict"`` device type with the backend."""
-    backend.register_device_type(backend.DeviceType(
-        "strict", strict_numpy, StrictArray, _to_device, lambda a: a.get(), lambda a: 0,
-        lambda: 1,
-    ))
+    """Register the ``"strict"`` device type with the backend. Calls nest: a test's own
+    install/uninstall pair inside a session-wide one leaves the type registered."""
+    global _installs
+    if _installs == 0:
+        backend.register_device_type(backend.DeviceType(
+            "strict", strict_numpy, StrictArray, _to_device, lambda a: a.get(), lambda a: 0,
+            lambda: 1,
+        ))
+    _installs += 1
 
 
 def uninstall() -> None:
-    """Remove the ``"strict"`` device type."""
-    backend.unregister_device_type("strict")
+    """Undo one ``install()``; the ``"strict"`` device type goes with the last."""
+    global _installs
+    if _installs == 0:
+        return
+    _installs -= 1
+    if _installs == 0:
+        backend.unregister_device_type("strict")

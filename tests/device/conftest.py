@@ -2,7 +2,9 @@
 
 Devices: the strict stand-in (``shenjing.testing.strict``) always, and CUDA when CuPy
 sees a GPU. ``SHENJING_TEST_DEVICES=cuda`` (comma-separated) picks them explicitly, so
-the GPU check runs the same tests on real CuPy.
+the GPU check runs the same tests on real CuPy. ``SHENJING_TEST_HOST_KERNELS=1`` builds
+the stand-in's fused kernels on the host (``shenjing.testing.host_kernels``), so every
+test takes the GPU code paths (the kernels' own text) instead of the NumPy ones.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ DEVICES = _devices()
 @pytest.fixture(autouse=True, scope="session")
 def _strict_backend():
     strict.install()
+    with_kernels = os.environ.get("SHENJING_TEST_HOST_KERNELS") == "1"
+    if with_kernels:
+        from shenjing.testing import host_kernels
+
+        host_kernels.install()
     yield
+    if with_kernels:
+        host_kernels.uninstall()
     strict.uninstall()
 
 

@@ -166,6 +166,30 @@ def test_compiled_step_runs_on_the_device_as_eager(kind: str, device: str) -> No
     np.testing.assert_allclose(b.cpu().numpy(), a.cpu().numpy(), rtol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["mlp", "lenet5", "lstm"])
+def test_captured_step_runs_on_the_device_as_the_compiled_step(kind: str, device: str
+                                                                ) -> None:
+    """``mode="reduce-overhead"``: a real CUDA graph on CuPy, the stand-in's replay on
+    ``strict`` (shenjing/graph/cuda_graph.py); the same numbers as the plain plan."""
+    from benchmarks.bench_gpu import shenjing_step
+    from shenjing.graph import cuda_graph
+
+    if device == "strict":
+        cuda_graph.register_backend("strict_numpy",
+                                    cuda_graph.HostReplay(lambda: strict.host_syncs))
+    try:
+        plain = shenjing_step(kind, 8, device, compiled=True)
+        captured = shenjing_step(kind, 8, device, compiled=True, mode="reduce-overhead")
+        for _ in range(4):
+            a, b = plain(), captured()
+            np.testing.assert_allclose(b.cpu().numpy(), a.cpu().numpy(), rtol=1e-5)
+        (state,) = captured.compiled.captures
+        assert state.reason is None
+        assert (state.captures, state.replays) == (1, 3)
+    finally:
+        cuda_graph.register_backend("strict_numpy", None)
+
+
 def test_numpy_of_a_device_tensor_raises_as_in_pytorch(device: str) -> None:
     x = sj.ones(2, device=device)
     with pytest.raises(TypeError, match=r"numpy\(\): the tensor is on .*\.cpu\(\)"):
