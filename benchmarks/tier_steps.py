@@ -1,11 +1,15 @@
 """Compiled training steps with the kernel tier on and off, against PyTorch, JAX and the
 step's GEMMs alone: each library in its own process, one pinned core, rounds in turns.
 
-    python -m benchmarks.tier_steps [--rounds 5] [--seconds 1.5] [--workloads tiny,mlp,lenet]
+    python -m benchmarks.tier_steps [--rounds 5] [--seconds 1.5]
+                                    [--workloads tiny,mlp,lenet,lstm,gru]
 
 Workloads: ``tiny`` 30-64-32-1 (sigmoid, ReLU, sigmoid; BCE) Adam batch 64; ``mlp``
 784-256-128-10 (ReLU; cross-entropy) Adam batch 128; ``lenet`` LeNet-5 (ReLU, max
-pooling; cross-entropy) SGD with momentum 0.9, batch 64. Variants: ``sj-on`` and
+pooling; cross-entropy) SGD with momentum 0.9, batch 64; ``lstm`` and ``gru`` the
+28x28→128 recurrent classifiers (last state → Linear 10; cross-entropy) with SGD, batch
+64, as *eager* steps (the issue's targets for them are eager), against PyTorch only.
+Variants: ``sj-on`` and
 ``sj-off`` (``sj.compile`` with ``SHENJING_KERNELS`` unset / ``0``), ``torch`` (eager),
 ``jax`` (the whole step under ``jax.jit`` with the parameters and optimizer state
 donated, blocking once per timed chunk, as JAX users write it), and ``floor`` (the
@@ -32,6 +36,7 @@ from collections.abc import Callable
 import numpy as np
 
 VARIANTS = ("sj-on", "sj-off", "torch", "jax", "floor")
+RECURRENT = ("lstm", "gru")  # eager steps; timed against PyTorch alone
 LENET_BATCH = 64
 
 
@@ -153,16 +158,20 @@ def _chunk(workload: str, variant: str) -> Callable[[int], None]:
     """``run(k)``: k steps of a workload's variant."""
     if variant == "jax":
         return _jax_chunk(workload)
+    from benchmarks.bench_cnn_rnn import _shenjing, _TorchRows
     from benchmarks.bench_lenet_kernels import _step_gemms_only
     from benchmarks.networks import MLP, MLP_BATCH, SMALL, SMALL_BATCH, shenjing_step, torch_step
 
     dense = {"tiny": (SMALL, SMALL_BATCH), "mlp": (MLP, MLP_BATCH)}.get(workload)
-    if variant == "floor":
-        one = _dense_gemms(*dense) if dense else _step_gemms_only()
-    elif variant == "torch":
+    if variant == "torch":
         import torch
 
         torch.set_num_threads(1)
+    if workload in RECURRENT:
+        one = _TorchRows(torch).step(workload) if variant == "torch" else _shenjing(workload)
+    elif variant == "floor":
+        one = _dense_gemms(*dense) if dense else _step_gemms_only()
+    elif variant == "torch":
         one = torch_step(torch, *dense) if dense else _lenet_torch(torch)
     else:
         one = shenjing_step(*dense, compiled=True) if dense else _lenet_shenjing()
@@ -207,7 +216,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.5)
-    parser.add_argument("--workloads", default="tiny,mlp,lenet")
+    parser.add_argument("--workloads", default="tiny,mlp,lenet,lstm,gru")
     parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "VARIANT"))
     args = parser.parse_args()
     if args.child:
@@ -218,11 +227,12 @@ def main() -> None:
            "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
     print(f"load before: {os.getloadavg()}")
     for workload in args.workloads.split(","):
+        variants = VARIANTS[:3] if workload in RECURRENT else VARIANTS
         results: dict[str, list[float]] = {v: [] for v in VARIANTS}
         warmups: dict[str, float] = {}
         compiles: dict[str, float] = {}
         for _ in range(args.rounds):
-            for variant in VARIANTS:
+            for variant in variants:
                 child_env = dict(env)
                 if variant == "sj-off":
                     child_env["SHENJING_KERNELS"] = "0"
