@@ -67,6 +67,18 @@ OPTIMIZERS: dict[str, Callable[[Any], Any]] = {
 F32 = {"rtol": 1e-4, "atol": 1e-6}
 
 
+def _training_step(model: nn.Module, opt: Any, loss_fn: Callable[..., Any]) -> Callable:
+    """The usual step: the loss, zero_grad, backward, step; returns the loss."""
+    def train_step(x, y):
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return train_step
+
+
 def _train(kind: str, optimizer: str, mode: str, steps: int = 5, dtype: str = "float32",
            lrs: tuple[float, ...] = ()) -> dict[str, Any]:
     """Train ``steps`` steps eagerly (``mode`` "eager", tier off), through the NumPy plan
@@ -77,12 +89,7 @@ def _train(kind: str, optimizer: str, mode: str, steps: int = 5, dtype: str = "f
         opt = OPTIMIZERS[optimizer](model.parameters())
         x, y, loss_fn = _data(kind, dtype)
 
-        def train_step(x, y):
-            loss = loss_fn(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
+        train_step = _training_step(model, opt, loss_fn)
 
         step = train_step if mode == "eager" else sj.compile(train_step)
         losses = []
@@ -176,13 +183,7 @@ def test_float64_gradients_match_central_differences():
         first.array[...] = start
         opt = sj.optim.SGD(model.parameters(), lr=0.0)  # lr 0 is SGD's own: still generated
 
-        @sj.compile
-        def step(x, y):
-            loss = loss_fn(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
+        step = sj.compile(_training_step(model, opt, loss_fn))
 
         step(x, y)
         assert step.source is not None and "float64" in step.source
@@ -195,13 +196,7 @@ def test_gradients_are_handed_out_after_zero_grad_outside():
         opt = sj.optim.Adam(model.parameters(), lr=1e-2)
         x, y, loss_fn = _data("mse", "float32")
 
-        @sj.compile
-        def step(x, y):
-            loss = loss_fn(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
+        step = sj.compile(_training_step(model, opt, loss_fn))
 
         step(x, y)
         opt.zero_grad()
@@ -263,13 +258,7 @@ def test_a_parameter_or_state_replaced_between_calls_is_rebound():
             opt = sj.optim.Adam(model.parameters(), lr=1e-2)
             x, y, loss_fn = _data("bce", "float32")
 
-            def train_step(x, y):
-                loss = loss_fn(model(x), y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                return loss
-
+            train_step = _training_step(model, opt, loss_fn)
             step = sj.compile(train_step) if generated else train_step
             first = list(model.parameters())[0]
             for k in range(6):
